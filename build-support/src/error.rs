@@ -1,0 +1,132 @@
+//! The error type of the scratch PostgreSQL.
+
+use std::io;
+use std::path::PathBuf;
+
+/// What to do when no usable local PostgreSQL installation is available.
+pub(crate) const INSTALL_HINT: &str = "install the PostgreSQL server package (e.g. postgresql-15), \
+     set ORMKIT_PG_BINDIR to its bin directory, or set ORMKIT_SCRATCH_URL to a server URL";
+
+/// What to do when a PostgreSQL server named by a URL cannot be used.
+pub(crate) const SERVER_HINT: &str = "check that the server in ORMKIT_SCRATCH_URL (or DATABASE_URL) \
+     is running and that its user may CREATE DATABASE, or unset both to use a local throwaway cluster";
+
+/// Errors of the scratch PostgreSQL.
+///
+/// Messages are lowercase, carry the failing tool's stderr (and the server log
+/// where there is one) and end with a hint saying what to install or set.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A PostgreSQL tool could not be started at all (e.g. it does not exist).
+    #[error("could not run {program}: {source}\nhint: {hint}")]
+    Spawn {
+        /// The program's path.
+        program: String,
+        /// Why it could not be started.
+        #[source]
+        source: io::Error,
+        /// What to do about it.
+        hint: &'static str,
+    },
+
+    /// A PostgreSQL tool ran and failed.
+    #[error("{tool} failed ({status}): {stderr}\nhint: {hint}")]
+    Tool {
+        /// The tool's name, e.g. `initdb`.
+        tool: String,
+        /// How it exited, e.g. `exit 1`.
+        status: String,
+        /// What it printed (stderr, else stdout), trimmed.
+        stderr: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
+
+    /// The throwaway server did not start; carries the server log.
+    #[error(
+        "the throwaway PostgreSQL server did not start ({status}): {stderr}\n\
+         server log:\n{log}\nhint: {hint}"
+    )]
+    ServerStart {
+        /// How `pg_ctl start` exited.
+        status: String,
+        /// What `pg_ctl` printed.
+        stderr: String,
+        /// The server's log output.
+        log: String,
+        /// What to do about it.
+        hint: &'static str,
+    },
+
+    /// A file system operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, e.g. `could not create directory /tmp/x`.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A database URL could not be parsed or rewritten.
+    #[error("invalid database url {url}: {reason}\nhint: set ORMKIT_SCRATCH_URL (or DATABASE_URL) to a url like postgres://user@host:5432/postgres")]
+    InvalidUrl {
+        /// The URL, with any password redacted.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Talking to a PostgreSQL server failed.
+    #[error("could not {action} on {server}: {source}\nhint: {hint}")]
+    Database {
+        /// What was being done, e.g. `create temporary database ormkit_scratch_1`.
+        action: String,
+        /// The server, e.g. `127.0.0.1:5432`.
+        server: String,
+        /// The underlying error.
+        #[source]
+        source: sqlx::Error,
+        /// What to do about it.
+        hint: &'static str,
+    },
+
+    /// Running as root, but no unprivileged user exists to run PostgreSQL as.
+    #[error(
+        "postgresql refuses to run as root and neither a `postgres` nor a `nobody` user exists\n\
+         hint: create a `postgres` system user, run as a regular user, or set ORMKIT_SCRATCH_URL"
+    )]
+    NoUnprivilegedUser,
+
+    /// The template data directory exists but cannot be used.
+    #[error("the postgresql template directory {} is unusable: {reason}\nhint: remove it or set ORMKIT_PG_TEMPLATE_DIR to another location", path.display())]
+    Template {
+        /// The template directory.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+
+    /// Tearing down a scratch database left something behind.
+    #[error("cleanup of {what} failed: {details}")]
+    Cleanup {
+        /// What was being cleaned up.
+        what: String,
+        /// Every step that failed, one a line.
+        details: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::Io`] with the given context.
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

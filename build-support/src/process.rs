@@ -1,0 +1,107 @@
+//! Finding, watching and killing a cluster's postmaster process.
+
+use std::fs;
+use std::path::Path;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// The postmaster's pid, from the first line of `<data_dir>/postmaster.pid`.
+pub(crate) fn postmaster_pid(data_dir: &Path) -> Option<i32> {
+    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    text.lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|pid| *pid > 0)
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub(crate) fn is_running(pid: i32) -> bool {
+    match kill(Pid::from_raw(pid), None) {
+        Ok(()) | Err(Errno::EPERM) => !is_zombie(pid),
+        Err(_) => false,
+    }
+}
+
+/// Whether `pid` is a live postmaster serving `data_dir` (judged from
+/// `/proc/<pid>/cmdline` where there is a `/proc`), guarding against reused pids.
+pub(crate) fn serves(pid: i32, data_dir: &Path) -> bool {
+    if !is_running(pid) {
+        return false;
+    }
+    match fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => {
+            let needle = data_dir.as_os_str().as_encoded_bytes();
+            cmdline.split(|byte| *byte == 0).any(|arg| arg == needle)
+        }
+        Err(_) => !Path::new("/proc/self").exists(),
+    }
+}
+
+/// Waits up to `timeout` for `pid` to end; returns whether it did.
+pub(crate) fn wait_gone(pid: i32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if !is_running(pid) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        sleep(Duration::from_millis(10));
+    }
+}
+
+/// Ends a postmaster: SIGQUIT (immediate shutdown), then SIGKILL. Returns
+/// whether it is gone.
+pub(crate) fn kill_postmaster(pid: i32) -> bool {
+    for (signal, grace) in [
+        (Signal::SIGQUIT, Duration::from_secs(3)),
+        (Signal::SIGKILL, Duration::from_secs(3)),
+    ] {
+        if !is_running(pid) {
+            return true;
+        }
+        let _ = kill(Pid::from_raw(pid), signal);
+        if wait_gone(pid, grace) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `/proc/<pid>/stat` says the process is a zombie (exited, not yet
+/// reaped by whoever inherited it). `false` where there is no `/proc`.
+fn is_zombie(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.trim_start().chars().next()
+        })
+        .is_some_and(|state| state == 'Z' || state == 'X')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_runs() {
+        assert!(is_running(std::process::id() as i32));
+        assert!(!is_running(i32::MAX));
+    }
+
+    #[test]
+    fn reads_pid_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(postmaster_pid(dir.path()), None);
+        fs::write(dir.path().join("postmaster.pid"), "4242\n/data\n").unwrap();
+        assert_eq!(postmaster_pid(dir.path()), Some(4242));
+    }
+}

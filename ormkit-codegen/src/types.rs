@@ -1,0 +1,159 @@
+//! PostgreSQL types → Rust types. The README's type table is this file.
+
+use crate::config::{Config, TimeCrate};
+use crate::error::CodegenError;
+use ormkit_schema::{QualifiedName, SchemaModel, TypeDef, TypeRef};
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::collections::BTreeMap;
+
+/// A Rust type for a column or field.
+type RustType = TokenStream;
+
+/// Where the generated type for an enum or composite lives, relative to the current module.
+pub(crate) type PathOf<'a> = dyn Fn(&QualifiedName) -> TokenStream + 'a;
+
+pub(crate) struct TypeMapper<'a> {
+    pub(crate) model: &'a SchemaModel,
+    pub(crate) config: &'a Config,
+    pub(crate) overrides: &'a BTreeMap<String, syn::Type>,
+}
+
+impl TypeMapper<'_> {
+    /// The Rust type of a value of `ty` (without the outer `Option` for nullability).
+    /// `owner` names the column or field in errors and overrides (`schema.table.column`).
+    pub(crate) fn value_type(
+        &self,
+        ty: &TypeRef,
+        owner: &str,
+        non_null_elements: bool,
+        path_of: &PathOf<'_>,
+    ) -> Result<RustType, CodegenError> {
+        if let Some(t) = self.overrides.get(owner) {
+            return Ok(quote!(#t));
+        }
+        let (resolved, _) = self.model.resolve(ty);
+        let element = self.element_type(&resolved.element(), owner, path_of, ty)?;
+        if !resolved.array {
+            return Ok(element);
+        }
+        let inner = element;
+        Ok(if non_null_elements || self.config.non_null_array_elements {
+            quote!(::std::vec::Vec<#inner>)
+        } else {
+            quote!(::std::vec::Vec<::std::option::Option<#inner>>)
+        })
+    }
+
+    fn element_type(
+        &self,
+        ty: &TypeRef,
+        owner: &str,
+        path_of: &PathOf<'_>,
+        declared: &TypeRef,
+    ) -> Result<RustType, CodegenError> {
+        for key in [
+            ty.name.to_string(),
+            ty.to_string(),
+            format!("{}.{}", ty.name.schema, ty.name.name),
+            ty.name.name.clone(),
+        ] {
+            if let Some(t) = self.overrides.get(&key) {
+                return Ok(quote!(#t));
+            }
+        }
+        match self.model.type_def(&ty.name) {
+            TypeDef::Enum(_) => return Ok(path_of(&ty.name)),
+            TypeDef::Composite(_) => return Ok(path_of(&ty.name)),
+            TypeDef::Range(r) if !ty.is_builtin() => {
+                return Err(CodegenError::UnmappedType {
+                    owner: owner.to_owned(),
+                    sql_type: declared.to_string(),
+                    note: format!(
+                        "user-defined range types (over {}) have no sqlx mapping",
+                        r.subtype
+                    ),
+                })
+            }
+            _ => {}
+        }
+        if let Some(found) = self.builtin(&ty.name.name, ty.is_builtin()) {
+            return Ok(found);
+        }
+        Err(CodegenError::UnmappedType {
+            owner: owner.to_owned(),
+            sql_type: declared.to_string(),
+            note: "no default mapping".to_owned(),
+        })
+    }
+
+    /// Built-in types, and extension types known by name (`citext`, `hstore`, `ltree`).
+    fn builtin(&self, name: &str, in_catalog: bool) -> Option<RustType> {
+        let chrono = self.config.time_crate == TimeCrate::Chrono;
+        let types = quote!(::ormkit::sqlx::postgres::types);
+        let t = match (name, in_catalog) {
+            ("bool", true) => quote!(bool),
+            ("int2", true) => quote!(i16),
+            ("int4", true) => quote!(i32),
+            ("int8", true) => quote!(i64),
+            ("float4", true) => quote!(f32),
+            ("float8", true) => quote!(f64),
+            ("char", true) => quote!(i8),
+            ("numeric", true) => quote!(::ormkit::rust_decimal::Decimal),
+            ("text" | "varchar" | "bpchar" | "name", true) | ("citext", _) => {
+                quote!(::std::string::String)
+            }
+            ("bytea", true) => quote!(::std::vec::Vec<u8>),
+            ("uuid", true) => quote!(::ormkit::uuid::Uuid),
+            ("json" | "jsonb", true) => quote!(::ormkit::serde_json::Value),
+            ("inet" | "cidr", true) => quote!(::ormkit::ipnetwork::IpNetwork),
+            ("interval", true) => quote!(#types::PgInterval),
+            ("money", true) => quote!(#types::PgMoney),
+            ("oid", true) => quote!(#types::Oid),
+            ("point", true) => quote!(#types::PgPoint),
+            ("line", true) => quote!(#types::PgLine),
+            ("lseg", true) => quote!(#types::PgLSeg),
+            ("box", true) => quote!(#types::PgBox),
+            ("path", true) => quote!(#types::PgPath),
+            ("polygon", true) => quote!(#types::PgPolygon),
+            ("circle", true) => quote!(#types::PgCircle),
+            ("hstore", _) => quote!(#types::PgHstore),
+            ("ltree", _) => quote!(#types::PgLTree),
+            ("lquery", _) => quote!(#types::PgLQuery),
+            ("int4range", true) => quote!(#types::PgRange<i32>),
+            ("int8range", true) => quote!(#types::PgRange<i64>),
+            ("numrange", true) => quote!(#types::PgRange<::ormkit::rust_decimal::Decimal>),
+            ("timestamptz", true) if chrono => quote!(::ormkit::chrono::DateTime<::ormkit::chrono::Utc>),
+            ("timestamp", true) if chrono => quote!(::ormkit::chrono::NaiveDateTime),
+            ("date", true) if chrono => quote!(::ormkit::chrono::NaiveDate),
+            ("time", true) if chrono => quote!(::ormkit::chrono::NaiveTime),
+            ("timetz", true) if chrono => quote!(#types::PgTimeTz),
+            ("tstzrange", true) if chrono => quote!(#types::PgRange<::ormkit::chrono::DateTime<::ormkit::chrono::Utc>>),
+            ("tsrange", true) if chrono => {
+                quote!(#types::PgRange<::ormkit::chrono::NaiveDateTime>)
+            }
+            ("daterange", true) if chrono => {
+                quote!(#types::PgRange<::ormkit::chrono::NaiveDate>)
+            }
+            ("timestamptz", true) => quote!(::ormkit::time::OffsetDateTime),
+            ("timestamp", true) => quote!(::ormkit::time::PrimitiveDateTime),
+            ("date", true) => quote!(::ormkit::time::Date),
+            ("time", true) => quote!(::ormkit::time::Time),
+            ("timetz", true) => quote!(#types::PgTimeTz<::ormkit::time::Time, ::ormkit::time::UtcOffset>),
+            ("tstzrange", true) => quote!(#types::PgRange<::ormkit::time::OffsetDateTime>),
+            ("tsrange", true) => quote!(#types::PgRange<::ormkit::time::PrimitiveDateTime>),
+            ("daterange", true) => quote!(#types::PgRange<::ormkit::time::Date>),
+            _ => return None,
+        };
+        Some(t)
+    }
+}
+
+/// Whether a check constraint text forbids NULL elements in `column`
+/// (`CHECK (array_position(col, NULL) IS NULL)`), so it can be `Vec<T>`.
+pub(crate) fn check_forbids_null_elements(definition: &str, column: &str) -> bool {
+    let compact: String = definition.chars().filter(|c| !c.is_whitespace()).collect();
+    let quoted = ormkit_schema::quote_ident_if_needed(column);
+    compact.contains(&format!("array_position({quoted},NULL"))
+        && compact.to_ascii_uppercase().contains(")ISNULL")
+}

@@ -1,0 +1,65 @@
+//! ormkit: a compile-time safe async ORM for PostgreSQL, on sqlx.
+//!
+//! The schema is the source of truth: `ormkit-codegen` (a build-dependency) applies a
+//! crate's migrations to a scratch PostgreSQL at build time and generates typed entities;
+//! this crate is what that generated code and the application use at run time.
+//!
+//! ```ignore
+//! // src/main.rs (build.rs calls `ormkit_codegen::generate()`)
+//! ormkit::include_entities!();
+//! use entities::{users, NewUser, User};
+//!
+//! let repo = ormkit::Repository::<User>::new(&pool);
+//! let alice = repo.insert(NewUser::new("alice@example.com".into())).await?;
+//! let again = repo.find_by_id(alice.id).await?;
+//! ```
+
+mod column;
+mod entity;
+mod error;
+mod id;
+mod meta;
+mod migration;
+pub mod pg_type;
+mod relation;
+mod repository;
+
+pub use column::Column;
+pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table};
+pub use error::{OrmkitError, Result};
+pub use id::Id;
+pub use meta::{ColumnMeta, EntityMeta, ForeignKeyMeta, RelationKind};
+pub use migration::EmbeddedMigration;
+pub use relation::{BelongsTo, HasMany};
+pub use repository::{insert, update, Repository};
+
+/// Identifier quoting shared with the code generator.
+pub mod ident {
+    pub use ormkit_schema::{quote_ident, quote_ident_if_needed};
+}
+
+// Crates the generated code names, re-exported so an application depends on `ormkit` alone.
+pub use chrono;
+pub use ipnetwork;
+pub use rust_decimal;
+pub use serde;
+pub use serde_json;
+pub use sqlx;
+pub use time;
+pub use uuid;
+
+/// Includes the entities `build.rs` generated (`$OUT_DIR/ormkit_entities.rs`): a module
+/// `entities` unless the build script chose another name.
+///
+/// ```ignore
+/// ormkit::include_entities!();
+/// ```
+#[macro_export]
+macro_rules! include_entities {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/ormkit_entities.rs"));
+    };
+    ($file:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $file));
+    };
+}

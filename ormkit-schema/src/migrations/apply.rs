@@ -1,0 +1,191 @@
+//! Running migration scripts against PostgreSQL, with errors mapped back to file lines.
+
+use sqlx::postgres::{PgConnection, PgDatabaseError, PgErrorPosition};
+use sqlx::Connection;
+
+use super::error::{ApplyError, MigrationError};
+use super::migration::{Migration, MigrationScript};
+use super::split::{split_statements, Statement};
+
+/// Applies one script of `migration` (its up or its down script).
+///
+/// A normal script runs as a whole in its own transaction, which is rolled back if any
+/// statement fails, so a failed script leaves no trace. A
+/// [`no_transaction`](MigrationScript::no_transaction) script runs statement by statement
+/// outside any transaction (see [`execute_script`]); statements before a failing one stay
+/// applied.
+///
+/// # Errors
+///
+/// [`MigrationError::Apply`] ([`ApplyError`]) when PostgreSQL rejects a statement, with the
+/// line of `script` it pointed at; [`MigrationError::Execute`] for other driver errors (lost
+/// connection...).
+pub async fn apply_script(
+    conn: &mut PgConnection,
+    migration: &Migration,
+    script: &MigrationScript,
+) -> Result<(), MigrationError> {
+    if script.no_transaction {
+        return execute_script(conn, migration, script).await;
+    }
+    let whole = Statement {
+        sql: &script.sql,
+        offset: 0,
+    };
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(|err| map_error(migration, script, whole, err))?;
+    if let Err(err) = execute_script(&mut tx, migration, script).await {
+        // The original error matters more than a failed rollback: if the rollback fails
+        // the connection is broken and the server discards the transaction anyway.
+        let _rollback = tx.rollback().await;
+        return Err(err);
+    }
+    tx.commit()
+        .await
+        .map_err(|err| map_error(migration, script, whole, err))
+}
+
+/// Executes one script of `migration` on `conn` without managing transactions.
+///
+/// This is the building block for callers that need more statements in the same transaction
+/// (e.g. a migrator recording the applied version): begin a transaction, call this with it,
+/// run the extra statements, commit. A normal script is sent as one multi-statement query. A
+/// [`no_transaction`](MigrationScript::no_transaction) script is split with
+/// [`split_statements`](super::split_statements) and each statement is sent on its own, so
+/// that statements like `CREATE INDEX CONCURRENTLY` work — provided `conn` is not inside a
+/// transaction.
+///
+/// # Errors
+///
+/// As [`apply_script`]; for a script sent statement by statement, when PostgreSQL gives no
+/// error position the reported line is the first line of the failing statement.
+pub async fn execute_script(
+    conn: &mut PgConnection,
+    migration: &Migration,
+    script: &MigrationScript,
+) -> Result<(), MigrationError> {
+    if !script.no_transaction {
+        let whole = Statement {
+            sql: &script.sql,
+            offset: 0,
+        };
+        return execute(conn, migration, script, whole, false).await;
+    }
+    for statement in split_statements(&script.sql) {
+        execute(conn, migration, script, statement, true).await?;
+    }
+    Ok(())
+}
+
+/// Sends `statement` (part of `script`) as one simple query.
+async fn execute(
+    conn: &mut PgConnection,
+    migration: &Migration,
+    script: &MigrationScript,
+    statement: Statement<'_>,
+    fall_back_to_statement_line: bool,
+) -> Result<(), MigrationError> {
+    let result = sqlx::raw_sql(statement.sql).execute(&mut *conn).await;
+    result.map(drop).map_err(|err| {
+        let mut error = map_error(migration, script, statement, err);
+        if let MigrationError::Apply(failure) = &mut error {
+            if fall_back_to_statement_line && failure.line.is_none() {
+                failure.line = Some(line_column(&script.sql, statement.offset).0);
+            }
+        }
+        error
+    })
+}
+
+/// Turns a driver error raised while running `statement` into a [`MigrationError`].
+fn map_error(
+    migration: &Migration,
+    script: &MigrationScript,
+    statement: Statement<'_>,
+    err: sqlx::Error,
+) -> MigrationError {
+    let Some(db_error) = err.as_database_error() else {
+        return MigrationError::Execute {
+            version: migration.version.clone(),
+            name: migration.name.clone(),
+            file: script.path.clone(),
+            source: err,
+        };
+    };
+    let pg_error = db_error.try_downcast_ref::<PgDatabaseError>();
+    let position = pg_error.and_then(|pg| match pg.position() {
+        Some(PgErrorPosition::Original(position)) => Some(position),
+        _ => None,
+    });
+    let (line, column) = position
+        .map(|position| error_line_column(&script.sql, statement, position))
+        .unzip();
+    MigrationError::Apply(Box::new(ApplyError {
+        version: migration.version.clone(),
+        name: migration.name.clone(),
+        file: script.path.clone(),
+        line,
+        column,
+        sqlstate: db_error.code().map(|code| code.into_owned()),
+        message: db_error.message().to_owned(),
+        detail: pg_error
+            .and_then(PgDatabaseError::detail)
+            .map(str::to_owned),
+        hint: pg_error.and_then(PgDatabaseError::hint).map(str::to_owned),
+    }))
+}
+
+/// Maps PostgreSQL's error position — a 1-based *character* offset into the text of
+/// `statement` — to a 1-based (line, column) in `script`.
+fn error_line_column(script: &str, statement: Statement<'_>, position: usize) -> (u32, u32) {
+    let in_statement = statement
+        .sql
+        .char_indices()
+        .nth(position.saturating_sub(1))
+        .map_or(statement.sql.len(), |(at, _)| at);
+    line_column(script, statement.offset + in_statement)
+}
+
+/// The 1-based line and character column of byte `offset` in `script`.
+fn line_column(script: &str, offset: usize) -> (u32, u32) {
+    // Offsets come from char boundaries of `script`; fall back to the whole text otherwise.
+    let before = script.get(..offset).unwrap_or(script);
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    (saturate(line), saturate(column))
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_characters_mapped_to_lines() {
+        let script = "-- é\nselect 'ü';\nselect nope;\n";
+        let offset = script.find("select nope").expect("present");
+        let statement = Statement {
+            sql: "select nope",
+            offset,
+        };
+        // Character 8 of the statement is the `n` of `nope`.
+        assert_eq!(error_line_column(script, statement, 8), (3, 8));
+        // Positions into the whole script count characters, not bytes.
+        let whole = Statement {
+            sql: script,
+            offset: 0,
+        };
+        let nope = script[..offset].chars().count() + 8;
+        assert_eq!(error_line_column(script, whole, nope), (3, 8));
+        assert_eq!(error_line_column(script, whole, 1), (1, 1));
+        // Out-of-range positions point at the end instead of panicking.
+        assert_eq!(error_line_column(script, whole, 10_000), (4, 1));
+        assert_eq!(line_column(script, usize::MAX), (4, 1));
+    }
+}

@@ -1,0 +1,316 @@
+//! Discovery: layouts, ordering and the errors naming the path at fault.
+
+use ormkit_schema::migrations::{checksum, discover, Migration, MigrationError};
+
+use crate::support::{tempdir, write};
+
+fn versions(migrations: &[Migration]) -> Vec<(&str, &str)> {
+    migrations
+        .iter()
+        .map(|m| (m.version.as_str(), m.name.as_str()))
+        .collect()
+}
+
+#[test]
+fn diesel_layout_with_metadata_toml() {
+    let dir = tempdir();
+    let root = dir.path();
+    write(
+        root,
+        "00000000000000_diesel_initial_setup/up.sql",
+        "select 1;\n",
+    );
+    write(
+        root,
+        "00000000000000_diesel_initial_setup/down.sql",
+        "select 2;\n",
+    );
+    write(
+        root,
+        "2019-02-26-002946_create_users/up.sql",
+        "create table users ();\r\n",
+    );
+    write(
+        root,
+        "2019-02-26-002946_create_users/metadata.toml",
+        "run_in_transaction = false\n",
+    );
+    write(
+        root,
+        "2019-02-26-002946_create_users/down.sql",
+        "drop table users;\n",
+    );
+    write(
+        root,
+        "2019-03-01-000000_no_down/up.sql",
+        "-- ormkit:no-transaction\nselect 1;",
+    );
+    write(
+        root,
+        "2019-03-01-000000_no_down/metadata.toml",
+        "run_in_transaction = true\n",
+    );
+
+    let migrations = discover(root).expect("discover");
+    assert_eq!(
+        versions(&migrations),
+        [
+            ("00000000000000", "diesel_initial_setup"),
+            ("2019-02-26-002946", "create_users"),
+            ("2019-03-01-000000", "no_down"),
+        ]
+    );
+    let [setup, users, no_down] = &migrations[..] else {
+        panic!("three migrations")
+    };
+    assert!(!setup.no_transaction);
+    assert_eq!(
+        setup.down.as_ref().map(|d| d.sql.as_str()),
+        Some("select 2;\n")
+    );
+
+    let users_dir = root.join("2019-02-26-002946_create_users");
+    assert!(users.no_transaction && users.up.no_transaction);
+    assert!(users.down.as_ref().is_some_and(|d| d.no_transaction));
+    assert_eq!(users.up.path, users_dir.join("up.sql"));
+    assert_eq!(users.up.sql, "create table users ();\n");
+    assert_eq!(users.up.checksum, checksum("create table users ();\n"));
+    assert_eq!(users.display_path(), users_dir);
+    assert_eq!(users.to_string(), "2019-02-26-002946_create_users");
+
+    assert!(no_down.no_transaction, "first-line marker");
+    assert_eq!(no_down.down, None);
+}
+
+#[test]
+fn sqlx_flat_layouts() {
+    let dir = tempdir();
+    let root = dir.path();
+    write(
+        root,
+        "20240101000000_simple.sql",
+        "-- no-transaction\nselect 1;",
+    );
+    write(root, "20240102000000_pair.up.sql", "create table t ();");
+    write(
+        root,
+        "20240102000000_pair.down.sql",
+        "-- no-transaction\ndrop table t;",
+    );
+    write(root, "README.md", "not a migration");
+    write(root, ".keep", "");
+    write(root, ".hidden.sql", "select 1;");
+    write(root, "notes/readme.txt", "an unrelated directory");
+
+    let migrations = discover(root).expect("discover");
+    assert_eq!(
+        versions(&migrations),
+        [("20240101000000", "simple"), ("20240102000000", "pair")]
+    );
+    let [simple, pair] = &migrations[..] else {
+        panic!("two migrations")
+    };
+    assert!(simple.no_transaction);
+    assert_eq!(simple.down, None);
+    assert_eq!(
+        simple.display_path(),
+        root.join("20240101000000_simple.sql")
+    );
+
+    assert!(!pair.no_transaction);
+    assert_eq!(pair.up.path, root.join("20240102000000_pair.up.sql"));
+    let down = pair.down.as_ref().expect("down script");
+    assert_eq!(down.path, root.join("20240102000000_pair.down.sql"));
+    assert!(down.no_transaction, "the down script has its own marker");
+}
+
+#[test]
+fn dashed_versions_order_by_digits() {
+    let dir = tempdir();
+    let root = dir.path();
+    write(root, "20190226002947_third.sql", "");
+    write(root, "2019-02-26-002946_second/up.sql", "");
+    write(root, "1_first.sql", "");
+    write(root, "100000000000000000000000000_fourth.sql", "");
+
+    let migrations = discover(root).expect("discover");
+    assert_eq!(
+        versions(&migrations),
+        [
+            ("1", "first"),
+            ("2019-02-26-002946", "second"),
+            ("20190226002947", "third"),
+            ("100000000000000000000000000", "fourth"),
+        ]
+    );
+    assert!(migrations
+        .windows(2)
+        .all(|w| w[0].version_key() < w[1].version_key()));
+}
+
+#[test]
+fn empty_directory_has_no_migrations() {
+    let dir = tempdir();
+    assert_eq!(discover(dir.path()).expect("discover"), []);
+}
+
+fn discover_error(setup: impl FnOnce(&std::path::Path)) -> (tempfile::TempDir, MigrationError) {
+    let dir = tempdir();
+    setup(dir.path());
+    let err = discover(dir.path()).expect_err("discovery must fail");
+    (dir, err)
+}
+
+#[test]
+fn duplicate_versions_name_both() {
+    let (dir, err) = discover_error(|root| {
+        write(root, "2019-02-26-002946_a/up.sql", "");
+        write(root, "20190226002946_b.sql", "");
+    });
+    let message = err.to_string();
+    let first = dir.path().join("2019-02-26-002946_a");
+    let second = dir.path().join("20190226002946_b.sql");
+    assert!(message.contains(&first.display().to_string()), "{message}");
+    assert!(message.contains(&second.display().to_string()), "{message}");
+    assert!(
+        matches!(&err, MigrationError::DuplicateVersion { first: f, second: s, version }
+            if *f == first && *s == second && version == "20190226002946"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn leading_zeros_and_simple_plus_up_are_duplicates() {
+    let (_dir, err) = discover_error(|root| {
+        write(root, "001_a.sql", "");
+        write(root, "1_b.sql", "");
+    });
+    assert!(
+        matches!(err, MigrationError::DuplicateVersion { .. }),
+        "{err:?}"
+    );
+
+    let (dir, err) = discover_error(|root| {
+        write(root, "1_a.sql", "");
+        write(root, "1_a.up.sql", "");
+    });
+    let message = err.to_string();
+    assert!(
+        message.contains(&dir.path().join("1_a.sql").display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains(&dir.path().join("1_a.up.sql").display().to_string()),
+        "{message}"
+    );
+}
+
+#[test]
+fn misnamed_sql_file_is_an_error() {
+    for name in [
+        "create_users.sql",
+        "v1_users.sql",
+        "1_.sql",
+        "2024.sql",
+        "--_x.up.sql",
+        "1.5_x.sql",
+    ] {
+        let (dir, err) = discover_error(|root| write(root, name, "select 1;"));
+        let path = dir.path().join(name);
+        assert!(
+            matches!(&err, MigrationError::UnrecognisedFile { path: p } if *p == path),
+            "{name}: {err:?}"
+        );
+        assert!(err.to_string().contains(&path.display().to_string()));
+    }
+}
+
+#[test]
+fn misnamed_directory_with_up_sql_is_an_error() {
+    let (dir, err) = discover_error(|root| write(root, "create_users/up.sql", ""));
+    let path = dir.path().join("create_users");
+    assert!(
+        matches!(&err, MigrationError::UnrecognisedDirectory { path: p } if *p == path),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn migration_directory_without_up_sql_is_an_error() {
+    let (dir, err) = discover_error(|root| write(root, "1_users/down.sql", ""));
+    let path = dir.path().join("1_users");
+    assert!(
+        matches!(&err, MigrationError::MissingUp { path: p } if *p == path),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("migration directory {} has no up.sql", path.display())
+    );
+}
+
+#[test]
+fn orphan_down_is_an_error() {
+    for other in [None, Some("1_users.sql")] {
+        let (dir, err) = discover_error(|root| {
+            write(root, "1_users.down.sql", "");
+            if let Some(other) = other {
+                write(root, other, "");
+            }
+        });
+        let path = dir.path().join("1_users.down.sql");
+        let expected = dir.path().join("1_users.up.sql");
+        assert!(
+            matches!(&err, MigrationError::OrphanDown { path: p, expected_up: e }
+                if *p == path && *e == expected),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&path.display().to_string()));
+    }
+}
+
+#[test]
+fn non_utf8_script_is_an_error() {
+    let (dir, err) = discover_error(|root| write(root, "1_bad/up.sql", b"select '\xff';"));
+    let path = dir.path().join("1_bad").join("up.sql");
+    assert!(
+        matches!(&err, MigrationError::NotUtf8 { path: p } if *p == path),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("{} is not valid UTF-8", path.display())
+    );
+}
+
+#[test]
+fn invalid_metadata_toml_is_an_error() {
+    let (dir, err) = discover_error(|root| {
+        write(root, "1_a/up.sql", "");
+        write(
+            root,
+            "1_a/metadata.toml",
+            "# comment\nrun_in_transaction = \"no\"\n",
+        );
+    });
+    let path = dir.path().join("1_a").join("metadata.toml");
+    assert!(
+        matches!(&err, MigrationError::InvalidMetadata { path: p, message }
+            if *p == path && message.starts_with("line 2")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn missing_directory_is_an_io_error() {
+    let dir = tempdir();
+    let missing = dir.path().join("missing");
+    let err = discover(&missing).expect_err("missing directory");
+    assert!(
+        matches!(&err, MigrationError::Io { path, .. } if *path == missing),
+        "{err:?}"
+    );
+    assert!(err
+        .to_string()
+        .starts_with(&format!("cannot read {}: ", missing.display())));
+}
