@@ -28,7 +28,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut stops = Vec::with_capacity(runs);
     for run in 1..=runs {
         // Cold runs get a fresh template location the server account can enter.
-        let fresh = if cold { Some(tempfile::tempdir()?) } else { None };
+        let fresh = if cold {
+            Some(tempfile::tempdir()?)
+        } else {
+            None
+        };
         if let Some(dir) = &fresh {
             std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
         }

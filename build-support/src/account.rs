@@ -4,7 +4,7 @@ use std::io;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 
-use nix::unistd::{geteuid, getegid, User};
+use nix::unistd::{getegid, geteuid, User};
 
 use crate::error::{Error, Result};
 
@@ -18,7 +18,6 @@ const PG_ENV: &[&str] = &[
     "PGOPTIONS",
     "PGUSER",
     "PGDATABASE",
-    "PGCTLTIMEOUT",
 ];
 
 /// The operating-system account that owns and runs a throwaway cluster.
@@ -118,7 +117,11 @@ pub(crate) fn run(mut command: Command, hint: &'static str) -> Result<String> {
         return Ok(stdout);
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let text = if stderr.trim().is_empty() { &stdout } else { &*stderr };
+    let text = if stderr.trim().is_empty() {
+        &stdout
+    } else {
+        &*stderr
+    };
     Err(Error::Tool {
         tool: tool_name(Path::new(&program)),
         status: describe_status(output.status),
@@ -147,7 +150,8 @@ pub(crate) fn describe_status(status: ExitStatus) -> String {
 }
 
 fn tool_name(program: &Path) -> String {
-    program
-        .file_name()
-        .map_or_else(|| program.display().to_string(), |name| name.to_string_lossy().into_owned())
+    program.file_name().map_or_else(
+        || program.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }

@@ -10,16 +10,17 @@ use std::process::{Command, Stdio};
 /// (`/usr/lib/postgresql/<version>/bin`).
 pub const SYSTEM_PG_ROOT: &str = "/usr/lib/postgresql";
 
-/// The programs a directory must contain to run a throwaway cluster.
-pub(crate) const SERVER_PROGRAMS: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
+/// The programs a directory must contain to run a throwaway cluster
+/// (`postgres` is started directly, so `pg_ctl` is not needed).
+pub(crate) const SERVER_PROGRAMS: [&str; 2] = ["initdb", "postgres"];
 
 /// Finds the directory holding the PostgreSQL server binaries.
 ///
 /// Looks, in order, at `ORMKIT_PG_BINDIR` (trusted as given), the `PATH`
 /// (following symlinks such as `/usr/local/bin/initdb`), the output of
 /// `pg_config --bindir`, and the newest `/usr/lib/postgresql/<version>/bin`.
-/// A directory qualifies when it holds executable `initdb`, `pg_ctl` and
-/// `postgres`. `lookup` reads environment variables (`ORMKIT_PG_BINDIR`, `PATH`).
+/// A directory qualifies when it holds executable `initdb` and `postgres`.
+/// `lookup` reads environment variables (`ORMKIT_PG_BINDIR`, `PATH`).
 pub fn find_bindir(lookup: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     find_bindir_in(lookup, Path::new(SYSTEM_PG_ROOT))
 }

@@ -90,7 +90,11 @@ impl ScratchDatabase {
     pub fn description(&self) -> String {
         match &self.backend {
             Backend::Server(server) => {
-                format!("temporary database {} on {}", server.name(), server.server())
+                format!(
+                    "temporary database {} on {}",
+                    server.name(),
+                    server.server()
+                )
             }
             Backend::Cluster(cluster) => format!(
                 "throwaway cluster (PostgreSQL {}) in {}",
@@ -118,3 +122,9 @@ impl fmt::Debug for ScratchDatabase {
             .finish()
     }
 }
+
+// Handles may be moved to and shared with other threads (e.g. tokio tasks).
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ScratchDatabase>();
+};

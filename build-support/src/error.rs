@@ -4,7 +4,8 @@ use std::io;
 use std::path::PathBuf;
 
 /// What to do when no usable local PostgreSQL installation is available.
-pub(crate) const INSTALL_HINT: &str = "install the PostgreSQL server package (e.g. postgresql-15), \
+pub(crate) const INSTALL_HINT: &str =
+    "install the PostgreSQL server package (e.g. postgresql-15), \
      set ORMKIT_PG_BINDIR to its bin directory, or set ORMKIT_SCRATCH_URL to a server URL";
 
 /// What to do when a PostgreSQL server named by a URL cannot be used.
@@ -45,14 +46,12 @@ pub enum Error {
 
     /// The throwaway server did not start; carries the server log.
     #[error(
-        "the throwaway PostgreSQL server did not start ({status}): {stderr}\n\
+        "the throwaway postgresql server did not start ({status})\n\
          server log:\n{log}\nhint: {hint}"
     )]
     ServerStart {
-        /// How `pg_ctl start` exited.
+        /// What happened, e.g. `exit 1` or `not ready after 60 s`.
         status: String,
-        /// What `pg_ctl` printed.
-        stderr: String,
         /// The server's log output.
         log: String,
         /// What to do about it.
@@ -98,6 +97,17 @@ pub enum Error {
          hint: create a `postgres` system user, run as a regular user, or set ORMKIT_SCRATCH_URL"
     )]
     NoUnprivilegedUser,
+
+    /// The PostgreSQL installation is too old for throwaway clusters.
+    #[error(
+        "postgresql {version} is too old for a throwaway cluster: 10 or newer is required\n\
+         hint: install a newer PostgreSQL server package (e.g. postgresql-15) and set \
+         ORMKIT_PG_BINDIR to its bin directory, or set ORMKIT_SCRATCH_URL"
+    )]
+    UnsupportedVersion {
+        /// The installation's version.
+        version: String,
+    },
 
     /// The template data directory exists but cannot be used.
     #[error("the postgresql template directory {} is unusable: {reason}\nhint: remove it or set ORMKIT_PG_TEMPLATE_DIR to another location", path.display())]

@@ -10,6 +10,23 @@
 //! a tokio runtime alike: async database work runs on a private thread with
 //! its own runtime.
 //!
+//! # Scratch databases
+//!
+//! * **On a server** (`ORMKIT_SCRATCH_URL`, else `DATABASE_URL`): a uniquely
+//!   named database `ormkit_scratch_<pid>_<nanos>_<counter>` is created from
+//!   `template0` and dropped `WITH (FORCE)` afterwards. The database the URL
+//!   names is only used to issue `CREATE DATABASE` / `DROP DATABASE`.
+//! * **A throwaway local cluster** (PostgreSQL 10+ server binaries found):
+//!   an initdb'd template data directory, kept per server version and user
+//!   (`ORMKIT_PG_TEMPLATE_DIR` overrides where), is copied into a temporary
+//!   directory and `postgres` is started on it, listening only on a Unix
+//!   socket in a short directory under `/tmp`. As root, PostgreSQL runs as
+//!   the `postgres` user (else `nobody`).
+//!
+//! Dropping a [`ScratchDatabase`] (also during a panic) removes the database,
+//! or stops the cluster and deletes its directories. Clusters left behind by
+//! killed processes are stopped and deleted by the next cluster start.
+//!
 //! ```no_run
 //! use ormkit_build_support::{ScratchDatabase, ScratchPlan, ENV_VARS};
 //!

@@ -43,7 +43,7 @@ pub enum ScratchPlan {
     },
     /// Run a throwaway PostgreSQL cluster from these binaries.
     LocalCluster {
-        /// The directory holding `initdb`, `pg_ctl` and `postgres`.
+        /// The directory holding `initdb` and `postgres`.
         bindir: PathBuf,
         /// Where the initdb'd template data directory lives (`ORMKIT_PG_TEMPLATE_DIR`);
         /// `None` means a per-version, per-user directory under the system temp dir.
@@ -75,7 +75,7 @@ impl ScratchPlan {
         if let Some(url) = var("ORMKIT_SCRATCH_URL").or_else(|| var("DATABASE_URL")) {
             return ScratchPlan::Server { url };
         }
-        if let Some(bindir) = find_bindir_in(&var, system_root) {
+        if let Some(bindir) = find_bindir_in(var, system_root) {
             return ScratchPlan::LocalCluster {
                 bindir,
                 template_dir: var("ORMKIT_PG_TEMPLATE_DIR").map(PathBuf::from),
@@ -84,7 +84,7 @@ impl ScratchPlan {
         ScratchPlan::Offline {
             reason: format!(
                 "no PostgreSQL available: ORMKIT_SCRATCH_URL and DATABASE_URL are unset, and no \
-                 PostgreSQL server binaries (initdb, pg_ctl, postgres) were found in PATH, via \
+                 PostgreSQL server binaries (initdb, postgres) were found in PATH, via \
                  `pg_config --bindir` or in {}/<version>/bin; install the PostgreSQL server \
                  package (e.g. postgresql-15), set ORMKIT_PG_BINDIR to its bin directory, or set \
                  ORMKIT_SCRATCH_URL to a server URL",
@@ -111,11 +111,9 @@ impl fmt::Display for ScratchPlan {
             ScratchPlan::Server { url } => {
                 write!(f, "temporary database on the server at {}", redact(url))
             }
-            ScratchPlan::LocalCluster { bindir, .. } => write!(
-                f,
-                "throwaway PostgreSQL cluster from {}",
-                bindir.display()
-            ),
+            ScratchPlan::LocalCluster { bindir, .. } => {
+                write!(f, "throwaway PostgreSQL cluster from {}", bindir.display())
+            }
         }
     }
 }
@@ -126,7 +124,9 @@ impl fmt::Debug for ScratchPlan {
             ScratchPlan::Offline { reason } => {
                 f.debug_struct("Offline").field("reason", reason).finish()
             }
-            ScratchPlan::Server { url } => f.debug_struct("Server").field("url", &redact(url)).finish(),
+            ScratchPlan::Server { url } => {
+                f.debug_struct("Server").field("url", &redact(url)).finish()
+            }
             ScratchPlan::LocalCluster {
                 bindir,
                 template_dir,

@@ -2,12 +2,18 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::Child;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+
+/// How long a postmaster gets to exit after each signal.
+const GRACE: Duration = Duration::from_secs(5);
+/// How often to check on a process.
+const POLL_INTERVAL: Duration = Duration::from_millis(5);
 
 /// The postmaster's pid, from the first line of `<data_dir>/postmaster.pid`.
 pub(crate) fn postmaster_pid(data_dir: &Path) -> Option<i32> {
@@ -45,34 +51,51 @@ pub(crate) fn serves(pid: i32, data_dir: &Path) -> bool {
 
 /// Waits up to `timeout` for `pid` to end; returns whether it did.
 pub(crate) fn wait_gone(pid: i32, timeout: Duration) -> bool {
+    poll_until(timeout, || !is_running(pid))
+}
+
+/// Ends a postmaster that is not our child (found through `postmaster.pid`):
+/// SIGQUIT (immediate shutdown), then SIGKILL. Returns whether it is gone.
+pub(crate) fn kill_postmaster(pid: i32) -> bool {
+    escalate(pid, |grace| wait_gone(pid, grace))
+}
+
+/// Ends our postmaster child like [`kill_postmaster`], reaping it.
+pub(crate) fn stop_child(child: &mut Child) -> bool {
+    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    escalate(pid, |grace| {
+        // An error means the child was already reaped.
+        poll_until(grace, || !matches!(child.try_wait(), Ok(None)))
+    })
+}
+
+/// Sends SIGQUIT, then SIGKILL, each followed by `gone(grace period)`.
+fn escalate(pid: i32, mut gone: impl FnMut(Duration) -> bool) -> bool {
+    for (signal, grace) in [(Signal::SIGQUIT, GRACE), (Signal::SIGKILL, GRACE)] {
+        if gone(Duration::ZERO) {
+            return true;
+        }
+        let _ = kill(Pid::from_raw(pid), signal);
+        if gone(grace) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Calls `done` every few milliseconds until it returns true (→ true) or
+/// `timeout` passes (→ false).
+pub(crate) fn poll_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
-        if !is_running(pid) {
+        if done() {
             return true;
         }
         if Instant::now() >= deadline {
             return false;
         }
-        sleep(Duration::from_millis(10));
+        sleep(POLL_INTERVAL);
     }
-}
-
-/// Ends a postmaster: SIGQUIT (immediate shutdown), then SIGKILL. Returns
-/// whether it is gone.
-pub(crate) fn kill_postmaster(pid: i32) -> bool {
-    for (signal, grace) in [
-        (Signal::SIGQUIT, Duration::from_secs(3)),
-        (Signal::SIGKILL, Duration::from_secs(3)),
-    ] {
-        if !is_running(pid) {
-            return true;
-        }
-        let _ = kill(Pid::from_raw(pid), signal);
-        if wait_gone(pid, grace) {
-            return true;
-        }
-    }
-    false
 }
 
 /// Whether `/proc/<pid>/stat` says the process is a zombie (exited, not yet

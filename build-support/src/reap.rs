@@ -41,13 +41,20 @@ pub(crate) fn reap_stale(temp_dir: &Path, account: &ServerAccount) {
     for entry in entries.filter_map(|entry| entry.ok()) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
+        let (cluster, staging) = (
+            name.starts_with(CLUSTER_PREFIX),
+            name.starts_with(STAGING_PREFIX),
+        );
+        if !cluster && !staging {
+            continue;
+        }
         let Ok(meta) = entry.metadata() else { continue };
         if !meta.is_dir() || meta.uid() != account.uid() {
             continue;
         }
-        if name.starts_with(CLUSTER_PREFIX) {
+        if cluster {
             reap_cluster(&entry.path());
-        } else if name.starts_with(STAGING_PREFIX) && is_old(&meta) {
+        } else if is_old(&meta) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }

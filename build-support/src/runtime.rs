@@ -17,7 +17,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// deadlock).
 ///
 /// The future is created on that thread, so it need not be `Send`. A panic
-/// in it is resumed in the caller.
+/// in it is resumed in the caller (or becomes an error if the caller is
+/// already unwinding).
 pub(crate) fn block_on<M, F>(make: M) -> Result<F::Output>
 where
     M: FnOnce() -> F + Send,
@@ -37,6 +38,11 @@ where
             .map_err(|err| Error::io("could not spawn a thread for database work", err))?;
         match worker.join() {
             Ok(result) => result,
+            // Resuming a panic while already unwinding (cleanup in Drop) would abort.
+            Err(_) if std::thread::panicking() => Err(Error::io(
+                "database work failed",
+                std::io::Error::other("the database thread panicked"),
+            )),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     })

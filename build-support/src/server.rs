@@ -166,6 +166,8 @@ mod tests {
         let (a, b) = (unique_name(), unique_name());
         assert_ne!(a, b);
         assert!(a.len() < 64, "{a} exceeds NAMEDATALEN");
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
     }
 }

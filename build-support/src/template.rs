@@ -124,7 +124,12 @@ fn discard(target: &Path) -> Result<()> {
         .map_err(|err| Error::io("could not delete a stale postgresql template", err))
 }
 
-fn build(tools: &PgTools, account: &ServerAccount, version: &PgVersion, target: &Path) -> Result<()> {
+fn build(
+    tools: &PgTools,
+    account: &ServerAccount,
+    version: &PgVersion,
+    target: &Path,
+) -> Result<()> {
     let staging = staging_dir(target, ".ormkit-pg-template-")?;
     account.chown(staging.path())?;
     initdb(tools, account, staging.path())?;
@@ -153,5 +158,10 @@ fn staging_dir(target: &Path, prefix: &str) -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix(prefix)
         .tempdir_in(parent)
-        .map_err(|err| Error::io(format!("could not create a directory in {}", parent.display()), err))
+        .map_err(|err| {
+            Error::io(
+                format!("could not create a directory in {}", parent.display()),
+                err,
+            )
+        })
 }

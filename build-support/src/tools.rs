@@ -3,14 +3,18 @@
 use std::path::{Path, PathBuf};
 
 use crate::account::ServerAccount;
+use crate::error::{Error, Result};
+
+/// The oldest supported major version (the first with a status line in `postmaster.pid`).
+pub(crate) const MIN_MAJOR: u32 = 10;
 
 /// The programs of one PostgreSQL installation.
 #[derive(Debug, Clone)]
 pub(crate) struct PgTools {
     /// `initdb`.
     pub(crate) initdb: PathBuf,
-    /// `pg_ctl`.
-    pub(crate) pg_ctl: PathBuf,
+    /// `postgres`, the server.
+    pub(crate) postgres: PathBuf,
     /// The server version, if it could be determined.
     pub(crate) version: Option<PgVersion>,
 }
@@ -27,9 +31,24 @@ impl PgTools {
         });
         PgTools {
             initdb: bindir.join("initdb"),
-            pg_ctl: bindir.join("pg_ctl"),
+            postgres: bindir.join("postgres"),
             version,
         }
+    }
+
+    /// Fails for servers older than PostgreSQL 10 (an unknown version passes:
+    /// running the tools will tell).
+    pub(crate) fn check_supported(&self) -> Result<()> {
+        let Some(version) = &self.version else {
+            return Ok(());
+        };
+        let major: f64 = version.major.parse().unwrap_or(f64::MAX);
+        if major >= f64::from(MIN_MAJOR) {
+            return Ok(());
+        }
+        Err(Error::UnsupportedVersion {
+            version: version.full.clone(),
+        })
     }
 }
 
@@ -79,5 +98,17 @@ mod tests {
         let v = PgVersion::parse("postgres (PostgreSQL) 17beta1").unwrap();
         assert_eq!((v.full.as_str(), v.major.as_str()), ("17beta1", "17"));
         assert_eq!(PgVersion::parse("no digits here"), None);
+    }
+
+    #[test]
+    fn rejects_servers_older_than_10() {
+        let tools = |version: &str| PgTools {
+            initdb: "initdb".into(),
+            postgres: "postgres".into(),
+            version: PgVersion::parse(version),
+        };
+        assert!(tools("PostgreSQL 9.6.24").check_supported().is_err());
+        assert!(tools("PostgreSQL 10.1").check_supported().is_ok());
+        assert!(tools("unknown").check_supported().is_ok());
     }
 }

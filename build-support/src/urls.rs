@@ -19,7 +19,11 @@ pub(crate) fn redact(url: &str) -> String {
                 let pairs: Vec<(String, String)> = parsed
                     .query_pairs()
                     .map(|(key, value)| {
-                        let value = if key == "password" { "***".into() } else { value };
+                        let value = if key == "password" {
+                            "***".into()
+                        } else {
+                            value
+                        };
                         (key.into_owned(), value.into_owned())
                     })
                     .collect();

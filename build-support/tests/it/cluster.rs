@@ -12,7 +12,11 @@ use crate::support::{bindir, open_tempdir, processes_mentioning, query_text};
 fn start(template_dir: Option<&Path>, label: &str) -> ScratchDatabase {
     let began = Instant::now();
     let db = ScratchDatabase::local_cluster(&bindir(), template_dir).expect("start cluster");
-    eprintln!("{label}: cluster started in {:?} ({})", began.elapsed(), db.description());
+    eprintln!(
+        "{label}: cluster started in {:?} ({})",
+        began.elapsed(),
+        db.description()
+    );
     db
 }
 
@@ -26,31 +30,62 @@ fn socket_dir(url: &str) -> PathBuf {
 async fn cluster_serves_queries_and_leaves_nothing_behind() {
     let db = start(None, "default template");
     assert_eq!(db.kind(), ScratchKind::LocalCluster);
-    assert!(db.url().starts_with("postgres://postgres@localhost:5432/postgres?host=/"), "{}", db.url());
+    assert!(
+        db.url()
+            .starts_with("postgres://postgres@localhost:5432/postgres?host=/"),
+        "{}",
+        db.url()
+    );
 
-    assert_eq!(query_text(db.url(), "SELECT current_user::text").await, "postgres");
+    assert_eq!(
+        query_text(db.url(), "SELECT current_user::text").await,
+        "postgres"
+    );
     let data_dir = PathBuf::from(query_text(db.url(), "SHOW data_directory").await);
-    assert!(db.description().contains(&data_dir.display().to_string()), "{}", db.description());
+    assert!(
+        db.description().contains(&data_dir.display().to_string()),
+        "{}",
+        db.description()
+    );
     let sockets = socket_dir(db.url());
     assert!(sockets.join(".s.PGSQL.5432").exists());
-    assert!(!processes_mentioning(&data_dir).is_empty(), "no postmaster found for {}", data_dir.display());
+    assert!(
+        !processes_mentioning(&data_dir).is_empty(),
+        "no postmaster found for {}",
+        data_dir.display()
+    );
 
     db.close().expect("stop cluster");
-    assert_eq!(processes_mentioning(&data_dir), Vec::<u32>::new(), "postmaster survived");
-    assert!(!data_dir.parent().unwrap().exists(), "{} survived", data_dir.display());
+    assert_eq!(
+        processes_mentioning(&data_dir),
+        Vec::<u32>::new(),
+        "postmaster survived"
+    );
+    assert!(
+        !data_dir.parent().unwrap().exists(),
+        "{} survived",
+        data_dir.display()
+    );
     assert!(!sockets.exists(), "{} survived", sockets.display());
 }
 
 #[tokio::test]
 async fn dropping_the_handle_stops_the_cluster() {
-    let db = ScratchDatabase::start(&ScratchPlan::LocalCluster { bindir: bindir(), template_dir: None })
-        .expect("start cluster")
-        .expect("a cluster plan is not offline");
+    let db = ScratchDatabase::start(&ScratchPlan::LocalCluster {
+        bindir: bindir(),
+        template_dir: None,
+    })
+    .expect("start cluster")
+    .expect("a cluster plan is not offline");
     let data_dir = PathBuf::from(query_text(db.url(), "SHOW data_directory").await);
     let sockets = socket_dir(db.url());
 
     drop(db);
-    assert_eq!(processes_mentioning(&data_dir), Vec::<u32>::new(), "postmaster survived");
+    assert_eq!(
+        processes_mentioning(&data_dir),
+        Vec::<u32>::new(),
+        "postmaster survived"
+    );
     assert!(!data_dir.parent().unwrap().exists());
     assert!(!sockets.exists());
 }
@@ -62,11 +97,17 @@ fn second_start_reuses_the_template() {
 
     let first = start(Some(&template), "cold (initdb)");
     let pg_version = template.join("PG_VERSION");
-    let inode = std::fs::metadata(&pg_version).expect("template was created").ino();
+    let inode = std::fs::metadata(&pg_version)
+        .expect("template was created")
+        .ino();
     first.close().expect("stop first cluster");
 
     let second = start(Some(&template), "warm (template copy)");
-    assert_eq!(std::fs::metadata(&pg_version).unwrap().ino(), inode, "template was rebuilt");
+    assert_eq!(
+        std::fs::metadata(&pg_version).unwrap().ino(),
+        inode,
+        "template was rebuilt"
+    );
     second.close().expect("stop second cluster");
 }
 
@@ -79,7 +120,11 @@ fn concurrent_starts_share_one_new_template() {
             .map(|_| scope.spawn(|| start(Some(&template), "concurrent")))
             .collect();
         for handle in starts {
-            handle.join().expect("start thread").close().expect("stop cluster");
+            handle
+                .join()
+                .expect("start thread")
+                .close()
+                .expect("stop cluster");
         }
     });
     let leftovers: Vec<_> = std::fs::read_dir(scratch.path())
@@ -95,4 +140,63 @@ async fn clusters_run_side_by_side() {
     assert_ne!(a.url(), b.url());
     assert_eq!(query_text(a.url(), "SELECT 'a'::text").await, "a");
     assert_eq!(query_text(b.url(), "SELECT 'b'::text").await, "b");
+}
+
+/// Set in the child process of [`clusters_of_killed_processes_are_reaped`].
+const ORPHAN_ENV: &str = "ORMKIT_TEST_ORPHAN_CLUSTER";
+
+/// Helper, only active in a child process: starts a cluster and dies without
+/// cleaning up (like a build script killed by an IDE).
+#[test]
+fn orphan_cluster_helper() {
+    if std::env::var_os(ORPHAN_ENV).is_none() {
+        return;
+    }
+    let db = ScratchDatabase::local_cluster(&bindir(), None).expect("start cluster");
+    let (_, data_dir) = db
+        .description()
+        .rsplit_once(" in ")
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
+    println!("ORPHAN {data_dir}");
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    std::process::abort();
+}
+
+#[test]
+fn clusters_of_killed_processes_are_reaped() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "cluster::orphan_cluster_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ORPHAN_ENV, "1")
+        .output()
+        .expect("run the orphan helper");
+    assert!(!output.status.success(), "the helper should have aborted");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let data_dir = stdout
+        .lines()
+        .find_map(|line| line.split_once("ORPHAN ").map(|(_, path)| path))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no ORPHAN line in {stdout}"));
+    assert!(
+        !processes_mentioning(&data_dir).is_empty(),
+        "the orphaned server should still run"
+    );
+
+    start(None, "after an orphan")
+        .close()
+        .expect("stop cluster");
+    assert_eq!(
+        processes_mentioning(&data_dir),
+        Vec::<u32>::new(),
+        "orphan survived"
+    );
+    assert!(
+        !data_dir.parent().unwrap().exists(),
+        "orphan's directory survived"
+    );
 }

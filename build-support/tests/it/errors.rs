@@ -18,8 +18,14 @@ fn failing_initdb_reports_its_stderr() {
     let message = err.to_string();
     assert!(matches!(err, Error::Tool { .. }), "{err:?}");
     assert!(message.contains("initdb failed (exit 1)"), "{message}");
-    assert!(message.contains("the moon is in the wrong phase"), "{message}");
-    assert!(message.contains("hint: install the PostgreSQL server package"), "{message}");
+    assert!(
+        message.contains("the moon is in the wrong phase"),
+        "{message}"
+    );
+    assert!(
+        message.contains("hint: install the PostgreSQL server package"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -28,46 +34,52 @@ fn missing_binaries_say_what_to_install() {
     let err = ScratchDatabase::local_cluster(bin.path(), None).expect_err("no initdb");
     let message = err.to_string();
     assert!(message.contains("initdb"), "{message}");
-    assert!(message.contains("hint: install the PostgreSQL server package"), "{message}");
+    assert!(
+        message.contains("hint: install the PostgreSQL server package"),
+        "{message}"
+    );
 }
 
 #[test]
 fn failing_server_start_reports_the_log_and_cleans_up() {
     let bin = open_tempdir();
-    let record = bin.path().join("pg_ctl-args");
-    write_script(&bin.path().join("postgres"), "echo 'postgres (PostgreSQL) 15.99'");
+    let record = bin.path().join("postgres-args");
     write_script(
         &bin.path().join("initdb"),
         r#"mkdir -p "$2/global" && echo 15 > "$2/PG_VERSION" && touch "$2/global/pg_control""#,
     );
     write_script(
-        &bin.path().join("pg_ctl"),
+        &bin.path().join("postgres"),
         &format!(
-            r#"echo "$@" > {record}
-while [ "$#" -gt 0 ]; do
-  if [ "$1" = "-l" ]; then echo "FATAL:  the fake server refuses to start" > "$2"; fi
-  shift
-done
-echo "pg_ctl: could not start server" >&2
-exit 1"#,
+            r#"if [ "$1" = --version ]; then echo 'postgres (PostgreSQL) 15.99'; exit 0; fi
+echo "$@" > {record}
+echo "FATAL:  the fake server refuses to start" >&2
+exit 3"#,
             record = record.display()
         ),
     );
     let template = open_tempdir();
     let err = ScratchDatabase::local_cluster(bin.path(), Some(&template.path().join("t")))
-        .expect_err("fake pg_ctl fails");
+        .expect_err("fake postgres fails");
     let message = err.to_string();
     assert!(matches!(err, Error::ServerStart { .. }), "{err:?}");
-    assert!(message.contains("could not start server"), "{message}");
-    assert!(message.contains("the fake server refuses to start"), "{message}");
+    assert!(message.contains("(exit 3)"), "{message}");
+    assert!(
+        message.contains("the fake server refuses to start"),
+        "{message}"
+    );
 
-    let args = fs::read_to_string(&record).expect("pg_ctl was run");
-    let mut words = args.split_whitespace();
-    let data_dir = PathBuf::from(words.nth(1).expect("-D <dir>"));
+    let args = fs::read_to_string(&record).expect("postgres was run");
+    let words: Vec<&str> = args.split_whitespace().collect();
+    assert_eq!((words[0], words[2]), ("-D", "-k"), "{args}");
+    let (data_dir, socket_dir) = (PathBuf::from(words[1]), PathBuf::from(words[3]));
     let cluster_root = data_dir.parent().unwrap();
-    assert!(!cluster_root.exists(), "{} survived", cluster_root.display());
-    let socket = args.split("-k '").nth(1).and_then(|rest| rest.split('\'').next()).expect("-k");
-    assert!(!PathBuf::from(socket).exists(), "{socket} survived");
+    assert!(
+        !cluster_root.exists(),
+        "{} survived",
+        cluster_root.display()
+    );
+    assert!(!socket_dir.exists(), "{} survived", socket_dir.display());
 }
 
 #[test]

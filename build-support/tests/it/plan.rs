@@ -37,7 +37,9 @@ fn offline_wins_over_everything() {
             ("ORMKIT_PG_BINDIR", "/opt/pg/bin"),
         ]);
         match decided {
-            ScratchPlan::Offline { reason } => assert!(reason.contains("ORMKIT_OFFLINE"), "{reason}"),
+            ScratchPlan::Offline { reason } => {
+                assert!(reason.contains("ORMKIT_OFFLINE"), "{reason}")
+            }
             other => panic!("expected offline for ORMKIT_OFFLINE={value}, got {other:?}"),
         }
     }
@@ -46,8 +48,14 @@ fn offline_wins_over_everything() {
 #[test]
 fn offline_off_values_are_ignored() {
     for value in ["0", "false", ""] {
-        let decided = plan(&[("ORMKIT_OFFLINE", value), ("DATABASE_URL", "postgres://main/db")]);
-        assert!(matches!(decided, ScratchPlan::Server { .. }), "{value}: {decided:?}");
+        let decided = plan(&[
+            ("ORMKIT_OFFLINE", value),
+            ("DATABASE_URL", "postgres://main/db"),
+        ]);
+        assert!(
+            matches!(decided, ScratchPlan::Server { .. }),
+            "{value}: {decided:?}"
+        );
     }
 }
 
@@ -58,10 +66,23 @@ fn scratch_url_wins_over_database_url() {
         ("DATABASE_URL", "postgres://main/db"),
         ("ORMKIT_PG_BINDIR", "/opt/pg/bin"),
     ]);
-    assert_eq!(decided, ScratchPlan::Server { url: "postgres://scratch/db".into() });
+    assert_eq!(
+        decided,
+        ScratchPlan::Server {
+            url: "postgres://scratch/db".into()
+        }
+    );
 
-    let decided = plan(&[("DATABASE_URL", "postgres://main/db"), ("ORMKIT_SCRATCH_URL", "")]);
-    assert_eq!(decided, ScratchPlan::Server { url: "postgres://main/db".into() });
+    let decided = plan(&[
+        ("DATABASE_URL", "postgres://main/db"),
+        ("ORMKIT_SCRATCH_URL", ""),
+    ]);
+    assert_eq!(
+        decided,
+        ScratchPlan::Server {
+            url: "postgres://main/db".into()
+        }
+    );
 }
 
 #[test]
@@ -86,7 +107,10 @@ fn bindir_found_in_path_means_local_cluster() {
     let path = format!("/nonexistent/bin:{}", bin.display());
     assert_eq!(
         plan(&[("PATH", &path)]),
-        ScratchPlan::LocalCluster { bindir: bin, template_dir: None }
+        ScratchPlan::LocalCluster {
+            bindir: bin,
+            template_dir: None
+        }
     );
 }
 
@@ -115,14 +139,22 @@ fn newest_complete_system_version_wins() {
     write_script(&root.path().join("16/bin/initdb"), "exit 0");
     fs::create_dir_all(root.path().join("not-a-version/bin")).unwrap();
 
-    assert_eq!(find_bindir_in(|_| None, root.path()), Some(root.path().join("15/bin")));
+    assert_eq!(
+        find_bindir_in(|_| None, root.path()),
+        Some(root.path().join("15/bin"))
+    );
 }
 
 #[test]
 fn nothing_found_means_offline_with_advice() {
     match plan(&[("PATH", "/nonexistent/bin")]) {
         ScratchPlan::Offline { reason } => {
-            for advice in ["ORMKIT_SCRATCH_URL", "ORMKIT_PG_BINDIR", "install", "initdb"] {
+            for advice in [
+                "ORMKIT_SCRATCH_URL",
+                "ORMKIT_PG_BINDIR",
+                "install",
+                "initdb",
+            ] {
                 assert!(reason.contains(advice), "{advice} missing from {reason}");
             }
         }

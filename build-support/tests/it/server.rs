@@ -20,9 +20,16 @@ async fn temporary_database_is_usable_and_dropped_on_close() {
     assert!(database_exists(&url, &name).await);
 
     let mut conn = PgConnection::connect(db.url()).await.unwrap();
-    conn.execute("CREATE TABLE widget (id int PRIMARY KEY, label text)").await.unwrap();
-    conn.execute("INSERT INTO widget VALUES (1, 'one')").await.unwrap();
-    let label: String = sqlx::query_scalar("SELECT label FROM widget").fetch_one(&mut conn).await.unwrap();
+    conn.execute("CREATE TABLE widget (id int PRIMARY KEY, label text)")
+        .await
+        .unwrap();
+    conn.execute("INSERT INTO widget VALUES (1, 'one')")
+        .await
+        .unwrap();
+    let label: String = sqlx::query_scalar("SELECT label FROM widget")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(label, "one");
     conn.close().await.unwrap();
 
@@ -30,7 +37,10 @@ async fn temporary_database_is_usable_and_dropped_on_close() {
     assert!(!database_exists(&url, &name).await, "{name} still exists");
 
     let objects_after = query_text(&url, "SELECT count(*)::text FROM pg_class").await;
-    assert_eq!(objects_before, objects_after, "the url's own database was modified");
+    assert_eq!(
+        objects_before, objects_after,
+        "the url's own database was modified"
+    );
 }
 
 #[tokio::test]
@@ -57,7 +67,11 @@ async fn panic_while_in_use_still_drops_the_database() {
     let mut name = None;
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let db = ScratchDatabase::on_server(&url).expect("create temporary database");
-        name = db.description().split_whitespace().nth(2).map(str::to_owned);
+        name = db
+            .description()
+            .split_whitespace()
+            .nth(2)
+            .map(str::to_owned);
         panic!("migration failed");
     }));
     assert!(outcome.is_err());
@@ -88,7 +102,11 @@ fn query_parameters_are_kept_and_dbname_replaced() {
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}application_name=ormkit-test&dbname=postgres");
     let db = ScratchDatabase::on_server(&url).expect("create temporary database");
-    assert!(db.url().contains("application_name=ormkit-test"), "{}", db.url());
+    assert!(
+        db.url().contains("application_name=ormkit-test"),
+        "{}",
+        db.url()
+    );
     assert!(db.url().contains("dbname=ormkit_scratch_"), "{}", db.url());
     db.close().expect("drop temporary database");
 }

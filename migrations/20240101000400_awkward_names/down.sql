@@ -1,0 +1,3 @@
+DROP TABLE "type";
+DROP TYPE "Odd Enum";
+DROP TABLE "Weird Names";

@@ -1,0 +1,2 @@
+-- ormkit:no-transaction
+DROP INDEX CONCURRENTLY users_created_at_idx;

@@ -1,0 +1,44 @@
+//! `ormkit-cli lock [--check]`.
+
+use super::SchemaPaths;
+use std::process::ExitCode;
+
+/// Arguments of `lock`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LockArgs {
+    #[command(flatten)]
+    paths: SchemaPaths,
+    /// Do not write: exit 1 with the diff when the lock is stale.
+    #[arg(long)]
+    check: bool,
+}
+
+pub(crate) fn run(args: LockArgs) -> anyhow::Result<ExitCode> {
+    let config = args.paths.config();
+    if args.check {
+        return Ok(match config.check_lock()? {
+            None => {
+                println!("{} is up to date", args.paths.lock.display());
+                ExitCode::SUCCESS
+            }
+            Some(diff) => {
+                println!("{diff}");
+                eprintln!(
+                    "{} is stale; refresh it with `ormkit-cli lock`",
+                    args.paths.lock.display()
+                );
+                ExitCode::from(1)
+            }
+        });
+    }
+    let (lock, changed) = config.write_lock()?;
+    let verb = if changed { "wrote" } else { "unchanged:" };
+    println!(
+        "{verb} {} ({} migrations, {} relations, fingerprint {})",
+        args.paths.lock.display(),
+        lock.migrations.len(),
+        lock.schema.relations.len(),
+        &lock.fingerprint[..12]
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,104 @@
+//! [`CodegenError`]: everything that stops code generation, with what a person needs to act.
+
+use ormkit_schema::lock::REFRESH_COMMAND;
+use ormkit_schema::migrations::MigrationError;
+use std::path::PathBuf;
+
+/// Code generation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodegenError {
+    /// Migrations could not be discovered or applied.
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    /// The scratch PostgreSQL could not be set up.
+    #[error("scratch PostgreSQL: {0}")]
+    Scratch(#[from] ormkit_build_support::Error),
+    /// Connecting to the scratch database failed.
+    #[error("could not connect to the scratch database ({target}): {source}")]
+    Connect {
+        /// What was being connected to.
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Reading the catalog failed.
+    #[error("introspection failed: {0}")]
+    Introspect(#[from] ormkit_schema::IntrospectError),
+    /// The lock file could not be parsed.
+    #[error(transparent)]
+    Lock(#[from] ormkit_schema::LockError),
+    /// Offline, and there is no lock to generate from.
+    #[error("{path} does not exist and no database is available ({reason}); create the lock with `{REFRESH_COMMAND}` where PostgreSQL is available, or set ORMKIT_SCRATCH_URL")]
+    LockMissing {
+        /// Where the lock was expected.
+        path: PathBuf,
+        /// Why there is no database.
+        reason: String,
+    },
+    /// Offline, and the migrations changed since the lock was made.
+    #[error("{path} is stale: migrations changed since it was written ({drift}); refresh it with `{REFRESH_COMMAND}` (or `ORMKIT_UPDATE_LOCK=1 cargo build`)")]
+    StaleLock {
+        /// The lock file.
+        path: PathBuf,
+        /// Which migrations were added, removed or changed.
+        drift: ormkit_schema::MigrationDrift,
+    },
+    /// `ORMKIT_LOCKED=1` and the committed lock differs from the one the migrations give.
+    #[error("{path} differs from the schema the migrations produce (ORMKIT_LOCKED=1 forbids that); refresh it with `{REFRESH_COMMAND}`:\n{diff}")]
+    LockedMismatch {
+        /// The lock file.
+        path: PathBuf,
+        /// A short unified diff, committed → fresh.
+        diff: String,
+    },
+    /// A column's type has no Rust mapping.
+    #[error("{owner}: type `{sql_type}` has no Rust mapping ({note}); add an override in build.rs, e.g. `Config::new().type_override(\"{sql_type}\", \"String\")` or `.column_override(\"{owner}\", \"MyType\")`")]
+    UnmappedType {
+        /// `schema.table.column` (or the composite field).
+        owner: String,
+        /// The PostgreSQL type.
+        sql_type: String,
+        /// Why there is no mapping.
+        note: String,
+    },
+    /// An override's Rust type does not parse.
+    #[error("override for `{key}`: `{value}` is not a Rust type: {message}")]
+    InvalidOverride {
+        /// The overridden type or column.
+        key: String,
+        /// The text given.
+        value: String,
+        /// What syn said.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A required environment variable is missing (`OUT_DIR` outside a build script).
+    #[error("environment variable {name} is not set ({hint})")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// The generated code did not parse: a bug in ormkit-codegen.
+    #[error("ormkit-codegen produced invalid Rust (please report this bug): {0}")]
+    Render(String),
+}
+
+/// `Result` with [`CodegenError`].
+pub type Result<T, E = CodegenError> = std::result::Result<T, E>;
+
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CodegenError {
+    let path = path.into();
+    move |source| CodegenError::Io { path, source }
+}

@@ -1,0 +1,286 @@
+//! The generator's pipeline: migrations → schema model (from a scratch database, or offline
+//! from the lock) → lock check → rendered file, written only when its bytes change.
+
+use crate::config::Config;
+use crate::error::{io_err, CodegenError, Result};
+use crate::render;
+use ormkit_build_support::{ScratchDatabase, ScratchPlan};
+use ormkit_schema::lock::short_diff;
+use ormkit_schema::migrations::{apply_script, discover, Migration};
+use ormkit_schema::{introspect, IntrospectOptions, LockedMigration, SchemaLock, SchemaModel};
+use sqlx::Connection as _;
+use std::path::{Path, PathBuf};
+
+/// Environment variables the generator itself reads (the scratch database reads more:
+/// `ormkit_build_support::ENV_VARS`).
+const OWN_ENV_VARS: &[&str] = &["ORMKIT_LOCKED", "ORMKIT_UPDATE_LOCK"];
+
+/// Where the schema came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Migrations applied to a scratch database, described.
+    Database(String),
+    /// The committed lock, and why there was no database.
+    Offline(String),
+}
+
+/// How the committed lock compares with the schema the build used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockStatus {
+    /// Identical bytes.
+    UpToDate,
+    /// The committed lock differs (the diff, committed → fresh); a warning was printed.
+    Differs(String),
+    /// There was no committed lock; a warning was printed.
+    Missing,
+    /// `ORMKIT_UPDATE_LOCK=1` (or the CLI) wrote the lock.
+    Written,
+}
+
+/// What [`Config::generate`] produced.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The generated Rust file.
+    pub file: PathBuf,
+    /// The lock the code was generated from.
+    pub lock: SchemaLock,
+    /// Where the schema came from.
+    pub source: Source,
+    /// The committed lock's state.
+    pub lock_status: LockStatus,
+}
+
+fn env_flag(name: &str) -> bool {
+    matches!(
+        std::env::var(name).ok().as_deref().map(str::trim),
+        Some("1" | "true" | "yes")
+    )
+}
+
+/// Writes `bytes` to `path` unless it already holds them, so cargo sees no change.
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    std::fs::write(path, bytes).map_err(io_err(path))?;
+    Ok(true)
+}
+
+fn locked_migrations(migrations: &[Migration]) -> Vec<LockedMigration> {
+    migrations
+        .iter()
+        .map(|m| LockedMigration {
+            version: m.version.clone(),
+            name: m.name.clone(),
+            checksum: m.up.checksum.clone(),
+        })
+        .collect()
+}
+
+impl Config {
+    fn cargo(&self, line: &str) {
+        if self.cargo_directives {
+            println!("cargo:{line}");
+        }
+    }
+
+    fn warn(&self, text: &str) {
+        if self.cargo_directives {
+            for line in text.lines() {
+                println!("cargo:warning={line}");
+            }
+        } else {
+            eprintln!("warning: {text}");
+        }
+    }
+
+    fn discover(&self) -> Result<(PathBuf, Vec<Migration>)> {
+        let dir = self.resolve(&self.migrations);
+        self.cargo(&format!("rerun-if-changed={}", dir.display()));
+        let migrations = discover(&dir)?;
+        for m in &migrations {
+            self.cargo(&format!("rerun-if-changed={}", m.up.path.display()));
+            if let Some(down) = &m.down {
+                self.cargo(&format!("rerun-if-changed={}", down.path.display()));
+            }
+        }
+        Ok((dir, migrations))
+    }
+
+    /// Applies `migrations` to a scratch database and reads the resulting schema.
+    fn schema_from_database(
+        &self,
+        scratch: &ScratchDatabase,
+        migrations: &[Migration],
+    ) -> Result<SchemaModel> {
+        let options = IntrospectOptions {
+            schemas: self.schemas.clone(),
+            ..IntrospectOptions::default()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(io_err("tokio runtime"))?;
+        runtime.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(scratch.url())
+                .await
+                .map_err(|source| CodegenError::Connect {
+                    target: scratch.description(),
+                    source,
+                })?;
+            for m in migrations {
+                apply_script(&mut conn, m, &m.up).await?;
+            }
+            let model = introspect(&mut conn, &options).await?;
+            let _ = conn.close().await;
+            Ok(model)
+        })
+    }
+
+    /// Builds a fresh lock from the migrations on a scratch database. Needs a database:
+    /// offline, this is an error.
+    pub fn fresh_lock(&self) -> Result<SchemaLock> {
+        let (_, migrations) = self.discover()?;
+        match ScratchPlan::from_env() {
+            ScratchPlan::Offline { reason } => Err(CodegenError::LockMissing {
+                path: self.resolve(&self.lock),
+                reason,
+            }),
+            plan => self.lock_on(&plan, &migrations).map(|(lock, _)| lock),
+        }
+    }
+
+    fn lock_on(&self, plan: &ScratchPlan, migrations: &[Migration]) -> Result<(SchemaLock, String)> {
+        let scratch = ScratchDatabase::start(plan)?.ok_or_else(|| CodegenError::LockMissing {
+            path: self.resolve(&self.lock),
+            reason: "offline".into(),
+        })?;
+        let description = scratch.description();
+        let model = self.schema_from_database(&scratch, migrations);
+        // Clean up before reporting; a failed cleanup is reported only if all else worked.
+        let closed = scratch.close();
+        let model = model?;
+        closed?;
+        Ok((SchemaLock::new(locked_migrations(migrations), model), description))
+    }
+
+    /// Runs the whole pipeline and writes the generated file.
+    pub fn generate(&self) -> Result<Generated> {
+        for name in OWN_ENV_VARS.iter().chain(ormkit_build_support::ENV_VARS) {
+            self.cargo(&format!("rerun-if-env-changed={name}"));
+        }
+        let lock_path = self.resolve(&self.lock);
+        self.cargo(&format!("rerun-if-changed={}", lock_path.display()));
+        let (_, migrations) = self.discover()?;
+        let committed = match std::fs::read_to_string(&lock_path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(&lock_path)(e)),
+        };
+        let plan = ScratchPlan::from_env();
+        let (lock, source, lock_status) = match &plan {
+            ScratchPlan::Offline { reason } => {
+                let explicit = env_flag("ORMKIT_OFFLINE");
+                if !explicit {
+                    self.warn(&format!("ormkit: no PostgreSQL available, generating from {} ({reason})", lock_path.display()));
+                }
+                let text = committed.ok_or_else(|| CodegenError::LockMissing {
+                    path: lock_path.clone(),
+                    reason: reason.clone(),
+                })?;
+                let lock = SchemaLock::parse(&text, &lock_path.display().to_string())?;
+                let drift = lock.drift(&locked_migrations(&migrations));
+                if !drift.is_empty() {
+                    return Err(CodegenError::StaleLock {
+                        path: lock_path,
+                        drift,
+                    });
+                }
+                (lock, Source::Offline(reason.clone()), LockStatus::UpToDate)
+            }
+            plan => {
+                let (lock, description) = self.lock_on(plan, &migrations)?;
+                let status = self.check_committed(&lock, committed.as_deref(), &lock_path)?;
+                (lock, Source::Database(description), status)
+            }
+        };
+        let out_dir = match &self.out_dir {
+            Some(dir) => self.resolve(dir),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(CodegenError::Env {
+                    name: "OUT_DIR",
+                    hint: "generate() runs in build.rs; elsewhere set Config::out_dir",
+                })?,
+        };
+        write_if_changed(&out_dir.join("schema.lock"), lock.to_text().as_bytes())?;
+        let code = render::render(&lock, &migrations, self)?;
+        let file = out_dir.join(&self.file_name);
+        write_if_changed(&file, code.as_bytes())?;
+        Ok(Generated {
+            file,
+            lock,
+            source,
+            lock_status,
+        })
+    }
+
+    /// Compares the fresh lock with the committed one: warn, fail under `ORMKIT_LOCKED=1`,
+    /// or write under `ORMKIT_UPDATE_LOCK=1`.
+    fn check_committed(&self, fresh: &SchemaLock, committed: Option<&str>, path: &Path) -> Result<LockStatus> {
+        let text = fresh.to_text();
+        if committed == Some(text.as_str()) {
+            return Ok(LockStatus::UpToDate);
+        }
+        if env_flag("ORMKIT_UPDATE_LOCK") {
+            write_if_changed(path, text.as_bytes())?;
+            return Ok(LockStatus::Written);
+        }
+        let diff = short_diff(committed.unwrap_or(""), &text, 40);
+        if env_flag("ORMKIT_LOCKED") {
+            return Err(CodegenError::LockedMismatch {
+                path: path.to_owned(),
+                diff,
+            });
+        }
+        match committed {
+            None => {
+                self.warn(&format!(
+                    "ormkit: {} does not exist; create it with `ORMKIT_UPDATE_LOCK=1 cargo build` or `{}` and commit it",
+                    path.display(),
+                    ormkit_schema::lock::REFRESH_COMMAND
+                ));
+                Ok(LockStatus::Missing)
+            }
+            Some(_) => {
+                self.warn(&format!(
+                    "ormkit: {} is out of date with the migrations; refresh it with `{}`:\n{diff}",
+                    path.display(),
+                    ormkit_schema::lock::REFRESH_COMMAND
+                ));
+                Ok(LockStatus::Differs(diff))
+            }
+        }
+    }
+
+    /// Writes a fresh lock to the configured lock file (the CLI's `lock`).
+    pub fn write_lock(&self) -> Result<(SchemaLock, bool)> {
+        let lock = self.fresh_lock()?;
+        let path = self.resolve(&self.lock);
+        let changed = write_if_changed(&path, lock.to_text().as_bytes())?;
+        Ok((lock, changed))
+    }
+
+    /// The diff between the committed lock and a fresh one, `None` when they agree (the CLI's
+    /// `lock --check`).
+    pub fn check_lock(&self) -> Result<Option<String>> {
+        let lock = self.fresh_lock()?;
+        let path = self.resolve(&self.lock);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = lock.to_text();
+        Ok((committed != text).then(|| short_diff(&committed, &text, 200)))
+    }
+}
