@@ -3,7 +3,9 @@
 
 fn main() {
     let mut config = ormkit_codegen::Config::new();
-    config.migrations("../migrations").lock_file("../schema.lock");
+    config
+        .migrations("../migrations")
+        .lock_file("../schema.lock");
     if let Err(err) = config.generate() {
         eprintln!("error: ormkit code generation failed: {err}");
         std::process::exit(1);

@@ -105,14 +105,16 @@ impl Config {
     /// Maps a PostgreSQL type to a Rust type everywhere: `type_override("citext", "String")`,
     /// `type_override("public.money_amount", "my_crate::Money")`. Default: the built-in table.
     pub fn type_override(&mut self, sql_type: &str, rust_type: &str) -> &mut Self {
-        self.overrides.insert(sql_type.to_owned(), rust_type.to_owned());
+        self.overrides
+            .insert(sql_type.to_owned(), rust_type.to_owned());
         self
     }
 
     /// Maps one column (`schema.table.column`) to a Rust type (the non-null value type;
     /// nullable columns still get an `Option` around it). Default: none.
     pub fn column_override(&mut self, column: &str, rust_type: &str) -> &mut Self {
-        self.overrides.insert(column.to_owned(), rust_type.to_owned());
+        self.overrides
+            .insert(column.to_owned(), rust_type.to_owned());
         self
     }
 

@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 const KEYWORDS: &[&str] = &[
     "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
     "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
-    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub",
-    "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "try",
-    "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Keywords that cannot be raw identifiers either.
@@ -113,7 +113,8 @@ impl Scope {
     /// with one shared base, so `User`, `NewUser`, `UserPatch` and `UserId` stay together.
     /// Each pattern is written `prefix{}suffix`.
     pub(crate) fn claim_group(&mut self, base: &str, patterns: &[&str]) -> Vec<String> {
-        let camel = base.starts_with(|c: char| c.is_ascii_uppercase());
+        let camel = base.starts_with(|c: char| c.is_ascii_uppercase())
+            && base.chars().any(|c| c.is_ascii_lowercase());
         for n in 1.. {
             let candidate = match n {
                 1 => base.to_owned(),
@@ -148,8 +149,14 @@ mod tests {
 
     #[test]
     fn hostile_names_become_plain_identifiers() {
-        assert_eq!(rust_name("\"; DROP TABLE users; --", Case::Snake), "drop_table_users");
-        assert_eq!(rust_name("include!(\"/etc/passwd\")", Case::Camel), "IncludeEtcPasswd");
+        assert_eq!(
+            rust_name("\"; DROP TABLE users; --", Case::Snake),
+            "drop_table_users"
+        );
+        assert_eq!(
+            rust_name("include!(\"/etc/passwd\")", Case::Camel),
+            "IncludeEtcPasswd"
+        );
         assert_eq!(rust_name("9lives", Case::Snake), "_9lives");
         assert_eq!(rust_name("😀", Case::Shouty), "UNNAMED");
         assert_eq!(rust_name("someValue", Case::Snake), "some_value");

@@ -153,7 +153,11 @@ impl Config {
         }
     }
 
-    fn lock_on(&self, plan: &ScratchPlan, migrations: &[Migration]) -> Result<(SchemaLock, String)> {
+    fn lock_on(
+        &self,
+        plan: &ScratchPlan,
+        migrations: &[Migration],
+    ) -> Result<(SchemaLock, String)> {
         let scratch = ScratchDatabase::start(plan)?.ok_or_else(|| CodegenError::LockMissing {
             path: self.resolve(&self.lock),
             reason: "offline".into(),
@@ -164,7 +168,10 @@ impl Config {
         let closed = scratch.close();
         let model = model?;
         closed?;
-        Ok((SchemaLock::new(locked_migrations(migrations), model), description))
+        Ok((
+            SchemaLock::new(locked_migrations(migrations), model),
+            description,
+        ))
     }
 
     /// Runs the whole pipeline and writes the generated file.
@@ -185,7 +192,10 @@ impl Config {
             ScratchPlan::Offline { reason } => {
                 let explicit = env_flag("ORMKIT_OFFLINE");
                 if !explicit {
-                    self.warn(&format!("ormkit: no PostgreSQL available, generating from {} ({reason})", lock_path.display()));
+                    self.warn(&format!(
+                        "ormkit: no PostgreSQL available, generating from {} ({reason})",
+                        lock_path.display()
+                    ));
                 }
                 let text = committed.ok_or_else(|| CodegenError::LockMissing {
                     path: lock_path.clone(),
@@ -230,7 +240,12 @@ impl Config {
 
     /// Compares the fresh lock with the committed one: warn, fail under `ORMKIT_LOCKED=1`,
     /// or write under `ORMKIT_UPDATE_LOCK=1`.
-    fn check_committed(&self, fresh: &SchemaLock, committed: Option<&str>, path: &Path) -> Result<LockStatus> {
+    fn check_committed(
+        &self,
+        fresh: &SchemaLock,
+        committed: Option<&str>,
+        path: &Path,
+    ) -> Result<LockStatus> {
         let text = fresh.to_text();
         if committed == Some(text.as_str()) {
             return Ok(LockStatus::UpToDate);

@@ -38,11 +38,13 @@ impl TypeMapper<'_> {
             return Ok(element);
         }
         let inner = element;
-        Ok(if non_null_elements || self.config.non_null_array_elements {
-            quote!(::std::vec::Vec<#inner>)
-        } else {
-            quote!(::std::vec::Vec<::std::option::Option<#inner>>)
-        })
+        Ok(
+            if non_null_elements || self.config.non_null_array_elements {
+                quote!(::std::vec::Vec<#inner>)
+            } else {
+                quote!(::std::vec::Vec<::std::option::Option<#inner>>)
+            },
+        )
     }
 
     fn element_type(
@@ -123,12 +125,18 @@ impl TypeMapper<'_> {
             ("int4range", true) => quote!(#types::PgRange<i32>),
             ("int8range", true) => quote!(#types::PgRange<i64>),
             ("numrange", true) => quote!(#types::PgRange<::ormkit::rust_decimal::Decimal>),
-            ("timestamptz", true) if chrono => quote!(::ormkit::chrono::DateTime<::ormkit::chrono::Utc>),
+            ("timestamptz", true) if chrono => {
+                quote!(::ormkit::chrono::DateTime<::ormkit::chrono::Utc>)
+            }
             ("timestamp", true) if chrono => quote!(::ormkit::chrono::NaiveDateTime),
             ("date", true) if chrono => quote!(::ormkit::chrono::NaiveDate),
             ("time", true) if chrono => quote!(::ormkit::chrono::NaiveTime),
-            ("timetz", true) if chrono => quote!(#types::PgTimeTz),
-            ("tstzrange", true) if chrono => quote!(#types::PgRange<::ormkit::chrono::DateTime<::ormkit::chrono::Utc>>),
+            ("timetz", true) if chrono => {
+                quote!(#types::PgTimeTz<::ormkit::chrono::NaiveTime, ::ormkit::chrono::FixedOffset>)
+            }
+            ("tstzrange", true) if chrono => {
+                quote!(#types::PgRange<::ormkit::chrono::DateTime<::ormkit::chrono::Utc>>)
+            }
             ("tsrange", true) if chrono => {
                 quote!(#types::PgRange<::ormkit::chrono::NaiveDateTime>)
             }
@@ -139,7 +147,9 @@ impl TypeMapper<'_> {
             ("timestamp", true) => quote!(::ormkit::time::PrimitiveDateTime),
             ("date", true) => quote!(::ormkit::time::Date),
             ("time", true) => quote!(::ormkit::time::Time),
-            ("timetz", true) => quote!(#types::PgTimeTz<::ormkit::time::Time, ::ormkit::time::UtcOffset>),
+            ("timetz", true) => {
+                quote!(#types::PgTimeTz<::ormkit::time::Time, ::ormkit::time::UtcOffset>)
+            }
             ("tstzrange", true) => quote!(#types::PgRange<::ormkit::time::OffsetDateTime>),
             ("tsrange", true) => quote!(#types::PgRange<::ormkit::time::PrimitiveDateTime>),
             ("daterange", true) => quote!(#types::PgRange<::ormkit::time::Date>),

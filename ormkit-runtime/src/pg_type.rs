@@ -26,7 +26,12 @@ pub fn array_matches(ty: &PgTypeInfo, schema: &str, name: &str) -> bool {
                 .or_else(|| printed.strip_prefix('_'))
                 .is_some_and(|base| {
                     base == quote_ident_if_needed(name)
-                        || base == format!("{}.{}", quote_ident_if_needed(schema), quote_ident_if_needed(name))
+                        || base
+                            == format!(
+                                "{}.{}",
+                                quote_ident_if_needed(schema),
+                                quote_ident_if_needed(name)
+                            )
                 })
         }
     }
@@ -40,4 +45,47 @@ pub struct UnknownLabel {
     pub type_name: &'static str,
     /// The label received.
     pub label: String,
+}
+
+/// A composite type's field value, encoded with the field's declared type (a binary record
+/// must carry each field's exact type: a `String` sent for a `varchar` field is refused).
+pub struct FieldValue<'a, T> {
+    value: &'a T,
+    type_name: &'static str,
+}
+
+impl<'a, T> FieldValue<'a, T> {
+    /// `value` for a field of SQL type `type_name` (anything `::regtype` accepts).
+    pub fn new(value: &'a T, type_name: &'static str) -> Self {
+        FieldValue { value, type_name }
+    }
+}
+
+impl<T: sqlx::Type<sqlx::Postgres>> sqlx::Type<sqlx::Postgres> for FieldValue<'_, T> {
+    fn type_info() -> PgTypeInfo {
+        T::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        T::compatible(ty)
+    }
+}
+
+impl<'q, T: sqlx::Encode<'q, sqlx::Postgres>> sqlx::Encode<'q, sqlx::Postgres>
+    for FieldValue<'_, T>
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        self.value.encode_by_ref(buf)
+    }
+
+    fn produces(&self) -> Option<PgTypeInfo> {
+        Some(PgTypeInfo::with_name(self.type_name))
+    }
+
+    fn size_hint(&self) -> usize {
+        self.value.size_hint()
+    }
 }

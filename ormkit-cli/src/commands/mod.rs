@@ -9,7 +9,11 @@ use std::process::ExitCode;
 
 /// ormkit's command line.
 #[derive(Debug, Parser)]
-#[command(name = "ormkit-cli", version, about = "ormkit: schema.lock, code generation, migrations")]
+#[command(
+    name = "ormkit-cli",
+    version,
+    about = "ormkit: schema.lock, code generation, migrations"
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -80,7 +80,11 @@ fn parse_overrides(config: &Config) -> Result<BTreeMap<String, syn::Type>> {
 }
 
 /// Renders the entities module for `lock`, embedding `migrations`.
-pub(crate) fn render(lock: &SchemaLock, migrations: &[Migration], config: &Config) -> Result<String> {
+pub(crate) fn render(
+    lock: &SchemaLock,
+    migrations: &[Migration],
+    config: &Config,
+) -> Result<String> {
     let model = &lock.schema;
     let ctx = Ctx {
         model,
@@ -91,16 +95,28 @@ pub(crate) fn render(lock: &SchemaLock, migrations: &[Migration], config: &Confi
     // Items per schema module, in the model's canonical order.
     let mut items: HashMap<&str, Vec<TokenStream>> = HashMap::new();
     for e in &model.enums {
-        items.entry(&e.name.schema).or_default().push(types::render_enum(&ctx, e));
+        items
+            .entry(&e.name.schema)
+            .or_default()
+            .push(types::render_enum(&ctx, e));
     }
     for c in &model.composites {
-        items.entry(&c.name.schema).or_default().push(types::render_composite(&ctx, c)?);
+        items
+            .entry(&c.name.schema)
+            .or_default()
+            .push(types::render_composite(&ctx, c)?);
     }
     for d in &model.domains {
-        items.entry(&d.name.schema).or_default().push(types::render_domain(&ctx, d));
+        items
+            .entry(&d.name.schema)
+            .or_default()
+            .push(types::render_domain(&ctx, d));
     }
     for r in &model.relations {
-        items.entry(&r.name.schema).or_default().push(relation::render(&ctx, r)?);
+        items
+            .entry(&r.name.schema)
+            .or_default()
+            .push(relation::render(&ctx, r)?);
     }
     let mut top = Vec::new();
     let mut modules = Vec::new();

@@ -77,7 +77,8 @@ impl Plan {
                 plan.schema_modules.insert(schema.clone(), None);
             } else {
                 let name = root.claim(&rust_name(schema, Case::Snake));
-                plan.schema_modules.insert(schema.clone(), Some(ident(&name)));
+                plan.schema_modules
+                    .insert(schema.clone(), Some(ident(&name)));
                 scopes.insert(schema.clone(), Scope::with_reserved(ROOT_RESERVED));
             }
         }
@@ -90,7 +91,8 @@ impl Plan {
             .chain(model.composites.iter().map(|c| &c.name))
             .chain(model.domains.iter().map(|d| &d.name));
         for name in type_names {
-            let claimed = scope_of(&mut scopes, &name.schema).claim(&rust_name(&name.name, Case::Camel));
+            let claimed =
+                scope_of(&mut scopes, &name.schema).claim(&rust_name(&name.name, Case::Camel));
             plan.types.insert(name.clone(), ident(&claimed));
         }
 

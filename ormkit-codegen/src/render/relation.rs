@@ -10,11 +10,19 @@ use quote::{format_ident, quote};
 
 /// The Rust type of `column` seen from `depth`, with `Option` when nullable and the typed ID
 /// of the referenced table for single-column foreign keys to a single-column primary key.
-fn field_type(ctx: &Ctx<'_>, relation: &Relation, column: &Column, depth: usize) -> Result<TokenStream> {
+fn field_type(
+    ctx: &Ctx<'_>,
+    relation: &Relation,
+    column: &Column,
+    depth: usize,
+) -> Result<TokenStream> {
     let inner = match typed_id(ctx, relation, column, depth) {
         Some(id) => id,
         None => {
-            let owner = format!("{}.{}.{}", relation.name.schema, relation.name.name, column.name);
+            let owner = format!(
+                "{}.{}.{}",
+                relation.name.schema, relation.name.name, column.name
+            );
             let non_null_elements = relation
                 .checks
                 .iter()
@@ -37,7 +45,12 @@ fn field_type(ctx: &Ctx<'_>, relation: &Relation, column: &Column, depth: usize)
 }
 
 /// `UserId` for the key column of `users` and for every column that references it alone.
-fn typed_id(ctx: &Ctx<'_>, relation: &Relation, column: &Column, depth: usize) -> Option<TokenStream> {
+fn typed_id(
+    ctx: &Ctx<'_>,
+    relation: &Relation,
+    column: &Column,
+    depth: usize,
+) -> Option<TokenStream> {
     let own_key = relation
         .primary_key
         .as_ref()
@@ -74,7 +87,12 @@ pub(super) fn render(ctx: &Ctx<'_>, relation: &Relation) -> Result<TokenStream> 
     let fields = &names.fields;
     let col_names: Vec<&str> = relation.columns.iter().map(|c| c.name.as_str()).collect();
     let field_docs = relation.columns.iter().map(|c| {
-        let mut text = format!("`{}` ({}{})", c.name, c.ty, if c.nullable { ", nullable" } else { "" });
+        let mut text = format!(
+            "`{}` ({}{})",
+            c.name,
+            c.ty,
+            if c.nullable { ", nullable" } else { "" }
+        );
         if let Some(comment) = &c.comment {
             text = format!("{comment}\n\n{text}");
         }
@@ -136,17 +154,22 @@ fn meta(ctx: &Ctx<'_>, relation: &Relation) -> TokenStream {
         .iter()
         .flat_map(|k| k.columns.iter().map(String::as_str))
         .collect();
-    let columns = relation.columns.iter().zip(&names.fields).map(|(c, field)| {
-        let (col, field, ty) = (&c.name, field.to_string(), c.ty.to_string());
-        let (nullable, has_default, read_only) = (c.nullable, c.has_default(), c.is_read_only());
-        let primary_key = key.contains(&c.name.as_str());
-        quote! {
-            ::ormkit::ColumnMeta {
-                name: #col, field: #field, sql_type: #ty, nullable: #nullable,
-                has_default: #has_default, read_only: #read_only, primary_key: #primary_key,
+    let columns = relation
+        .columns
+        .iter()
+        .zip(&names.fields)
+        .map(|(c, field)| {
+            let (col, field, ty) = (&c.name, field.to_string(), c.ty.to_string());
+            let (nullable, has_default, read_only) =
+                (c.nullable, c.has_default(), c.is_read_only());
+            let primary_key = key.contains(&c.name.as_str());
+            quote! {
+                ::ormkit::ColumnMeta {
+                    name: #col, field: #field, sql_type: #ty, nullable: #nullable,
+                    has_default: #has_default, read_only: #read_only, primary_key: #primary_key,
+                }
             }
-        }
-    });
+        });
     let fks = relation.foreign_keys.iter().map(|fk| {
         let (fk_name, cols, ref_schema, ref_table, ref_cols) = (
             &fk.name,
@@ -243,17 +266,25 @@ fn insert_model(
     let mut required_types = Vec::new();
     let mut optional = Vec::new();
     for ((column, field), ty) in relation.columns.iter().zip(&names.fields).zip(field_types) {
-        let Some(kind) = insert_field(column) else { continue };
+        let Some(kind) = insert_field(column) else {
+            continue;
+        };
         let name = &column.name;
         let (field_ty, bind) = match kind {
             InsertField::Required => {
                 required.push(field.clone());
                 required_types.push(ty.clone());
-                (ty.clone(), quote! { columns.push(#name); args.add(self.#field)?; })
+                (
+                    ty.clone(),
+                    quote! { columns.push(#name); args.add(self.#field)?; },
+                )
             }
             InsertField::Nullable => {
                 optional.push(field.clone());
-                (ty.clone(), quote! { columns.push(#name); args.add(self.#field)?; })
+                (
+                    ty.clone(),
+                    quote! { columns.push(#name); args.add(self.#field)?; },
+                )
             }
             InsertField::Defaulted | InsertField::DefaultedNullable => {
                 optional.push(field.clone());
@@ -280,7 +311,9 @@ fn insert_model(
     let uses_args = if binds.is_empty() {
         quote!(let _ = (columns, args);)
     } else {
-        quote!(use ::ormkit::sqlx::Arguments as _;)
+        quote!(
+            use ::ormkit::sqlx::Arguments as _;
+        )
     };
     Ok(quote! {
         #doc_text
@@ -332,7 +365,10 @@ fn keyed(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) -> Res
     let id_type = match &names.id {
         Some(id) => {
             let key_col = &relation.columns[key_idx[0]];
-            let owner = format!("{}.{}.{}", relation.name.schema, relation.name.name, key_col.name);
+            let owner = format!(
+                "{}.{}.{}",
+                relation.name.schema, relation.name.name, key_col.name
+            );
             let depth = ctx.plan.depth(&relation.name.schema);
             let inner = ctx.value_type(&key_col.ty, &owner, false, depth)?;
             let id_doc = doc(&format!(
@@ -378,7 +414,9 @@ fn keyed(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) -> Res
     let uses_args = if set_fields.is_empty() {
         quote!(let _ = (columns, args);)
     } else {
-        quote!(use ::ormkit::sqlx::Arguments as _;)
+        quote!(
+            use ::ormkit::sqlx::Arguments as _;
+        )
     };
     let key_args = format_ident!("key");
     out.extend(quote! {
@@ -441,7 +479,9 @@ fn constants(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) ->
         .columns
         .iter()
         .zip(field_types)
-        .map(|(c, fallback)| field_type(ctx, relation, c, depth).unwrap_or_else(|_| fallback.clone()))
+        .map(|(c, fallback)| {
+            field_type(ctx, relation, c, depth).unwrap_or_else(|_| fallback.clone())
+        })
         .collect();
     let consts = &names.column_consts;
     let col_names: Vec<&str> = relation.columns.iter().map(|c| c.name.as_str()).collect();

@@ -53,7 +53,9 @@ pub(super) fn render_enum(ctx: &Ctx<'_>, e: &EnumType) -> TokenStream {
             quote!()
         }
     });
-    let derives = ctx.derives(quote!(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord));
+    let derives = ctx.derives(quote!(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord
+    ));
     let impls = type_impls(ty, &e.name.schema, &e.name.name);
     let matches_self = if variants.is_empty() {
         quote!(match *self {})
@@ -144,6 +146,14 @@ pub(super) fn render_composite(ctx: &Ctx<'_>, c: &CompositeType) -> Result<Token
     });
     let derives = ctx.derives(quote!(Debug, Clone, PartialEq));
     let impls = type_impls(ty, &c.name.schema, &c.name.name);
+    // Always-quoted, schema-qualified names: `"pg_catalog"."char"` is not `char`.
+    let field_sql_types = c.fields.iter().map(|f| {
+        format!(
+            "{}{}",
+            f.ty.name.quoted(),
+            if f.ty.array { "[]" } else { "" }
+        )
+    });
     Ok(quote! {
         #ty_doc
         #derives
@@ -159,7 +169,7 @@ pub(super) fn render_composite(ctx: &Ctx<'_>, c: &CompositeType) -> Result<Token
                 buf: &mut ::ormkit::sqlx::postgres::PgArgumentBuffer,
             ) -> ::std::result::Result<::ormkit::sqlx::encode::IsNull, ::ormkit::sqlx::error::BoxDynError> {
                 let mut encoder = ::ormkit::sqlx::postgres::types::PgRecordEncoder::new(buf);
-                #( encoder.encode(&self.#fields)?; )*
+                #( encoder.encode(::ormkit::pg_type::FieldValue::new(&self.#fields, #field_sql_types))?; )*
                 encoder.finish();
                 ::std::result::Result::Ok(::ormkit::sqlx::encode::IsNull::No)
             }
