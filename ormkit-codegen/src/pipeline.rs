@@ -299,3 +299,11 @@ impl Config {
         Ok((committed != text).then(|| short_diff(&committed, &text, 200)))
     }
 }
+
+impl Config {
+    /// Renders the entities for `lock` without touching a database or the file system: what
+    /// [`Config::generate`] writes, for snapshot tests and review tools.
+    pub fn render_lock(&self, lock: &SchemaLock, migrations: &[Migration]) -> Result<String> {
+        render::render(lock, migrations, self)
+    }
+}

@@ -26,8 +26,16 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// A `#[doc = "…"]` attribute; the text is a string literal, so a comment cannot inject code.
+/// Code fences and indented blocks are defused as well, so a SQL comment can never become a
+/// doctest that `cargo test` would compile and run.
 pub(crate) fn doc(text: &str) -> TokenStream {
-    let lines = text.lines().map(|l| format!(" {l}"));
+    let lines = text.lines().map(|l| {
+        let l = l
+            .trim_start()
+            .replace("```", "\\`\\`\\`")
+            .replace("~~~", "\\~\\~\\~");
+        format!(" {l}")
+    });
     quote!(#( #[doc = #lines] )*)
 }
 

@@ -1,0 +1,136 @@
+//! `ormkit-cli lock` and `generate`, online and offline, against real PostgreSQL.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn online_and_offline_generate_the_same_bytes() {
+    let project = project();
+    let online = tempfile::tempdir().unwrap();
+    let again = tempfile::tempdir().unwrap();
+    let offline = tempfile::tempdir().unwrap();
+    for (out, offline_mode) in [(&online, false), (&again, false), (&offline, true)] {
+        let mut cmd = cli(project.path());
+        cmd.args(["generate", "--out"]).arg(out.path());
+        if offline_mode {
+            cmd.env("ORMKIT_OFFLINE", "1");
+        } else {
+            cmd.env("ORMKIT_SCRATCH_URL", server_url());
+        }
+        let output = cmd.output().unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    let read =
+        |dir: &tempfile::TempDir| std::fs::read(dir.path().join("ormkit_entities.rs")).unwrap();
+    assert_eq!(read(&online), read(&again), "two online runs differ");
+    assert_eq!(
+        read(&online),
+        read(&offline),
+        "online and offline output differ"
+    );
+    // The lock the database produced is the committed one, byte for byte.
+    let fresh = std::fs::read(online.path().join("schema.lock")).unwrap();
+    assert_eq!(fresh, std::fs::read(repo().join("schema.lock")).unwrap());
+}
+
+#[test]
+fn lock_check_passes_on_the_committed_lock_and_fails_on_a_stale_one() {
+    let project = project();
+    let output = cli(project.path())
+        .args(["lock", "--check"])
+        .env("ORMKIT_SCRATCH_URL", server_url())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+
+    add_migration(
+        project.path(),
+        "20990101000000_extra",
+        "ALTER TABLE users ADD COLUMN nickname text;",
+    );
+    let output = cli(project.path())
+        .args(["lock", "--check"])
+        .env("ORMKIT_SCRATCH_URL", server_url())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let out = text(&output);
+    assert!(
+        out.contains("+          {\"name\":\"nickname\",\"type\":\"text\",\"nullable\":true}"),
+        "{out}"
+    );
+
+    // `lock` refreshes it; then the check passes.
+    let output = cli(project.path())
+        .arg("lock")
+        .env("ORMKIT_SCRATCH_URL", server_url())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let lock = std::fs::read_to_string(project.path().join("schema.lock")).unwrap();
+    assert!(lock.contains("nickname"));
+}
+
+#[test]
+fn offline_with_a_stale_lock_fails_and_names_the_migrations() {
+    let project = project();
+    add_migration(project.path(), "20990101000000_extra", "SELECT 1;");
+    std::fs::write(
+        project
+            .path()
+            .join("migrations/20240101000000_types/up.sql"),
+        "-- changed\nCREATE TYPE mood AS ENUM ('happy');",
+    )
+    .unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = cli(project.path())
+        .args(["generate", "--out"])
+        .arg(out_dir.path())
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let out = text(&output);
+    assert!(out.contains("is stale"), "{out}");
+    assert!(out.contains("added: 20990101000000_extra"), "{out}");
+    assert!(out.contains("changed: 20240101000000_types"), "{out}");
+    assert!(out.contains("cargo run --bin ormkit-cli -- lock"), "{out}");
+}
+
+#[test]
+fn offline_without_a_lock_says_how_to_make_one() {
+    let project = project();
+    std::fs::remove_file(project.path().join("schema.lock")).unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = cli(project.path())
+        .args(["generate", "--out"])
+        .arg(out_dir.path())
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let out = text(&output);
+    assert!(out.contains("schema.lock does not exist"), "{out}");
+    assert!(out.contains("ormkit-cli -- lock"), "{out}");
+}
+
+#[test]
+fn a_failing_migration_names_file_line_and_sqlstate() {
+    let project = project();
+    add_migration(
+        project.path(),
+        "20990101000000_broken",
+        "CREATE TABLE fine (id int);\n\nSELECT * FROM no_such_table;\n",
+    );
+    let output = cli(project.path())
+        .arg("lock")
+        .env("ORMKIT_SCRATCH_URL", server_url())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let out = text(&output);
+    assert!(out.contains("20990101000000_broken/up.sql:3"), "{out}");
+    assert!(out.contains("42P01"), "{out}");
+    assert!(out.contains("no_such_table"), "{out}");
+}

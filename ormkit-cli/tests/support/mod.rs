@@ -1,0 +1,70 @@
+//! Running `ormkit-cli` on copies of the reference migrations.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// `ormkit-cli` with no database variables set: each test chooses its own.
+pub fn cli(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ormkit-cli"));
+    cmd.current_dir(dir);
+    for var in [
+        "DATABASE_URL",
+        "ORMKIT_SCRATCH_URL",
+        "ORMKIT_OFFLINE",
+        "ORMKIT_LOCKED",
+        "ORMKIT_UPDATE_LOCK",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// A temp dir holding a copy of the reference `migrations/` and `schema.lock`.
+pub fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("migrations"), &dir.path().join("migrations"));
+    std::fs::copy(repo().join("schema.lock"), dir.path().join("schema.lock")).unwrap();
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub fn add_migration(project: &Path, name: &str, sql: &str) {
+    let dir = project.join("migrations").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("up.sql"), sql).unwrap();
+}
+
+pub fn text(output: &Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
