@@ -5,20 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_owned()
 }
 
-pub fn server_url() -> String {
+pub(crate) fn server_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// `ormkit-cli` with no database variables set: each test chooses its own.
-pub fn cli(dir: &Path) -> Command {
+pub(crate) fn cli(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ormkit-cli"));
     cmd.current_dir(dir);
     for var in [
@@ -34,7 +34,7 @@ pub fn cli(dir: &Path) -> Command {
 }
 
 /// A temp dir holding a copy of the reference `migrations/` and `schema.lock`.
-pub fn project() -> tempfile::TempDir {
+pub(crate) fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("migrations"), &dir.path().join("migrations"));
     std::fs::copy(repo().join("schema.lock"), dir.path().join("schema.lock")).unwrap();
@@ -54,13 +54,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-pub fn add_migration(project: &Path, name: &str, sql: &str) {
+pub(crate) fn add_migration(project: &Path, name: &str, sql: &str) {
     let dir = project.join("migrations").join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("up.sql"), sql).unwrap();
 }
 
-pub fn text(output: &Output) -> String {
+pub(crate) fn text(output: &Output) -> String {
     format!(
         "status: {}\nstdout:\n{}\nstderr:\n{}",
         output.status,
