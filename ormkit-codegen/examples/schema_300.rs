@@ -36,7 +36,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5);
     let dir = tempfile::tempdir()?;
     let m = dir.path().join("migrations/00001_schema_300");
     std::fs::create_dir_all(&m)?;

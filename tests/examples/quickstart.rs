@@ -7,13 +7,18 @@
 //! ```
 
 use ormkit::Repository;
-use ormkit_tests::entities::{analytics, posts, users, Mood, NewPost, NewUser, Post, User, UserPatch};
+use ormkit_tests::entities::{
+    analytics, posts, users, Mood, NewPost, NewUser, Post, User, UserPatch,
+};
 use ormkit_tests::support::TestDb;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    println!("database ready, {} migrations applied", ormkit_tests::entities::MIGRATIONS.len());
+    println!(
+        "database ready, {} migrations applied",
+        ormkit_tests::entities::MIGRATIONS.len()
+    );
 
     let users_repo = Repository::<User>::new(&db.pool);
     let posts_repo = Repository::<Post>::new(&db.pool);
@@ -22,13 +27,22 @@ async fn main() -> anyhow::Result<()> {
     new_user.display_name = Some("Ada".into());
     new_user.mood = Some(Mood::VeryHappy);
     let ada = users_repo.insert(new_user).await?;
-    println!("inserted {:?} <{}> ({}), created {}", ada.id, ada.email, ada.mood, ada.created_at);
+    println!(
+        "inserted {:?} <{}> ({}), created {}",
+        ada.id, ada.email, ada.mood, ada.created_at
+    );
 
     // `author_id` is a `UserId`: a `PostId` would not compile here.
     let post = posts_repo
-        .insert(NewPost::new(ada.id, "Notes on the Analytical Engine".into()))
+        .insert(NewPost::new(
+            ada.id,
+            "Notes on the Analytical Engine".into(),
+        ))
         .await?;
-    println!("inserted {:?} by {:?}, slug {:?} (a generated column)", post.id, post.author_id, post.slug);
+    println!(
+        "inserted {:?} by {:?}, slug {:?} (a generated column)",
+        post.id, post.author_id, post.slug
+    );
 
     let mut patch = UserPatch::new(ada.id);
     patch.karma = Some(Some(42));
@@ -37,7 +51,11 @@ async fn main() -> anyhow::Result<()> {
 
     let found = users_repo.find_by_id(ada.id).await?;
     println!("find_by_id → {:?}", found.map(|u| u.email));
-    println!("users: {}, posts: {}", users_repo.count().await?, posts_repo.count().await?);
+    println!(
+        "users: {}, posts: {}",
+        users_repo.count().await?,
+        posts_repo.count().await?
+    );
     println!(
         "typed columns: {} / {}; relation {} → {}",
         users::EMAIL.name(),
@@ -51,6 +69,9 @@ async fn main() -> anyhow::Result<()> {
             ..analytics::NewEvent::new(analytics::EventKind::Purchase)
         })
         .await?;
-    println!("analytics event {:?}: {} by {:?}", event.id, event.kind, event.user_id);
+    println!(
+        "analytics event {:?}: {} by {:?}",
+        event.id, event.kind, event.user_id
+    );
     Ok(())
 }
