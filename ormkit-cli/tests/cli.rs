@@ -134,3 +134,41 @@ fn a_failing_migration_names_file_line_and_sqlstate() {
     assert!(out.contains("42P01"), "{out}");
     assert!(out.contains("no_such_table"), "{out}");
 }
+
+#[test]
+fn locked_mode_refuses_a_differing_lock_and_update_mode_rewrites_it() {
+    let project = project();
+    add_migration(
+        project.path(),
+        "20990101000000_extra",
+        "CREATE TABLE extra (id int PRIMARY KEY);",
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let run = |var: &str| {
+        cli(project.path())
+            .args(["generate", "--out"])
+            .arg(out_dir.path())
+            .env("ORMKIT_SCRATCH_URL", server_url())
+            .env(var, "1")
+            .output()
+            .unwrap()
+    };
+    let output = run("ORMKIT_LOCKED");
+    assert!(!output.status.success(), "{}", text(&output));
+    let out = text(&output);
+    assert!(out.contains("ORMKIT_LOCKED=1 forbids that"), "{out}");
+    assert!(
+        out.contains("+        \"name\": \"public.extra\","),
+        "{out}"
+    );
+
+    let before = std::fs::read_to_string(project.path().join("schema.lock")).unwrap();
+    let output = run("ORMKIT_UPDATE_LOCK");
+    assert!(output.status.success(), "{}", text(&output));
+    let after = std::fs::read_to_string(project.path().join("schema.lock")).unwrap();
+    assert_ne!(before, after);
+    assert!(after.contains("public.extra"));
+    // Now the lock matches: locked mode passes.
+    let output = run("ORMKIT_LOCKED");
+    assert!(output.status.success(), "{}", text(&output));
+}
