@@ -157,22 +157,17 @@ pub async fn update<'c, T: HasPrimaryKey>(
     executor: impl Executor<'c, Database = Postgres>,
     patch: T::Patch,
 ) -> Result<Option<T>> {
-    if patch.is_empty() {
-        let mut columns = Vec::new();
-        let mut args = PgArguments::default();
-        let key = patch
-            .bind_changes(&mut columns, &mut args)
-            .map_err(encode_err::<T>)?;
-        return Err(OrmkitError::EmptyPatch {
-            table: table_name::<T>(),
-            key: format!("{key:?}"),
-        });
-    }
     let mut columns = Vec::new();
     let mut args = PgArguments::default();
     let key = patch
         .bind_changes(&mut columns, &mut args)
         .map_err(encode_err::<T>)?;
+    if columns.is_empty() {
+        return Err(OrmkitError::EmptyPatch {
+            table: table_name::<T>(),
+            key: format!("{key:?}"),
+        });
+    }
     key.bind_key(&mut args).map_err(encode_err::<T>)?;
     let mut sql = format!("UPDATE {} SET ", T::META.qualified);
     for (i, column) in columns.iter().enumerate() {

@@ -135,7 +135,7 @@ impl Plan {
                     patch,
                     id,
                     module,
-                    fields: column_names(relation, Case::Snake, &["self"]),
+                    fields: field_names(relation),
                     column_consts: Vec::new(),
                 },
             );
@@ -228,11 +228,11 @@ fn scope_of<'s>(scopes: &'s mut BTreeMap<String, Scope>, schema: &str) -> &'s mu
 }
 
 /// Field names of a relation, claimed in column order.
-fn column_names(relation: &Relation, case: Case, reserved: &[&str]) -> Vec<Ident> {
-    let mut scope = Scope::with_reserved(reserved);
+fn field_names(relation: &Relation) -> Vec<Ident> {
+    let mut scope = Scope::default();
     relation
         .columns
         .iter()
-        .map(|c| ident(&scope.claim(&rust_name(&c.name, case))))
+        .map(|c| ident(&scope.claim(&rust_name(&c.name, Case::Snake))))
         .collect()
 }

@@ -129,7 +129,7 @@ pub(super) fn render(ctx: &Ctx<'_>, relation: &Relation) -> Result<TokenStream> 
         }
     };
     if relation.kind.is_writable() {
-        out.extend(insert_model(ctx, relation, &field_types, depth)?);
+        out.extend(insert_model(ctx, relation, &field_types)?);
     }
     if relation.kind.is_writable() && relation.primary_key.is_some() {
         out.extend(keyed(ctx, relation, &field_types)?);
@@ -253,7 +253,6 @@ fn insert_model(
     ctx: &Ctx<'_>,
     relation: &Relation,
     field_types: &[TokenStream],
-    _depth: usize,
 ) -> Result<TokenStream> {
     let names = &ctx.plan.relations[&relation.name];
     let (row, Some(new)) = (&names.row, &names.new) else {
