@@ -6,8 +6,15 @@ fn main() {
     config
         .migrations("../migrations")
         .lock_file("../schema.lock");
-    if let Err(err) = config.generate() {
-        eprintln!("error: ormkit code generation failed: {err}");
-        std::process::exit(1);
+    // The same schema mapped to the `time` crate, to prove that mapping compiles too.
+    let mut time = config.clone();
+    time.time_crate(ormkit_codegen::TimeCrate::Time)
+        .module("entities_time")
+        .file_name("ormkit_entities_time.rs");
+    for config in [config, time] {
+        if let Err(err) = config.generate() {
+            eprintln!("error: ormkit code generation failed: {err}");
+            std::process::exit(1);
+        }
     }
 }

@@ -2,5 +2,6 @@
 //! and a helper that gives each test its own migrated database.
 
 ormkit::include_entities!();
+ormkit::include_entities!("ormkit_entities_time.rs");
 
 pub mod support;

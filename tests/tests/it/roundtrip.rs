@@ -193,3 +193,40 @@ async fn domain_constraints_and_enums_are_enforced_by_the_database() -> anyhow::
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_time_crate_mapping_round_trips() -> anyhow::Result<()> {
+    use ormkit::time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
+    use ormkit_tests::entities_time::{AllType as TimeRow, NewAllType as NewTimeRow};
+    let db = TestDb::new().await?;
+    let repo = Repository::<TimeRow>::new(&db.pool);
+    let day = Date::from_calendar_date(2024, Month::February, 29)?;
+    let ts = PrimitiveDateTime::new(day, Time::from_hms(12, 30, 45)?).assume_utc();
+    let mut row = NewTimeRow::new("t@example.com".into());
+    row.c_timestamptz = Some(ts);
+    row.c_timestamp = Some(PrimitiveDateTime::new(day, Time::MIDNIGHT));
+    row.c_date = Some(day);
+    row.c_time = Some(Time::from_hms(23, 59, 58)?);
+    row.c_timetz = Some(PgTimeTz {
+        time: Time::from_hms(8, 0, 0)?,
+        offset: UtcOffset::from_hms(1, 0, 0)?,
+    });
+    row.c_tstzrange = Some(PgRange {
+        start: Bound::Included(ts),
+        end: Bound::Unbounded,
+    });
+    row.c_daterange = Some(PgRange {
+        start: Bound::Included(day),
+        end: Bound::Excluded(day.next_day().unwrap()),
+    });
+    let stored = repo.insert(row.clone()).await?;
+    assert_eq!(stored.c_timestamptz, row.c_timestamptz);
+    assert_eq!(stored.c_timestamp, row.c_timestamp);
+    assert_eq!(stored.c_date, row.c_date);
+    assert_eq!(stored.c_time, row.c_time);
+    assert_eq!(stored.c_timetz, row.c_timetz);
+    assert_eq!(stored.c_tstzrange, row.c_tstzrange);
+    assert_eq!(stored.c_daterange, row.c_daterange);
+    assert_eq!(repo.find_by_id(stored.id).await?, Some(stored));
+    Ok(())
+}
