@@ -6,9 +6,11 @@ fn main() {
     config
         .migrations("../migrations")
         .lock_file("../schema.lock");
-    // The same schema mapped to the `time` crate, to prove that mapping compiles too.
+    // The same schema mapped to the `time` crate and with serde derives, to prove those
+    // options compile (and run) too.
     let mut time = config.clone();
     time.time_crate(ormkit_codegen::TimeCrate::Time)
+        .serde(true)
         .module("entities_time")
         .file_name("ormkit_entities_time.rs");
     for config in [config, time] {

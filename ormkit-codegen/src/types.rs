@@ -159,6 +159,54 @@ impl TypeMapper<'_> {
     }
 }
 
+/// Built-in types whose sqlx Rust types implement no serde traits.
+const WITHOUT_SERDE: &[&str] = &[
+    "interval",
+    "money",
+    "timetz",
+    "point",
+    "line",
+    "lseg",
+    "box",
+    "path",
+    "polygon",
+    "circle",
+    "hstore",
+    "ltree",
+    "lquery",
+    "int4range",
+    "int8range",
+    "numrange",
+    "tsrange",
+    "tstzrange",
+    "daterange",
+];
+
+impl TypeMapper<'_> {
+    /// Whether the Rust type of `ty` implements serde's traits (overrides are trusted to).
+    pub(crate) fn supports_serde(&self, ty: &TypeRef, owner: &str) -> bool {
+        if self.overrides.contains_key(owner) {
+            return true;
+        }
+        let (resolved, _) = self.model.resolve(ty);
+        let element = resolved.element();
+        if [element.name.to_string(), element.name.name.clone()]
+            .iter()
+            .any(|key| self.overrides.contains_key(key))
+        {
+            return true;
+        }
+        match self.model.type_def(&element.name) {
+            TypeDef::Enum(_) => true,
+            TypeDef::Composite(c) => c.fields.iter().all(|f| {
+                let owner = format!("{}.{}.{}", c.name.schema, c.name.name, f.name);
+                self.supports_serde(&f.ty, &owner)
+            }),
+            _ => !WITHOUT_SERDE.contains(&element.name.name.as_str()),
+        }
+    }
+}
+
 /// Whether a check constraint text forbids NULL elements in `column`
 /// (`CHECK (array_position(col, NULL) IS NULL)`), so it can be `Vec<T>`.
 pub(crate) fn check_forbids_null_elements(definition: &str, column: &str) -> bool {

@@ -40,9 +40,10 @@ pub(crate) fn doc(text: &str) -> TokenStream {
 }
 
 impl Ctx<'_> {
-    /// `#[derive(…)]` plus serde's derives when configured.
-    pub(crate) fn derives(&self, list: TokenStream) -> TokenStream {
-        if self.config.serde {
+    /// `#[derive(…)]` plus serde's derives when configured and `serde_ok` (every field's type
+    /// implements serde's traits; a struct with, say, a `PgInterval` gets none).
+    pub(crate) fn derives(&self, list: TokenStream, serde_ok: bool) -> TokenStream {
+        if self.config.serde && serde_ok {
             quote! {
                 #[derive(#list, ::ormkit::serde::Serialize, ::ormkit::serde::Deserialize)]
                 #[serde(crate = "::ormkit::serde")]
@@ -50,6 +51,21 @@ impl Ctx<'_> {
         } else {
             quote!(#[derive(#list)])
         }
+    }
+
+    /// Whether every type in `types` (with its owner for overrides) implements serde's traits.
+    pub(crate) fn serde_ok<'t>(
+        &self,
+        types: impl IntoIterator<Item = (&'t TypeRef, String)>,
+    ) -> bool {
+        let mapper = TypeMapper {
+            model: self.model,
+            config: self.config,
+            overrides: &self.overrides,
+        };
+        types
+            .into_iter()
+            .all(|(ty, owner)| mapper.supports_serde(ty, &owner))
     }
 
     /// The Rust type of values of `ty`, with paths to generated types as seen from `depth`.

@@ -75,6 +75,14 @@ fn typed_id(
     (key_col.ty == column.ty).then(|| ctx.plan.path(&target.name.schema, id, depth))
 }
 
+/// Whether every column's type implements serde's traits.
+fn serde_ok(ctx: &Ctx<'_>, relation: &Relation) -> bool {
+    ctx.serde_ok(relation.columns.iter().map(|c| {
+        let owner = format!("{}.{}.{}", relation.name.schema, relation.name.name, c.name);
+        (&c.ty, owner)
+    }))
+}
+
 pub(super) fn render(ctx: &Ctx<'_>, relation: &Relation) -> Result<TokenStream> {
     let names = &ctx.plan.relations[&relation.name];
     let depth = ctx.plan.depth(&relation.name.schema);
@@ -108,7 +116,7 @@ pub(super) fn render(ctx: &Ctx<'_>, relation: &Relation) -> Result<TokenStream> 
         Some(c) => format!("{c}\n\nA row of the {kind_text} `{sql_name}`."),
         None => format!("A row of the {kind_text} `{sql_name}`."),
     });
-    let derives = ctx.derives(quote!(Debug, Clone, PartialEq));
+    let derives = ctx.derives(quote!(Debug, Clone, PartialEq), serde_ok(ctx, relation));
     let meta = meta(ctx, relation);
     let mut out = quote! {
         #row_doc
@@ -306,7 +314,7 @@ fn insert_model(
         "A new row for `{}.{}`: columns the database can fill in are `Option`s (`None` = its default); identity ALWAYS and generated columns are absent.",
         relation.name.schema, relation.name.name
     ));
-    let derives = ctx.derives(quote!(Debug, Clone, PartialEq));
+    let derives = ctx.derives(quote!(Debug, Clone, PartialEq), serde_ok(ctx, relation));
     let uses_args = if binds.is_empty() {
         quote!(let _ = (columns, args);)
     } else {
@@ -409,7 +417,7 @@ fn keyed(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) -> Res
         "Changes to one row of `{}.{}`: the key, and `Some` for every column to write.",
         relation.name.schema, relation.name.name
     ));
-    let derives = ctx.derives(quote!(Debug, Clone, PartialEq));
+    let derives = ctx.derives(quote!(Debug, Clone, PartialEq), serde_ok(ctx, relation));
     let uses_args = if set_fields.is_empty() {
         quote!(let _ = (columns, args);)
     } else {

@@ -53,9 +53,10 @@ pub(super) fn render_enum(ctx: &Ctx<'_>, e: &EnumType) -> TokenStream {
             quote!()
         }
     });
-    let derives = ctx.derives(quote!(
-        Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord
-    ));
+    let derives = ctx.derives(
+        quote!(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord),
+        true,
+    );
     let impls = type_impls(ty, &e.name.schema, &e.name.name);
     let matches_self = if variants.is_empty() {
         quote!(match *self {})
@@ -144,7 +145,13 @@ pub(super) fn render_composite(ctx: &Ctx<'_>, c: &CompositeType) -> Result<Token
         Some(comment) => format!("{comment}\n\nThe PostgreSQL composite type `{sql_name}`."),
         None => format!("The PostgreSQL composite type `{sql_name}` (every field may be NULL)."),
     });
-    let derives = ctx.derives(quote!(Debug, Clone, PartialEq));
+    let serde_ok = ctx.serde_ok(c.fields.iter().map(|f| {
+        (
+            &f.ty,
+            format!("{}.{}.{}", c.name.schema, c.name.name, f.name),
+        )
+    }));
+    let derives = ctx.derives(quote!(Debug, Clone, PartialEq), serde_ok);
     let impls = type_impls(ty, &c.name.schema, &c.name.name);
     // Always-quoted, schema-qualified names: `"pg_catalog"."char"` is not `char`.
     let field_sql_types = c.fields.iter().map(|f| {

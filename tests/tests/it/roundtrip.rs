@@ -230,3 +230,23 @@ async fn the_time_crate_mapping_round_trips() -> anyhow::Result<()> {
     assert_eq!(repo.find_by_id(stored.id).await?, Some(stored));
     Ok(())
 }
+
+#[tokio::test]
+async fn serde_derives_serialize_rows_that_came_from_the_database() -> anyhow::Result<()> {
+    use ormkit_tests::entities_time::{Mood as TimeMood, NewUser as NewTimeUser, User as TimeUser};
+    let db = TestDb::new().await?;
+    let mut new = NewTimeUser::new("serde@example.com".into());
+    new.mood = Some(TimeMood::SoSo);
+    let user = Repository::<TimeUser>::new(&db.pool).insert(new).await?;
+    let json = ormkit::serde_json::to_value(&user)?;
+    assert_eq!(json["mood"], "so-so", "enum labels serialize exactly");
+    assert_eq!(json["email"], "serde@example.com");
+    assert_eq!(
+        json["id"],
+        user.id.into_inner(),
+        "typed ids serialize as their value"
+    );
+    let back: TimeUser = ormkit::serde_json::from_value(json)?;
+    assert_eq!(back, user);
+    Ok(())
+}
