@@ -19,10 +19,12 @@ mod entity;
 mod error;
 mod id;
 mod meta;
+pub mod migrate;
 mod migration;
 pub mod pg_type;
 mod relation;
 mod repository;
+pub mod validate;
 
 pub use column::Column;
 pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table};

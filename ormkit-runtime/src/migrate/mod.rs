@@ -1,0 +1,1 @@
+//! The Migrator (issue 4, in progress).

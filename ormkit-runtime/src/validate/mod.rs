@@ -1,0 +1,1 @@
+//! Schema validation against schema.lock (issue 4, in progress).
