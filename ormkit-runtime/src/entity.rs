@@ -59,6 +59,8 @@ tuple_key!(A, B, C, D);
 pub trait InsertModel: Send + 'static {
     /// The table it inserts into.
     type Entity: Table;
+    /// Pushes the name of every column this value sets, in the order `bind_columns` binds.
+    fn set_columns(&self, columns: &mut Vec<&'static str>);
     /// Pushes the name of every column this value sets, and binds its value, in the same order.
     fn bind_columns(
         self,

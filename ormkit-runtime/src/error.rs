@@ -1,4 +1,5 @@
-//! [`OrmkitError`]: the one error type of the runtime.
+//! [`OrmkitError`]: the one error type of the runtime, with its SQLSTATE, a category for logs
+//! and metrics, and whether retrying can help.
 
 /// Everything that can go wrong in an ormkit call.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,112 @@ pub enum OrmkitError {
         /// The key of the row.
         key: String,
     },
+    /// A transaction could not be finished as asked (an unknown COMMIT outcome, a handle used
+    /// after the end).
+    #[error("transaction: {message}")]
+    Transaction {
+        /// What happened.
+        message: String,
+        /// The driver error behind it, if any.
+        #[source]
+        source: Option<sqlx::Error>,
+    },
+    /// A query was built in a way the database cannot run (an invalid cursor, keyset
+    /// pagination over a nullable column, …).
+    #[error("{table}: {message}")]
+    Query {
+        /// `schema.table`.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// What kind of failure an error is, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// The connection failed or could not be made (class 08, I/O, TLS, pool closed).
+    Connection,
+    /// No connection was free in time.
+    PoolTimeout,
+    /// A constraint refused the data (class 23).
+    Constraint,
+    /// Serialization failure (40001).
+    Serialization,
+    /// Deadlock (40P01).
+    Deadlock,
+    /// The server is short of a resource (class 53) or shutting down (57P01–57P03).
+    Unavailable,
+    /// A statement timed out or was cancelled (57014), or a lock was not available (55P03).
+    Timeout,
+    /// Bad SQL or a missing object (class 42).
+    Syntax,
+    /// Not allowed (42501, 28xxx).
+    Permission,
+    /// Bad data: conversion, encoding, out of range (class 22), or a row that failed to decode.
+    Data,
+    /// A required row does not exist.
+    NotFound,
+    /// A transaction whose COMMIT outcome is unknown, or misuse of a transaction.
+    Transaction,
+    /// The call itself was wrong (empty patch, invalid cursor).
+    Usage,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorCategory {
+    /// A stable lowercase name, for metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCategory::Connection => "connection",
+            ErrorCategory::PoolTimeout => "pool_timeout",
+            ErrorCategory::Constraint => "constraint",
+            ErrorCategory::Serialization => "serialization",
+            ErrorCategory::Deadlock => "deadlock",
+            ErrorCategory::Unavailable => "unavailable",
+            ErrorCategory::Timeout => "timeout",
+            ErrorCategory::Syntax => "syntax",
+            ErrorCategory::Permission => "permission",
+            ErrorCategory::Data => "data",
+            ErrorCategory::NotFound => "not_found",
+            ErrorCategory::Transaction => "transaction",
+            ErrorCategory::Usage => "usage",
+            ErrorCategory::Other => "other",
+        }
+    }
+}
+
+/// The category of a SQLSTATE, following PostgreSQL's error classes.
+pub fn sqlstate_category(code: &str) -> ErrorCategory {
+    match code {
+        "40001" => ErrorCategory::Serialization,
+        "40P01" => ErrorCategory::Deadlock,
+        "57014" | "55P03" => ErrorCategory::Timeout,
+        "57P01" | "57P02" | "57P03" => ErrorCategory::Unavailable,
+        "42501" => ErrorCategory::Permission,
+        _ => match code.get(..2) {
+            Some("08") => ErrorCategory::Connection,
+            Some("23") => ErrorCategory::Constraint,
+            Some("53") => ErrorCategory::Unavailable,
+            Some("42") => ErrorCategory::Syntax,
+            Some("28") => ErrorCategory::Permission,
+            Some("22") => ErrorCategory::Data,
+            _ => ErrorCategory::Other,
+        },
+    }
+}
+
+/// Whether a statement or transaction that failed with `code` may succeed if run again from
+/// the start: serialization failures and deadlocks (PostgreSQL's own advice), connection
+/// failures, too many connections (53300) and a server restarting (57P01–57P03).
+/// Constraint violations, syntax errors and bad data never will.
+pub fn sqlstate_is_retryable(code: &str) -> bool {
+    matches!(
+        code,
+        "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03" | "55P03"
+    ) || (code.starts_with("08") && code != "08007")
 }
 
 impl OrmkitError {
@@ -39,10 +146,110 @@ impl OrmkitError {
     pub fn sqlstate(&self) -> Option<String> {
         match self {
             OrmkitError::Database(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
+            OrmkitError::Transaction {
+                source: Some(sqlx::Error::Database(db)),
+                ..
+            } => db.code().map(|c| c.into_owned()),
             _ => None,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            OrmkitError::Database(err) => match err {
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .map_or(ErrorCategory::Other, |code| sqlstate_category(&code)),
+                sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
+                    ErrorCategory::Connection
+                }
+                sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => ErrorCategory::Connection,
+                sqlx::Error::PoolTimedOut => ErrorCategory::PoolTimeout,
+                sqlx::Error::RowNotFound => ErrorCategory::NotFound,
+                sqlx::Error::ColumnDecode { .. }
+                | sqlx::Error::Decode(_)
+                | sqlx::Error::Encode(_)
+                | sqlx::Error::TypeNotFound { .. } => ErrorCategory::Data,
+                _ => ErrorCategory::Other,
+            },
+            OrmkitError::EntityNotFound { .. } => ErrorCategory::NotFound,
+            OrmkitError::Encode { .. } => ErrorCategory::Data,
+            OrmkitError::Transaction { .. } => ErrorCategory::Transaction,
+            OrmkitError::EmptyPatch { .. } | OrmkitError::Query { .. } => ErrorCategory::Usage,
+        }
+    }
+
+    /// Whether running the same statement or transaction again may succeed. An unknown COMMIT
+    /// outcome is never retryable: the first attempt may have committed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            OrmkitError::Database(sqlx::Error::Database(db)) => {
+                db.code().is_some_and(|code| sqlstate_is_retryable(&code))
+            }
+            OrmkitError::Database(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed,
+            ) => true,
+            _ => false,
         }
     }
 }
 
 /// `Result` with [`OrmkitError`].
 pub type Result<T, E = OrmkitError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_map_to_categories_and_retryability() {
+        use ErrorCategory::*;
+        let table: &[(&str, ErrorCategory, bool)] = &[
+            ("40001", Serialization, true),
+            ("40P01", Deadlock, true),
+            ("08000", Connection, true),
+            ("08003", Connection, true),
+            ("08006", Connection, true),
+            ("08007", Connection, false), // transaction resolution unknown
+            ("53300", Unavailable, true),
+            ("53100", Unavailable, false), // disk full
+            ("57P01", Unavailable, true),
+            ("57P02", Unavailable, true),
+            ("57P03", Unavailable, true),
+            ("57014", Timeout, false),
+            ("55P03", Timeout, true),
+            ("23505", Constraint, false),
+            ("23503", Constraint, false),
+            ("23514", Constraint, false),
+            ("42P01", Syntax, false),
+            ("42601", Syntax, false),
+            ("42501", Permission, false),
+            ("28P01", Permission, false),
+            ("22012", Data, false),
+            ("22P02", Data, false),
+            ("XX000", Other, false),
+        ];
+        for &(code, category, retryable) in table {
+            assert_eq!(sqlstate_category(code), category, "{code}");
+            assert_eq!(sqlstate_is_retryable(code), retryable, "{code}");
+        }
+    }
+
+    #[test]
+    fn non_database_errors_have_categories() {
+        let err = OrmkitError::Database(sqlx::Error::PoolTimedOut);
+        assert_eq!(err.category(), ErrorCategory::PoolTimeout);
+        assert!(err.is_retryable());
+        let err = OrmkitError::Transaction {
+            message: "unknown".into(),
+            source: Some(sqlx::Error::Io(std::io::ErrorKind::BrokenPipe.into())),
+        };
+        assert_eq!(err.category(), ErrorCategory::Transaction);
+        assert!(
+            !err.is_retryable(),
+            "an unknown COMMIT outcome is never retried"
+        );
+        assert_eq!(err.category().as_str(), "transaction");
+    }
+}

@@ -15,6 +15,7 @@
 //! ```
 
 mod column;
+mod db;
 mod entity;
 mod error;
 mod id;
@@ -22,18 +23,27 @@ mod meta;
 pub mod migrate;
 mod migration;
 pub mod pg_type;
+pub mod query;
 mod relation;
 mod repository;
+mod stats;
+mod transaction;
 pub mod validate;
 
-pub use column::Column;
+pub use column::{Assignment, Column, Order, ReadOnly, SqlOrd, SqlText, Writable};
+pub use db::Db;
 pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table};
-pub use error::{OrmkitError, Result};
+pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
 pub use meta::{ColumnMeta, EntityMeta, ForeignKeyMeta, RelationKind};
 pub use migration::EmbeddedMigration;
+pub use query::{CursorPage, Expr, IntoValue, Page, Select, Selection};
 pub use relation::{BelongsTo, HasMany};
-pub use repository::{insert, update, Repository};
+pub use repository::Repository;
+pub use stats::count_statements;
+pub use transaction::{
+    transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionOptions, Tx,
+};
 
 /// Identifier quoting shared with the code generator.
 pub mod ident {

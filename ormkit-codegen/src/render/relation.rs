@@ -135,6 +135,13 @@ pub(super) fn render(ctx: &Ctx<'_>, relation: &Relation) -> Result<TokenStream> 
         impl ::ormkit::Entity for #row {
             const META: &'static ::ormkit::EntityMeta = &#meta;
         }
+
+        impl #row {
+            /// A typed query over these rows.
+            pub fn query() -> ::ormkit::Select<Self> {
+                ::ormkit::Select::new()
+            }
+        }
     };
     if relation.kind.is_writable() {
         out.extend(insert_model(ctx, relation, &field_types)?);
@@ -269,6 +276,7 @@ fn insert_model(
     let mut fields = Vec::new();
     let mut types = Vec::new();
     let mut binds = Vec::new();
+    let mut sets = Vec::new();
     let mut required = Vec::new();
     let mut required_types = Vec::new();
     let mut optional = Vec::new();
@@ -281,6 +289,7 @@ fn insert_model(
             InsertField::Required => {
                 required.push(field.clone());
                 required_types.push(ty.clone());
+                sets.push(quote! { columns.push(#name); });
                 (
                     ty.clone(),
                     quote! { columns.push(#name); args.add(self.#field)?; },
@@ -288,6 +297,7 @@ fn insert_model(
             }
             InsertField::Nullable => {
                 optional.push(field.clone());
+                sets.push(quote! { columns.push(#name); });
                 (
                     ty.clone(),
                     quote! { columns.push(#name); args.add(self.#field)?; },
@@ -295,6 +305,11 @@ fn insert_model(
             }
             InsertField::Defaulted | InsertField::DefaultedNullable => {
                 optional.push(field.clone());
+                sets.push(quote! {
+                    if self.#field.is_some() {
+                        columns.push(#name);
+                    }
+                });
                 (
                     quote!(::std::option::Option<#ty>),
                     quote! {
@@ -315,6 +330,11 @@ fn insert_model(
         relation.name.schema, relation.name.name
     ));
     let derives = ctx.derives(quote!(Debug, Clone, PartialEq), serde_ok(ctx, relation));
+    let uses_columns = if sets.is_empty() {
+        quote!(let _ = columns;)
+    } else {
+        quote!()
+    };
     let uses_args = if binds.is_empty() {
         quote!(let _ = (columns, args);)
     } else {
@@ -338,6 +358,10 @@ fn insert_model(
 
         impl ::ormkit::InsertModel for #new {
             type Entity = #row;
+            fn set_columns(&self, columns: &mut ::std::vec::Vec<&'static str>) {
+                #uses_columns
+                #( #sets )*
+            }
             fn bind_columns(
                 self,
                 columns: &mut ::std::vec::Vec<&'static str>,
@@ -474,6 +498,43 @@ fn keyed(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) -> Res
     Ok(out)
 }
 
+/// Key types whose `Display` text PostgreSQL reads back as the same value.
+const TEXT_KEY_TYPES: &[&str] = &[
+    "int2", "int4", "int8", "text", "varchar", "bpchar", "name", "citext", "uuid", "numeric",
+    "bool", "date",
+];
+
+/// `vec![row.a.to_string(), …]` for the key columns; `row.a.as_ref()?` for nullable ones when
+/// `nullable_ok` (the closure then returns an `Option`). `None` when a key column's type has
+/// no faithful text form, or is nullable where that is not allowed: no relation constant then.
+fn key_text(
+    ctx: &Ctx<'_>,
+    relation: &Relation,
+    columns: &[String],
+    nullable_ok: bool,
+) -> Option<TokenStream> {
+    let names = &ctx.plan.relations[&relation.name];
+    let mut parts = Vec::new();
+    for column in columns {
+        let index = relation.columns.iter().position(|c| &c.name == column)?;
+        let col = &relation.columns[index];
+        let (resolved, _) = ctx.model.resolve(&col.ty);
+        let textual = !resolved.array
+            && (matches!(ctx.model.type_def(&resolved.name), TypeDef::Enum(_))
+                || TEXT_KEY_TYPES.contains(&resolved.name.name.as_str()));
+        if !textual || (col.nullable && !nullable_ok) {
+            return None;
+        }
+        let field = &names.fields[index];
+        parts.push(if col.nullable {
+            quote!(::std::string::ToString::to_string(row.#field.as_ref()?))
+        } else {
+            quote!(::std::string::ToString::to_string(&row.#field))
+        });
+    }
+    Some(quote!(::std::vec::Vec::from([#(#parts),*])))
+}
+
 /// `pub mod users { pub const EMAIL: Column<User, String> = …; pub const POSTS: HasMany<…> }`
 fn constants(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) -> TokenStream {
     let names = &ctx.plan.relations[&relation.name];
@@ -492,6 +553,13 @@ fn constants(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) ->
         .collect();
     let consts = &names.column_consts;
     let col_names: Vec<&str> = relation.columns.iter().map(|c| c.name.as_str()).collect();
+    let access = relation.columns.iter().map(|c| {
+        if c.is_read_only() || !relation.kind.is_writable() {
+            quote!(, ::ormkit::ReadOnly)
+        } else {
+            quote!()
+        }
+    });
     let col_docs = col_names.iter().map(|c| doc(&format!("The column `{c}`.")));
     let rels = ctx
         .plan
@@ -499,29 +567,40 @@ fn constants(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) ->
         .get(&relation.name)
         .into_iter()
         .flatten()
-        .map(|rc| {
+        .filter_map(|rc| {
             let from = &ctx.plan.relations[&rc.from];
             let to = &ctx.plan.relations[&rc.to];
             let from_path = ctx.plan.path(&rc.from.schema, &from.row, depth);
             let to_path = ctx.plan.path(&rc.to.schema, &to.row, depth);
             let fk = rc.fk;
             let name = &rc.name;
-            let fk_name = &ctx.model.relation(&rc.from).map(|r| r.foreign_keys[fk].name.clone()).unwrap_or_default();
-            if rc.has_many {
+            let from_rel = ctx.model.relation(&rc.from)?;
+            let to_rel = ctx.model.relation(&rc.to)?;
+            let fk_meta = &from_rel.foreign_keys[fk];
+            let fk_name = &fk_meta.name;
+            let from_key = key_text(ctx, from_rel, &fk_meta.columns, true)?;
+            let to_key = key_text(ctx, to_rel, &fk_meta.referenced_columns, false)?;
+            Some(if rc.has_many {
                 let d = doc(&format!("The `{}` rows pointing here through `{fk_name}`.", rc.from));
                 quote! {
                     #d
-                    pub const #name: ::ormkit::HasMany<#to_path, #from_path> =
-                        ::ormkit::HasMany::new(&<#from_path as ::ormkit::Entity>::META.foreign_keys[#fk]);
+                    pub const #name: ::ormkit::HasMany<#to_path, #from_path> = ::ormkit::HasMany::new(
+                        &<#from_path as ::ormkit::Entity>::META.foreign_keys[#fk],
+                        |row: &#to_path| #to_key,
+                        |row: &#from_path| ::std::option::Option::Some(#from_key),
+                    );
                 }
             } else {
                 let d = doc(&format!("The `{}` row this one references through `{fk_name}`.", rc.to));
                 quote! {
                     #d
-                    pub const #name: ::ormkit::BelongsTo<#from_path, #to_path> =
-                        ::ormkit::BelongsTo::new(&<#from_path as ::ormkit::Entity>::META.foreign_keys[#fk]);
+                    pub const #name: ::ormkit::BelongsTo<#from_path, #to_path> = ::ormkit::BelongsTo::new(
+                        &<#from_path as ::ormkit::Entity>::META.foreign_keys[#fk],
+                        |row: &#from_path| ::std::option::Option::Some(#from_key),
+                        |row: &#to_path| #to_key,
+                    );
                 }
-            }
+            })
         });
     let module_doc = doc(&format!(
         "Typed columns and relations of `{}.{}`, for queries.",
@@ -532,7 +611,7 @@ fn constants(ctx: &Ctx<'_>, relation: &Relation, field_types: &[TokenStream]) ->
         pub mod #module {
             #(
                 #col_docs
-                pub const #consts: ::ormkit::Column<#row_here, #types> = ::ormkit::Column::new(#col_names);
+                pub const #consts: ::ormkit::Column<#row_here, #types #access> = ::ormkit::Column::new(#col_names);
             )*
             #(#rels)*
         }

@@ -80,6 +80,8 @@ pub(super) fn render_enum(ctx: &Ctx<'_>, e: &EnumType) -> TokenStream {
             }
         }
 
+        impl ::ormkit::SqlOrd for #ty {}
+
         impl ::std::fmt::Display for #ty {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())

@@ -1,5 +1,9 @@
 //! Integration tests on the entities generated from `../migrations`, against real PostgreSQL.
 
 mod generated;
+mod pagination;
+mod query;
+mod relations;
 mod repository;
 mod roundtrip;
+mod transactions;

@@ -1,0 +1,81 @@
+//! [`Db`]: one handle for a pool, a connection or a transaction, so every query API takes the
+//! same argument whatever it runs on.
+
+use crate::transaction::Tx;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::Mutex;
+
+/// Where statements run: a pool (each statement on any connection), or one connection (a plain
+/// connection or a transaction, used by one statement at a time).
+///
+/// `&PgPool`, `&mut PgConnection`, `&mut sqlx::Transaction` and `&Tx` all convert into it, so
+/// `Repository::new(&pool)`, `Repository::new(&mut *conn)` and `Repository::new(&tx)` work
+/// alike.
+#[derive(Debug)]
+pub enum Db<'a> {
+    /// A pool.
+    Pool(&'a PgPool),
+    /// A borrowed connection (or an open sqlx transaction).
+    Conn(Mutex<&'a mut PgConnection>),
+    /// An ormkit transaction handle.
+    Tx(&'a Tx),
+}
+
+impl<'a> From<&'a PgPool> for Db<'a> {
+    fn from(pool: &'a PgPool) -> Self {
+        Db::Pool(pool)
+    }
+}
+
+impl<'a> From<&'a mut PgConnection> for Db<'a> {
+    fn from(conn: &'a mut PgConnection) -> Self {
+        Db::Conn(Mutex::new(conn))
+    }
+}
+
+impl<'a, 't> From<&'a mut Transaction<'t, Postgres>> for Db<'a> {
+    fn from(tx: &'a mut Transaction<'t, Postgres>) -> Self {
+        Db::Conn(Mutex::new(&mut **tx))
+    }
+}
+
+impl<'a> From<&'a Tx> for Db<'a> {
+    fn from(tx: &'a Tx) -> Self {
+        Db::Tx(tx)
+    }
+}
+
+/// Runs `$body` with `$e` bound to a `sqlx::Executor` for `$db` (a `&Db`).
+///
+/// On a connection or transaction the body is boxed as a `Send` future: checking `Send`
+/// there, with concrete lifetimes, keeps the caller's future `Send` for every lifetime (so
+/// it can be `tokio::spawn`ed), which sqlx's `Executor` impls otherwise defeat.
+macro_rules! with_executor {
+    ($db:expr, |$e:ident| $body:expr) => {{
+        $crate::stats::record_statement();
+        match $db {
+            $crate::db::Db::Pool(pool) => {
+                let $e = *pool;
+                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async move { $body });
+                fut.await
+            }
+            $crate::db::Db::Conn(conn) => {
+                let mut guard = conn.lock().await;
+                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async {
+                    let $e = &mut **guard;
+                    $body
+                });
+                fut.await
+            }
+            $crate::db::Db::Tx(tx) => {
+                let mut guard = tx.lock().await?;
+                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async {
+                    let $e = &mut *guard;
+                    $body
+                });
+                fut.await
+            }
+        }
+    }};
+}
+pub(crate) use with_executor;

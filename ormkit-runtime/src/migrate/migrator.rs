@@ -1,0 +1,309 @@
+//! [`Migrator`]: the public face of migrations at run time.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ormkit_schema::migrations::{Migration, VersionKey};
+use sqlx::{PgConnection, PgPool};
+
+use super::error::MigrateError;
+use super::history::History;
+use super::lock::{self, MigrationLock};
+use super::plan::{self, DownTarget, Rules};
+use super::run::{apply_down, apply_up};
+use super::source;
+use super::status::StatusReport;
+use crate::EmbeddedMigration;
+
+/// How long a Migrator polls for the lock by default: long enough for another instance's
+/// migrations to finish on a deploy, short enough to fail a stuck deploy.
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Applies and reverts migrations; see the [module documentation](super).
+///
+/// Every run takes the migration lock on a dedicated connection made with the pool's
+/// options (so a cancelled run releases it by closing that connection), reads
+/// `_ormkit_migrations` (creating it on first use), checks the history, then runs the steps
+/// on that connection, one transaction each.
+pub struct Migrator {
+    pool: PgPool,
+    migrations: Vec<Migration>,
+    rules: Rules,
+    lock_timeout: Duration,
+    on_step: Option<StepObserver>,
+}
+
+/// The progress callback of [`Migrator::on_step`].
+type StepObserver = Arc<dyn Fn(&Step) + Send + Sync>;
+
+/// Which way a step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Applied.
+    Up,
+    /// Reverted.
+    Down,
+}
+
+/// One migration applied or reverted by a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The migration's version, as written.
+    pub version: String,
+    /// The migration's name.
+    pub name: String,
+    /// Applied or reverted.
+    pub direction: Direction,
+    /// How long its script took.
+    pub duration: Duration,
+}
+
+/// Displays `<version>_<name> (<n> ms)`.
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.duration.as_millis();
+        write!(f, "{}_{} ({ms} ms)", self.version, self.name)
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrateReport {
+    /// The steps, in the order they ran (empty when there was nothing to do).
+    pub steps: Vec<Step>,
+    /// The newest applied version afterwards.
+    pub current_version: Option<String>,
+}
+
+enum Action {
+    Up(Option<VersionKey>),
+    Down(DownTarget),
+}
+
+impl Migrator {
+    /// A Migrator for the migrations embedded by the generated code:
+    /// `Migrator::new(&pool, entities::MIGRATIONS)`. A deployed binary needs no files.
+    pub fn new(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Self {
+        Self::with_migrations(pool, source::from_embedded(migrations))
+    }
+
+    /// A Migrator for the migrations of `dir`, in Diesel's or sqlx's layout.
+    ///
+    /// # Errors
+    ///
+    /// [`MigrateError::Load`] when the directory cannot be read or holds a misnamed
+    /// migration, a duplicate version, …
+    pub fn from_dir(pool: &PgPool, dir: impl AsRef<Path>) -> Result<Self, MigrateError> {
+        Ok(Self::with_migrations(pool, source::from_dir(dir.as_ref())?))
+    }
+
+    /// A Migrator for migrations built by other means.
+    pub fn with_migrations(pool: &PgPool, mut migrations: Vec<Migration>) -> Self {
+        migrations.sort_by_key(Migration::version_key);
+        Migrator {
+            pool: pool.clone(),
+            migrations,
+            rules: Rules::default(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            on_step: None,
+        }
+    }
+
+    /// Allows applying a pending migration older than the newest applied one (off by
+    /// default: such a migration was usually merged late and written against an older
+    /// schema).
+    pub fn out_of_order(mut self, allow: bool) -> Self {
+        self.rules.out_of_order = allow;
+        self
+    }
+
+    /// Goes on when migrations recorded as applied have no file (off by default). They
+    /// still cannot be reverted.
+    pub fn ignore_missing(mut self, ignore: bool) -> Self {
+        self.rules.ignore_missing = ignore;
+        self
+    }
+
+    /// How long to poll for the migration lock before giving up (default 10 minutes).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Calls `report` after each step, as it happens (for progress output).
+    pub fn on_step(mut self, report: impl Fn(&Step) + Send + Sync + 'static) -> Self {
+        self.on_step = Some(Arc::new(report));
+        self
+    }
+
+    /// The migrations this Migrator knows, in version order.
+    pub fn migrations(&self) -> &[Migration] {
+        &self.migrations
+    }
+
+    /// Where each migration stands. Reads only; takes no lock and creates nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`MigrateError::Database`] when the database cannot be read.
+    pub async fn status(&self) -> Result<StatusReport, MigrateError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(MigrateError::db("connecting to the database"))?;
+        let history = History::locate(&mut conn).await?;
+        let rows = history.load(&mut conn).await?;
+        let held = lock::is_held(&mut conn).await?;
+        Ok(StatusReport::build(&self.migrations, &rows, held))
+    }
+
+    /// Applies every pending migration, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// The history checks ([`MigrateError::Failed`], [`MigrateError::ChecksumMismatch`],
+    /// [`MigrateError::MissingFile`], [`MigrateError::OutOfOrder`]) before anything runs;
+    /// [`MigrateError::Script`] or [`MigrateError::Partial`] when a migration fails (the
+    /// earlier ones stay applied); [`MigrateError::LockTimeout`]; [`MigrateError::Database`].
+    pub async fn migrate_up(&self) -> Result<MigrateReport, MigrateError> {
+        self.locked(Action::Up(None)).await
+    }
+
+    /// Applies the pending migrations up to and including `version`.
+    ///
+    /// # Errors
+    ///
+    /// As [`migrate_up`](Self::migrate_up), and [`MigrateError::UnknownVersion`] /
+    /// [`MigrateError::InvalidVersion`] for a `version` that names no migration.
+    pub async fn migrate_up_to(&self, version: &str) -> Result<MigrateReport, MigrateError> {
+        let target = plan::target_key(version)?;
+        self.locked(Action::Up(Some(target))).await
+    }
+
+    /// Reverts the newest applied migration, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`MigrateError::Irreversible`] when it has no down script (before anything runs), the
+    /// history checks, and the errors of [`migrate_up`](Self::migrate_up).
+    pub async fn migrate_down(&self) -> Result<MigrateReport, MigrateError> {
+        self.migrate_down_steps(1).await
+    }
+
+    /// Reverts the `steps` newest applied migrations, newest first.
+    ///
+    /// # Errors
+    ///
+    /// As [`migrate_down`](Self::migrate_down): if any of them cannot be reverted, none is.
+    pub async fn migrate_down_steps(&self, steps: usize) -> Result<MigrateReport, MigrateError> {
+        self.locked(Action::Down(DownTarget::Steps(steps))).await
+    }
+
+    /// Reverts every applied migration newer than `version`, newest first; `"0"` reverts
+    /// them all.
+    ///
+    /// # Errors
+    ///
+    /// As [`migrate_down`](Self::migrate_down), and [`MigrateError::UnknownVersion`] /
+    /// [`MigrateError::InvalidVersion`].
+    pub async fn migrate_down_to(&self, version: &str) -> Result<MigrateReport, MigrateError> {
+        let target = plan::target_key(version)?;
+        self.locked(Action::Down(DownTarget::To(target))).await
+    }
+
+    /// Clears the rows of failed no-transaction migrations, once a person has inspected the
+    /// database and completed or undone what the script did; those migrations are pending
+    /// again. Returns `<version>_<name>` of each cleared row.
+    ///
+    /// # Errors
+    ///
+    /// [`MigrateError::LockTimeout`], [`MigrateError::Database`].
+    pub async fn repair(&self) -> Result<Vec<String>, MigrateError> {
+        let mut lock = self.lock().await?;
+        let result = repair_locked(lock.conn()).await;
+        lock.release().await;
+        result
+    }
+
+    async fn lock(&self) -> Result<MigrationLock, MigrateError> {
+        MigrationLock::acquire(&self.pool.connect_options(), self.lock_timeout).await
+    }
+
+    async fn locked(&self, action: Action) -> Result<MigrateReport, MigrateError> {
+        let mut lock = self.lock().await?;
+        let result = self.run_locked(lock.conn(), action).await;
+        lock.release().await;
+        result
+    }
+
+    async fn run_locked(
+        &self,
+        conn: &mut PgConnection,
+        action: Action,
+    ) -> Result<MigrateReport, MigrateError> {
+        let history = History::locate(conn).await?;
+        history.ensure(conn).await?;
+        let rows = history.load(conn).await?;
+        let mut steps = Vec::new();
+        match action {
+            Action::Up(target) => {
+                for m in plan::plan_up(&self.migrations, &rows, target.as_ref(), self.rules)? {
+                    let took = apply_up(conn, &history, m).await?;
+                    steps.push(self.step(m, Direction::Up, took));
+                }
+            }
+            Action::Down(target) => {
+                for (m, recorded) in plan::plan_down(&self.migrations, &rows, &target, self.rules)?
+                {
+                    let took = apply_down(conn, &history, m, &recorded).await?;
+                    steps.push(self.step(m, Direction::Down, took));
+                }
+            }
+        }
+        let rows = history.load(conn).await?;
+        let current_version = rows
+            .iter()
+            .rev()
+            .find(|r| r.success)
+            .map(|r| r.version.clone());
+        Ok(MigrateReport {
+            steps,
+            current_version,
+        })
+    }
+
+    /// Builds a step and reports it.
+    fn step(&self, m: &Migration, direction: Direction, duration: Duration) -> Step {
+        let step = Step {
+            version: m.version.clone(),
+            name: m.name.clone(),
+            direction,
+            duration,
+        };
+        if let Some(report) = &self.on_step {
+            report(&step);
+        }
+        step
+    }
+}
+
+async fn repair_locked(conn: &mut PgConnection) -> Result<Vec<String>, MigrateError> {
+    let history = History::locate(conn).await?;
+    history.ensure(conn).await?;
+    let cleared = history.delete_failed(conn).await?;
+    Ok(cleared.iter().map(|row| row.label()).collect())
+}
+
+impl fmt::Debug for Migrator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let versions: Vec<&str> = self.migrations.iter().map(|m| m.version.as_str()).collect();
+        f.debug_struct("Migrator")
+            .field("migrations", &versions)
+            .field("rules", &self.rules)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish_non_exhaustive()
+    }
+}

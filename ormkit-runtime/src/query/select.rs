@@ -1,0 +1,303 @@
+//! [`Select`]: filter, order, limit, then fetch, count, stream, update or delete.
+
+use super::expr::{Expr, Node};
+use crate::column::{Assignment, Column, Order};
+use crate::db::{with_executor, Db};
+use crate::entity::{Entity, Table};
+use crate::error::{OrmkitError, Result};
+use crate::ident::quote_ident;
+use futures::stream::BoxStream;
+use futures::StreamExt as _;
+use sqlx::postgres::{PgArguments, PgRow};
+use std::fmt::Write as _;
+use std::marker::PhantomData;
+
+/// A query over entity `E`. Start with `User::query()` (or [`Select::new`]).
+#[must_use = "a query does nothing until fetched"]
+pub struct Select<E> {
+    pub(crate) filter: Vec<Node>,
+    pub(crate) order: Vec<Order<E>>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) offset: Option<i64>,
+    _entity: PhantomData<fn() -> E>,
+}
+
+impl<E> std::fmt::Debug for Select<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select")
+            .field("filters", &self.filter.len())
+            .field("order", &self.order)
+            .field("limit", &self.limit)
+            .field("offset", &self.offset)
+            .finish()
+    }
+}
+
+impl<E: Entity> Default for Select<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub(crate) fn table_name<E: Entity>() -> String {
+    format!("{}.{}", E::META.schema, E::META.name)
+}
+
+pub(crate) fn encode_err<E: Entity>(source: sqlx::error::BoxDynError) -> OrmkitError {
+    OrmkitError::Encode {
+        table: table_name::<E>(),
+        source,
+    }
+}
+
+impl<E: Entity> Select<E> {
+    /// Every row of `E`.
+    pub fn new() -> Self {
+        Select {
+            filter: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+            _entity: PhantomData,
+        }
+    }
+
+    /// Keeps rows matching `condition` (several filters are ANDed).
+    pub fn filter(mut self, condition: Expr<E>) -> Self {
+        self.filter.push(condition.node);
+        self
+    }
+
+    /// Adds an ordering (call again for ties).
+    pub fn order_by(mut self, order: Order<E>) -> Self {
+        self.order.push(order);
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: i64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips `n` rows.
+    pub fn offset(mut self, n: i64) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    /// `WHERE …` (with a leading space) for the filters, binding their values.
+    pub(crate) fn render_where(&mut self, sql: &mut String, args: &mut PgArguments) -> Result<()> {
+        if self.filter.is_empty() {
+            return Ok(());
+        }
+        sql.push_str(" WHERE ");
+        let node = Node::And(std::mem::take(&mut self.filter));
+        node.render(sql, args).map_err(encode_err::<E>)
+    }
+
+    pub(crate) fn render_tail(&self, sql: &mut String) {
+        if !self.order.is_empty() {
+            sql.push_str(" ORDER BY ");
+            for (i, o) in self.order.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&quote_ident(o.column));
+                if o.descending {
+                    sql.push_str(" DESC");
+                }
+            }
+        }
+        if let Some(limit) = self.limit {
+            let _ = write!(sql, " LIMIT {limit}");
+        }
+        if let Some(offset) = self.offset {
+            let _ = write!(sql, " OFFSET {offset}");
+        }
+    }
+
+    fn build(mut self, select_list: &str) -> Result<(String, PgArguments)> {
+        let mut sql = format!("SELECT {select_list} FROM {}", E::META.qualified);
+        let mut args = PgArguments::default();
+        self.render_where(&mut sql, &mut args)?;
+        self.render_tail(&mut sql);
+        Ok((sql, args))
+    }
+
+    /// All matching rows.
+    pub async fn fetch_all<'a>(self, db: impl Into<Db<'a>>) -> Result<Vec<E>> {
+        let (sql, args) = self.build(E::META.select_list)?;
+        let query = sqlx::query_as_with::<_, E, _>(&sql, args);
+        Ok(with_executor!(&Into::<Db<'_>>::into(db), |e| query
+            .fetch_all(e)
+            .await)?)
+    }
+
+    /// The first matching row, or `None`.
+    pub async fn fetch_optional<'a>(self, db: impl Into<Db<'a>>) -> Result<Option<E>> {
+        let (sql, args) = self.build(E::META.select_list)?;
+        let query = sqlx::query_as_with::<_, E, _>(&sql, args);
+        Ok(with_executor!(&Into::<Db<'_>>::into(db), |e| query
+            .fetch_optional(e)
+            .await)?)
+    }
+
+    /// The first matching row; [`OrmkitError::EntityNotFound`] when there is none.
+    pub async fn fetch_one<'a>(self, db: impl Into<Db<'a>>) -> Result<E> {
+        self.fetch_optional(db)
+            .await?
+            .ok_or_else(|| OrmkitError::EntityNotFound {
+                table: table_name::<E>(),
+                key: "(query)".into(),
+            })
+    }
+
+    /// Matching rows as a stream, decoded one at a time.
+    pub fn fetch<'a>(self, db: impl Into<Db<'a>>) -> BoxStream<'a, Result<E>> {
+        let db = db.into();
+        let built = self.build(E::META.select_list);
+        async_stream::try_stream! {
+            let (sql, args) = built?;
+            let query = sqlx::query_as_with::<_, E, _>(&sql, args);
+            crate::stats::record_statement();
+            match &db {
+                Db::Pool(pool) => {
+                    let mut rows = query.fetch(*pool);
+                    while let Some(row) = rows.next().await {
+                        yield row?;
+                    }
+                }
+                Db::Conn(conn) => {
+                    let mut guard = conn.lock().await;
+                    let mut rows = query.fetch(&mut **guard);
+                    while let Some(row) = rows.next().await {
+                        yield row?;
+                    }
+                }
+                Db::Tx(tx) => {
+                    let mut guard = tx.lock().await?;
+                    let mut rows = query.fetch(&mut *guard);
+                    while let Some(row) = rows.next().await {
+                        yield row?;
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+
+    /// How many rows match (ignores order, limit and offset).
+    pub async fn count<'a>(mut self, db: impl Into<Db<'a>>) -> Result<i64> {
+        let mut sql = format!("SELECT count(*) FROM {}", E::META.qualified);
+        let mut args = PgArguments::default();
+        self.render_where(&mut sql, &mut args)?;
+        let query = sqlx::query_scalar_with::<_, i64, _>(&sql, args);
+        Ok(with_executor!(&Into::<Db<'_>>::into(db), |e| query
+            .fetch_one(e)
+            .await)?)
+    }
+
+    /// Only some columns: `select((users::ID, users::EMAIL))` gives `(UserId, String)` rows.
+    pub async fn select<'a, S: Selection<E>>(
+        self,
+        columns: S,
+        db: impl Into<Db<'a>>,
+    ) -> Result<Vec<S::Output>> {
+        let list = columns
+            .names()
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (sql, args) = self.build(&list)?;
+        let query = sqlx::query_as_with::<_, S::Output, _>(&sql, args);
+        Ok(with_executor!(&Into::<Db<'_>>::into(db), |e| query
+            .fetch_all(e)
+            .await)?)
+    }
+}
+
+impl<E: Table> Select<E> {
+    fn require_filter(&self, what: &str) -> Result<()> {
+        if self.filter.is_empty() {
+            return Err(OrmkitError::Query {
+                table: table_name::<E>(),
+                message: format!(
+                    "refusing to {what} every row without a filter; use `.filter(Expr::all())` to mean it"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// `UPDATE … SET … WHERE <filters>`; the number of rows changed. Needs a filter
+    /// (`Expr::all()` for every row).
+    pub async fn update<'a>(
+        mut self,
+        assignments: impl IntoIterator<Item = Assignment<E>>,
+        db: impl Into<Db<'a>>,
+    ) -> Result<u64> {
+        self.require_filter("update")?;
+        let mut sql = format!("UPDATE {} SET ", E::META.qualified);
+        let mut args = PgArguments::default();
+        let mut any = false;
+        for (i, a) in assignments.into_iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let p = super::value::placeholder(a.value, &mut args).map_err(encode_err::<E>)?;
+            let _ = write!(sql, "{} = {p}", quote_ident(a.column));
+            any = true;
+        }
+        if !any {
+            return Err(OrmkitError::Query {
+                table: table_name::<E>(),
+                message: "an update needs at least one assignment".into(),
+            });
+        }
+        self.render_where(&mut sql, &mut args)?;
+        let query = sqlx::query_with(&sql, args);
+        let done = with_executor!(&Into::<Db<'_>>::into(db), |e| query.execute(e).await)?;
+        Ok(done.rows_affected())
+    }
+
+    /// `DELETE … WHERE <filters>`; the number of rows deleted. Needs a filter.
+    pub async fn delete<'a>(mut self, db: impl Into<Db<'a>>) -> Result<u64> {
+        self.require_filter("delete")?;
+        let mut sql = format!("DELETE FROM {}", E::META.qualified);
+        let mut args = PgArguments::default();
+        self.render_where(&mut sql, &mut args)?;
+        let query = sqlx::query_with(&sql, args);
+        let done = with_executor!(&Into::<Db<'_>>::into(db), |e| query.execute(e).await)?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// Columns to select: one typed column or a tuple of them, all of entity `E`.
+pub trait Selection<E> {
+    /// The row type: a tuple of the columns' types.
+    type Output: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin;
+    /// The columns' SQL names.
+    fn names(&self) -> Vec<&'static str>;
+}
+
+macro_rules! selection {
+    ($($c:ident: $t:ident / $a:ident),+) => {
+        impl<E, $($t, $a),+> Selection<E> for ($(Column<E, $t, $a>,)+)
+        where
+            $($t: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin),+
+        {
+            type Output = ($($t,)+);
+            #[allow(non_snake_case)]
+            fn names(&self) -> Vec<&'static str> {
+                let ($($c,)+) = self;
+                vec![$($c.name()),+]
+            }
+        }
+    };
+}
+selection!(a: A / AA);
+selection!(a: A / AA, b: B / BB);
+selection!(a: A / AA, b: B / BB, c: C / CC);
+selection!(a: A / AA, b: B / BB, c: C / CC, d: D / DD);

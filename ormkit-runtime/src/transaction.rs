@@ -1,0 +1,287 @@
+//! Transactions: `ormkit::transaction(&pool, |tx| async move { … })` commits on `Ok`, rolls
+//! back on `Err` or panic, nests with savepoints, and can re-run the whole closure on
+//! serialization failures and deadlocks.
+
+use crate::error::{OrmkitError, Result};
+use futures::future::BoxFuture;
+use futures::FutureExt as _;
+use sqlx::{PgConnection, PgPool, Postgres};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+
+/// Isolation levels (`SET TRANSACTION ISOLATION LEVEL …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IsolationLevel {
+    /// PostgreSQL's default.
+    #[default]
+    ReadCommitted,
+    /// `REPEATABLE READ`.
+    RepeatableRead,
+    /// `SERIALIZABLE`.
+    Serializable,
+}
+
+/// When to re-run a transaction closure: on serialization failure (40001) and deadlock
+/// (40P01), with jittered exponential backoff. An ambiguous outcome (the connection lost
+/// during `COMMIT`) is never retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all (1 = no retry).
+    pub max_attempts: u32,
+    /// The first backoff; doubled each retry, with up to 100 % jitter.
+    pub base_delay: Duration,
+    /// The longest backoff.
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_attempts: 1,
+        base_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+    };
+
+    /// Up to `max_attempts` attempts, starting at 10 ms and capped at 1 s.
+    pub fn attempts(max_attempts: u32) -> Self {
+        RetryPolicy {
+            max_attempts: max_attempts.max(1),
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_secs(1),
+        }
+    }
+
+    fn delay(&self, retry: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(retry.min(16)));
+        let capped = exp.min(self.max_delay);
+        let jitter = rand::random::<f64>();
+        capped.mul_f64(0.5 + jitter / 2.0)
+    }
+}
+
+/// How a transaction runs. `TransactionOptions::default()` is read-committed, read-write,
+/// no retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionOptions {
+    /// The isolation level.
+    pub isolation: IsolationLevel,
+    /// `READ ONLY`.
+    pub read_only: bool,
+    /// Whether and how to re-run the closure.
+    pub retry: RetryPolicy,
+}
+
+impl Default for TransactionOptions {
+    fn default() -> Self {
+        TransactionOptions {
+            isolation: IsolationLevel::ReadCommitted,
+            read_only: false,
+            retry: RetryPolicy::NONE,
+        }
+    }
+}
+
+impl TransactionOptions {
+    fn set_statement(&self) -> Option<String> {
+        let level = match self.isolation {
+            IsolationLevel::ReadCommitted => None,
+            IsolationLevel::RepeatableRead => Some("ISOLATION LEVEL REPEATABLE READ"),
+            IsolationLevel::Serializable => Some("ISOLATION LEVEL SERIALIZABLE"),
+        };
+        let mode = self.read_only.then_some("READ ONLY");
+        let parts: Vec<&str> = level.into_iter().chain(mode).collect();
+        (!parts.is_empty()).then(|| format!("SET TRANSACTION {}", parts.join(" ")))
+    }
+}
+
+/// Runs SQL text on `conn`, boxed as a `Send` future so that callers' futures stay `Send`
+/// for every lifetime (see `db::with_executor`).
+fn run_raw<'c>(
+    conn: &'c mut PgConnection,
+    sql: &'c str,
+) -> BoxFuture<'c, Result<u64, sqlx::Error>> {
+    // `Executor::execute` with SQL text and no arguments uses the simple query protocol.
+    Box::pin(async move { Ok(sqlx::Executor::execute(conn, sql).await?.rows_affected()) })
+}
+
+struct TxState {
+    tx: Mutex<Option<sqlx::Transaction<'static, Postgres>>>,
+    savepoints: AtomicU32,
+}
+
+/// A handle on an open transaction, passed to the closure of [`transaction`]. Cheap to clone;
+/// use it wherever a [`Db`](crate::Db) is taken (`Repository::new(&tx)`,
+/// `query.fetch_all(&tx)`), or [`Tx::transaction`] for a nested one (a savepoint).
+#[derive(Clone)]
+pub struct Tx {
+    state: Arc<TxState>,
+    depth: u32,
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx")
+            .field("depth", &self.depth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tx {
+    /// The transaction's connection, one statement at a time.
+    pub(crate) async fn lock(&self) -> Result<MappedMutexGuard<'_, PgConnection>> {
+        let guard: MutexGuard<'_, Option<sqlx::Transaction<'static, Postgres>>> =
+            self.state.tx.lock().await;
+        MutexGuard::try_map(guard, |tx| tx.as_mut().map(|t| &mut **t)).map_err(|_| {
+            OrmkitError::Transaction {
+                message: "the transaction is already finished".into(),
+                source: None,
+            }
+        })
+    }
+
+    /// Runs SQL text (no parameters) in the transaction; the number of rows affected.
+    pub async fn execute(&self, sql: &str) -> Result<u64> {
+        let mut conn = self.lock().await?;
+        Ok(run_raw(&mut conn, sql).await?)
+    }
+
+    /// Runs `f` in a savepoint: released on `Ok`, rolled back to on `Err` (the outer
+    /// transaction goes on).
+    pub async fn transaction<R, F, Fut>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(Tx) -> Fut,
+        Fut: Future<Output = Result<R>>,
+    {
+        let n = self.state.savepoints.fetch_add(1, Ordering::Relaxed);
+        let name = format!("ormkit_sp_{n}");
+        run_raw(&mut *self.lock().await?, &format!("SAVEPOINT {name}")).await?;
+        let inner = Tx {
+            state: Arc::clone(&self.state),
+            depth: self.depth + 1,
+        };
+        let result = AssertUnwindSafe(f(inner)).catch_unwind().await;
+        let ok = matches!(result, Ok(Ok(_)));
+        let end = if ok {
+            format!("RELEASE SAVEPOINT {name}")
+        } else {
+            format!("ROLLBACK TO SAVEPOINT {name}")
+        };
+        let ended = match self.lock().await {
+            Ok(mut conn) => run_raw(&mut conn, &end).await.map_err(OrmkitError::from),
+            Err(err) => Err(err),
+        };
+        match result {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(result) => {
+                ended?;
+                result
+            }
+        }
+    }
+}
+
+/// Runs `f` in a transaction on `pool`: commit on `Ok`, rollback on `Err` or panic.
+///
+/// ```ignore
+/// let user = ormkit::transaction(&pool, |tx| async move {
+///     let user = Repository::<User>::new(&tx).insert(new_user).await?;
+///     Repository::<Post>::new(&tx).insert(NewPost::new(user.id, "hi".into())).await?;
+///     Ok(user)
+/// }).await?;
+/// ```
+pub async fn transaction<R, F, Fut>(pool: &PgPool, f: F) -> Result<R>
+where
+    F: FnMut(Tx) -> Fut,
+    Fut: Future<Output = Result<R>>,
+{
+    transaction_with(pool, TransactionOptions::default(), f).await
+}
+
+/// [`transaction`] with an isolation level, read-only mode and a retry policy. With a retry
+/// policy the whole closure runs again after a serialization failure or deadlock.
+pub async fn transaction_with<R, F, Fut>(
+    pool: &PgPool,
+    options: TransactionOptions,
+    mut f: F,
+) -> Result<R>
+where
+    F: FnMut(Tx) -> Fut,
+    Fut: Future<Output = Result<R>>,
+{
+    let mut attempt = 1;
+    loop {
+        match attempt_once(pool, &options, &mut f).await {
+            Err(err) if err.is_retryable() && attempt < options.retry.max_attempts => {
+                tokio::time::sleep(options.retry.delay(attempt - 1)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn attempt_once<R, F, Fut>(
+    pool: &PgPool,
+    options: &TransactionOptions,
+    f: &mut F,
+) -> Result<R>
+where
+    F: FnMut(Tx) -> Fut,
+    Fut: Future<Output = Result<R>>,
+{
+    let mut tx = pool.begin().await?;
+    if let Some(set) = options.set_statement() {
+        run_raw(&mut tx, &set).await?;
+    }
+    let state = Arc::new(TxState {
+        tx: Mutex::new(Some(tx)),
+        savepoints: AtomicU32::new(0),
+    });
+    let handle = Tx {
+        state: Arc::clone(&state),
+        depth: 0,
+    };
+    // A panic drops the transaction, which rolls it back.
+    let result = f(handle).await;
+    let tx = state.tx.lock().await.take();
+    let Some(tx) = tx else {
+        return Err(OrmkitError::Transaction {
+            message: "the transaction was finished inside the closure".into(),
+            source: None,
+        });
+    };
+    match result {
+        Ok(value) => match tx.commit().await {
+            Ok(()) => Ok(value),
+            Err(err) => Err(commit_error(err)),
+        },
+        Err(err) => {
+            // Rollback errors are secondary: the closure's error is what the caller needs.
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
+
+/// A COMMIT that failed with a definite answer from the server (serialization failure at
+/// commit, a deferred constraint) is an ordinary error; one whose answer was lost may or may
+/// not have committed, and must never be retried.
+fn commit_error(err: sqlx::Error) -> OrmkitError {
+    match &err {
+        sqlx::Error::Database(db) if db.code().as_deref() != Some("08007") => {
+            OrmkitError::Database(err)
+        }
+        _ => OrmkitError::Transaction {
+            message: "the outcome of COMMIT is unknown (the connection failed while committing); \
+                      check the data before retrying"
+                .into(),
+            source: Some(err),
+        },
+    }
+}

@@ -1,0 +1,153 @@
+//! Comparing what the code expects with the introspected live schema.
+
+use ormkit_schema::{Column, Relation, SchemaModel, TypeDef, TypeRef};
+
+use super::expected::ExpectedRelation;
+use super::finding::Finding;
+
+/// The differences of one relation, appended to `out`.
+pub(crate) fn compare_relation(
+    expected: &ExpectedRelation,
+    live: &SchemaModel,
+    out: &mut Vec<Finding>,
+) {
+    let table = &expected.name;
+    let Some(actual) = live.relation(table) else {
+        out.push(Finding::TableNotFound {
+            table: table.clone(),
+        });
+        return;
+    };
+    for column in &expected.columns {
+        let Some(live_column) = actual.column(&column.name) else {
+            out.push(Finding::ColumnNotFound {
+                table: table.clone(),
+                column: column.name.clone(),
+            });
+            continue;
+        };
+        let live_type = live_column.ty.to_string();
+        if live_type != column.ty {
+            out.push(Finding::TypeMismatch {
+                table: table.clone(),
+                column: column.name.clone(),
+                expected: column.ty.clone(),
+                actual: live_type,
+            });
+        }
+        if live_column.nullable != column.nullable {
+            out.push(Finding::NullabilityMismatch {
+                table: table.clone(),
+                column: column.name.clone(),
+                expected_nullable: column.nullable,
+                actual_nullable: live_column.nullable,
+            });
+        }
+    }
+    let live_key = actual
+        .primary_key
+        .as_ref()
+        .map(|key| key.columns.clone())
+        .unwrap_or_default();
+    if live_key != expected.primary_key {
+        out.push(Finding::PrimaryKeyMismatch {
+            table: table.clone(),
+            expected: expected.primary_key.clone(),
+            actual: live_key,
+        });
+    }
+    for live_column in &actual.columns {
+        if !expected.columns.iter().any(|c| c.name == live_column.name) {
+            out.push(Finding::MissingColumnInEntity {
+                table: table.clone(),
+                column: live_column.name.clone(),
+                actual: live_column.ty.to_string(),
+                breaks_inserts: breaks_inserts(live, actual, live_column),
+            });
+        }
+    }
+}
+
+/// Whether an insert that leaves `column` out fails: a NOT NULL column of a table with no
+/// default of its own or from its domain, not identity, not generated.
+fn breaks_inserts(live: &SchemaModel, relation: &Relation, column: &Column) -> bool {
+    relation.kind.is_writable()
+        && !column.nullable
+        && !column.has_default()
+        && !column.is_read_only()
+        && !domain_has_default(live, &column.ty)
+}
+
+fn domain_has_default(live: &SchemaModel, ty: &TypeRef) -> bool {
+    if ty.array {
+        return false;
+    }
+    let mut current = ty.name.clone();
+    // Domain chains are finite; the bound guards against a cycle in a corrupt model.
+    for _ in 0..64 {
+        match live.type_def(&current) {
+            TypeDef::Domain(domain) if domain.default.is_some() => return true,
+            TypeDef::Domain(domain) if !domain.base.array => current = domain.base.name.clone(),
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The differences of the enums, domains and composite types of `expected`.
+pub(crate) fn compare_types(expected: &SchemaModel, live: &SchemaModel, out: &mut Vec<Finding>) {
+    for e in &expected.enums {
+        match live.enums.iter().find(|l| l.name == e.name) {
+            None => out.push(Finding::TypeNotFound {
+                name: e.name.clone(),
+                kind: "enum",
+            }),
+            Some(l) if l.labels != e.labels => out.push(Finding::EnumLabelsMismatch {
+                name: e.name.clone(),
+                expected: e.labels.clone(),
+                actual: l.labels.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for d in &expected.domains {
+        let describe = |d: &ormkit_schema::Domain| match d.not_null {
+            true => format!("{} NOT NULL", d.base),
+            false => d.base.to_string(),
+        };
+        match live.domains.iter().find(|l| l.name == d.name) {
+            None => out.push(Finding::TypeNotFound {
+                name: d.name.clone(),
+                kind: "domain",
+            }),
+            Some(l) if describe(l) != describe(d) => out.push(Finding::TypeDefinitionMismatch {
+                name: d.name.clone(),
+                expected: describe(d),
+                actual: describe(l),
+            }),
+            Some(_) => {}
+        }
+    }
+    for c in &expected.composites {
+        let describe = |c: &ormkit_schema::CompositeType| {
+            let fields: Vec<String> = c
+                .fields
+                .iter()
+                .map(|f| format!("{} {}", f.name, f.ty))
+                .collect();
+            format!("({})", fields.join(", "))
+        };
+        match live.composites.iter().find(|l| l.name == c.name) {
+            None => out.push(Finding::TypeNotFound {
+                name: c.name.clone(),
+                kind: "composite type",
+            }),
+            Some(l) if describe(l) != describe(c) => out.push(Finding::TypeDefinitionMismatch {
+                name: c.name.clone(),
+                expected: describe(c),
+                actual: describe(l),
+            }),
+            Some(_) => {}
+        }
+    }
+}

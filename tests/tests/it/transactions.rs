@@ -1,0 +1,196 @@
+//! Transactions: commit, rollback on error and panic, savepoints, isolation, and re-running on
+//! real serialization failures.
+
+use ormkit::{
+    transaction, transaction_with, IsolationLevel, OrmkitError, Repository, RetryPolicy,
+    TransactionOptions,
+};
+use ormkit_tests::entities::*;
+use ormkit_tests::support::TestDb;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+fn new_user(email: &str) -> NewUser {
+    NewUser::new(email.into())
+}
+
+#[tokio::test]
+async fn commit_rollback_and_panic() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let user = transaction(&db.pool, |tx| async move {
+        Repository::<User>::new(&tx)
+            .insert(new_user("a@x.io"))
+            .await
+    })
+    .await?;
+    assert_eq!(
+        Repository::<User>::new(&db.pool).get(user.id).await?.email,
+        "a@x.io"
+    );
+
+    let err = transaction(&db.pool, |tx| async move {
+        Repository::<User>::new(&tx)
+            .insert(new_user("b@x.io"))
+            .await?;
+        Err::<(), _>(OrmkitError::Query {
+            table: "test".into(),
+            message: "the closure failed".into(),
+        })
+    })
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("the closure failed"));
+    assert_eq!(User::query().count(&db.pool).await?, 1, "rolled back");
+
+    let pool = db.pool.clone();
+    let panicked = tokio::spawn(async move {
+        transaction(&pool, |tx| async move {
+            Repository::<User>::new(&tx)
+                .insert(new_user("c@x.io"))
+                .await?;
+            panic!("boom");
+            #[allow(unreachable_code)]
+            Ok(())
+        })
+        .await
+    })
+    .await;
+    assert!(panicked.is_err(), "the panic propagates");
+    assert_eq!(
+        User::query().count(&db.pool).await?,
+        1,
+        "a panic rolls back"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn nested_transactions_use_savepoints() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    transaction(&db.pool, |tx| async move {
+        Repository::<User>::new(&tx)
+            .insert(new_user("outer@x.io"))
+            .await?;
+        let inner = tx
+            .transaction(|inner| async move {
+                Repository::<User>::new(&inner)
+                    .insert(new_user("inner@x.io"))
+                    .await?;
+                // A failing statement inside the savepoint: only the savepoint is undone.
+                Repository::<User>::new(&inner)
+                    .insert(new_user("outer@x.io"))
+                    .await
+            })
+            .await;
+        assert_eq!(inner.unwrap_err().sqlstate().as_deref(), Some("23505"));
+        tx.transaction(|inner| async move {
+            Repository::<User>::new(&inner)
+                .insert(new_user("kept@x.io"))
+                .await
+        })
+        .await?;
+        Ok(())
+    })
+    .await?;
+    let mut emails: Vec<String> = Repository::<User>::new(&db.pool)
+        .find_all()
+        .await?
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    emails.sort();
+    assert_eq!(emails, ["kept@x.io", "outer@x.io"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn read_only_transactions_refuse_writes() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let options = TransactionOptions {
+        read_only: true,
+        isolation: IsolationLevel::RepeatableRead,
+        ..TransactionOptions::default()
+    };
+    let err = transaction_with(&db.pool, options, |tx| async move {
+        Repository::<User>::new(&tx)
+            .insert(new_user("ro@x.io"))
+            .await
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.sqlstate().as_deref(), Some("25006"), "{err}");
+    Ok(())
+}
+
+/// Two serializable transactions that each read what the other writes: PostgreSQL aborts one
+/// with 40001, and the retry policy runs it again until it commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serialization_failures_are_retried() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let users = Repository::<User>::new(&db.pool);
+    let a = users.insert(new_user("a@x.io")).await?;
+    let b = users.insert(new_user("b@x.io")).await?;
+    let attempts = Arc::new(AtomicU32::new(0));
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let options = TransactionOptions {
+        isolation: IsolationLevel::Serializable,
+        retry: RetryPolicy::attempts(10),
+        ..TransactionOptions::default()
+    };
+    let run = |read: UserId, write: UserId| {
+        let pool = db.pool.clone();
+        let attempts = Arc::clone(&attempts);
+        let barrier = Arc::clone(&barrier);
+        async move {
+            let first = AtomicU32::new(1);
+            transaction_with(&pool, options, |tx| {
+                let attempts = Arc::clone(&attempts);
+                let barrier = Arc::clone(&barrier);
+                let wait = first.swap(0, Ordering::SeqCst) == 1;
+                async move {
+                    attempts.fetch_add(1, Ordering::SeqCst);
+                    let karma = Repository::<User>::new(&tx)
+                        .get(read)
+                        .await?
+                        .karma
+                        .unwrap_or(1);
+                    if wait {
+                        // Both transactions have read before either writes.
+                        barrier.wait().await;
+                    }
+                    let mut patch = UserPatch::new(write);
+                    patch.karma = Some(Some(karma + 1));
+                    Repository::<User>::new(&tx).update(patch).await?;
+                    Ok(())
+                }
+            })
+            .await
+        }
+    };
+    let (x, y) = tokio::join!(run(a.id, b.id), run(b.id, a.id));
+    x?;
+    y?;
+    assert!(
+        attempts.load(Ordering::SeqCst) >= 3,
+        "one transaction must have been re-run"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn without_a_retry_policy_the_failure_surfaces_as_retryable() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let err = transaction(&db.pool, |tx| async move {
+        sqlx_raw(&tx, "SELECT 1/0").await?;
+        Ok(())
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.sqlstate().as_deref(), Some("22012"));
+    assert!(!err.is_retryable());
+    Ok(())
+}
+
+async fn sqlx_raw(tx: &ormkit::Tx, sql: &str) -> ormkit::Result<()> {
+    tx.execute(sql).await.map(|_| ())
+}

@@ -1,0 +1,4 @@
+use ormkit_tests::entities::*;
+fn main() {
+    let _ = users::SETTINGS.gt(ormkit::serde_json::json!({}));
+}

@@ -1,0 +1,4 @@
+use ormkit_tests::entities::*;
+fn main() {
+    let _ = posts::AUTHOR_ID.like("1%");
+}
