@@ -61,12 +61,32 @@ pub trait InsertModel: Send + 'static {
     type Entity: Table;
     /// Pushes the name of every column this value sets, in the order `bind_columns` binds.
     fn set_columns(&self, columns: &mut Vec<&'static str>);
-    /// Pushes the name of every column this value sets, and binds its value, in the same order.
-    fn bind_columns(
+    /// Pushes the name of every column this value sets, and adds its value to `sink` (bind
+    /// parameters, or a binary COPY row), in the same order.
+    fn bind_columns<S: ValueSink>(
         self,
         columns: &mut Vec<&'static str>,
-        args: &mut PgArguments,
+        sink: &mut S,
     ) -> Result<(), BoxDynError>;
+}
+
+/// Where an insert model's values go: bind parameters ([`PgArguments`]) or a binary COPY
+/// stream ([`CopyRows`](crate::parallel::CopyRows)).
+pub trait ValueSink {
+    /// Adds one value.
+    fn add_value<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static;
+}
+
+impl ValueSink for PgArguments {
+    fn add_value<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
+    {
+        use sqlx::Arguments as _;
+        self.add(value)
+    }
 }
 
 /// A generated patch model: the key plus one `Option` per writable column; only the set

@@ -22,6 +22,7 @@ mod id;
 mod meta;
 pub mod migrate;
 mod migration;
+pub mod parallel;
 pub mod pg_type;
 pub mod query;
 mod relation;
@@ -32,13 +33,14 @@ pub mod validate;
 
 pub use column::{Assignment, Column, Order, ReadOnly, SqlOrd, SqlText, Writable};
 pub use db::Db;
-pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table};
+pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table, ValueSink};
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
 pub use meta::{ColumnMeta, EntityMeta, ForeignKeyMeta, RelationKind};
 pub use migration::EmbeddedMigration;
+pub use parallel::{BulkFetch, ParallelExecutor};
 pub use query::{CursorPage, Expr, IntoValue, Page, Select, Selection};
-pub use relation::{BelongsTo, HasMany};
+pub use relation::{BelongsTo, HasMany, KeyText};
 pub use repository::Repository;
 pub use stats::count_statements;
 pub use transaction::{

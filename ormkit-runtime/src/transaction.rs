@@ -285,3 +285,38 @@ fn commit_error(err: sqlx::Error) -> OrmkitError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_commit_is_an_unknown_outcome_and_never_retried() {
+        let lost = commit_error(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()));
+        assert!(matches!(lost, OrmkitError::Transaction { .. }), "{lost}");
+        assert!(!lost.is_retryable());
+        assert!(lost.to_string().contains("unknown"));
+    }
+
+    #[test]
+    fn set_transaction_statements() {
+        let options = TransactionOptions {
+            isolation: IsolationLevel::Serializable,
+            read_only: true,
+            retry: RetryPolicy::NONE,
+        };
+        assert_eq!(
+            options.set_statement().as_deref(),
+            Some("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY")
+        );
+        assert_eq!(TransactionOptions::default().set_statement(), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy::attempts(5);
+        assert!(policy.delay(0) <= Duration::from_millis(10));
+        assert!(policy.delay(0) >= Duration::from_millis(5));
+        assert!(policy.delay(20) <= Duration::from_secs(1));
+    }
+}

@@ -2,6 +2,9 @@
 
 mod generate;
 mod lock;
+mod migrate;
+mod migration;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,6 +28,13 @@ enum Command {
     Lock(lock::LockArgs),
     /// Write the exact code build.rs would generate, for review.
     Generate(generate::GenerateArgs),
+    /// Apply, revert, inspect or repair the migrations of a live database.
+    Migrate(migrate::MigrateArgs),
+    /// Create migration files.
+    Migration(migration::MigrationArgs),
+    /// Compare a live database with schema.lock; exit 1 when the code would trip over a
+    /// difference (a deploy gate or health check).
+    Validate(validate::ValidateArgs),
 }
 
 /// Where the migrations and the lock are.
@@ -55,5 +65,56 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Lock(args) => lock::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Migration(args) => migration::run(args),
+        Command::Validate(args) => validate::run(args),
     }
+}
+
+/// The live database a command works on, and its migrations.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DatabaseArgs {
+    /// The database's URL, e.g. postgres://user@host:5432/app.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// The migrations directory (Diesel's or sqlx's layout).
+    #[arg(long, default_value = "migrations")]
+    migrations: PathBuf,
+}
+
+impl DatabaseArgs {
+    /// A small pool on the database, after one connection attempt so that a wrong URL or a
+    /// server that is down fails at once (a pool would retry until its timeout).
+    async fn pool(&self) -> anyhow::Result<ormkit::sqlx::PgPool> {
+        use ormkit::sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+        use ormkit::sqlx::Connection as _;
+        let unreachable = |err: ormkit::sqlx::Error| {
+            anyhow::anyhow!(
+                "cannot connect to the database given by --database-url or DATABASE_URL: {err}"
+            )
+        };
+        let options: PgConnectOptions = self.database_url.parse().map_err(unreachable)?;
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(unreachable)?
+            .close()
+            .await
+            .map_err(unreachable)?;
+        Ok(PgPoolOptions::new()
+            .max_connections(2)
+            .connect_lazy_with(options))
+    }
+}
+
+/// Runs `future` to completion on a single-threaded runtime.
+fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(future))
+}
+
+/// An error as one paragraph: its message only, which already includes its causes.
+fn paragraph(err: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{err}")
 }

@@ -292,7 +292,7 @@ fn insert_model(
                 sets.push(quote! { columns.push(#name); });
                 (
                     ty.clone(),
-                    quote! { columns.push(#name); args.add(self.#field)?; },
+                    quote! { columns.push(#name); sink.add_value(self.#field)?; },
                 )
             }
             InsertField::Nullable => {
@@ -300,7 +300,7 @@ fn insert_model(
                 sets.push(quote! { columns.push(#name); });
                 (
                     ty.clone(),
-                    quote! { columns.push(#name); args.add(self.#field)?; },
+                    quote! { columns.push(#name); sink.add_value(self.#field)?; },
                 )
             }
             InsertField::Defaulted | InsertField::DefaultedNullable => {
@@ -315,7 +315,7 @@ fn insert_model(
                     quote! {
                         if let ::std::option::Option::Some(value) = self.#field {
                             columns.push(#name);
-                            args.add(value)?;
+                            sink.add_value(value)?;
                         }
                     },
                 )
@@ -335,12 +335,10 @@ fn insert_model(
     } else {
         quote!()
     };
-    let uses_args = if binds.is_empty() {
-        quote!(let _ = (columns, args);)
+    let uses_sink = if binds.is_empty() {
+        quote!(let _ = (columns, sink);)
     } else {
-        quote!(
-            use ::ormkit::sqlx::Arguments as _;
-        )
+        quote!()
     };
     Ok(quote! {
         #doc_text
@@ -362,12 +360,12 @@ fn insert_model(
                 #uses_columns
                 #( #sets )*
             }
-            fn bind_columns(
+            fn bind_columns<S: ::ormkit::ValueSink>(
                 self,
                 columns: &mut ::std::vec::Vec<&'static str>,
-                args: &mut ::ormkit::sqlx::postgres::PgArguments,
+                sink: &mut S,
             ) -> ::std::result::Result<(), ::ormkit::sqlx::error::BoxDynError> {
-                #uses_args
+                #uses_sink
                 #( #binds )*
                 ::std::result::Result::Ok(())
             }

@@ -64,9 +64,10 @@ pub enum MigrateError {
     /// A migration is recorded as failed (a no-transaction script broke partway, or its
     /// process died); nothing runs until it is repaired.
     #[error(
-        "migration {migration} is recorded as failed (started {started}): it ran outside a \
+        "migration {migration} is recorded as failed (started {}): it ran outside a \
          transaction and did not finish; inspect the database and complete or undo it by hand, \
-         then run `ormkit-cli migrate repair` (Migrator::repair) so it is pending again"
+         then run `ormkit-cli migrate repair` (Migrator::repair) so it is pending again",
+        started.format("%Y-%m-%d %H:%M:%S UTC")
     )]
     Failed {
         /// `<version>_<name>`.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use ormkit_schema::migrations::{Migration, VersionKey};
 use ormkit_schema::quote_ident;
-use sqlx::PgConnection;
+use sqlx::{Executor, PgConnection};
 
 use super::error::MigrateError;
 use super::TRACKING_TABLE;
@@ -88,8 +88,9 @@ impl History {
             )",
             self.table
         );
-        sqlx::raw_sql(&sql)
-            .execute(conn)
+        // `Executor::execute` rather than `RawSql::execute`: the latter's future cannot be
+        // proven `Send` (a higher-ranked lifetime limitation of the compiler).
+        conn.execute(sqlx::raw_sql(&sql))
             .await
             .map_err(MigrateError::db("creating _ormkit_migrations"))?;
         Ok(())

@@ -2,6 +2,7 @@
 
 mod generated;
 mod pagination;
+mod parallel;
 mod query;
 mod relations;
 mod repository;

@@ -1,0 +1,170 @@
+//! `ormkit-cli migrate up | down | status | repair`: the runtime Migrator from the shell.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ormkit::migrate::{MigrateReport, Migrator};
+use ormkit::sqlx::PgPool;
+
+use super::{block_on, paragraph, DatabaseArgs};
+
+/// Arguments of `migrate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct MigrateArgs {
+    #[command(subcommand)]
+    command: MigrateCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum MigrateCommand {
+    /// Apply pending migrations, oldest first, each in its own transaction.
+    Up(UpArgs),
+    /// Revert applied migrations, newest first: one, --steps N, or down to --to VERSION.
+    Down(DownArgs),
+    /// Show each migration: applied, pending, modified, missing file or failed.
+    Status(StatusArgs),
+    /// Clear failed no-transaction migrations, after you have inspected the database and
+    /// completed or undone what they did by hand; they become pending again.
+    Repair(RepairArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Apply the pending migrations up to and including this version only.
+    #[arg(long, value_name = "VERSION")]
+    to: Option<String>,
+    /// Also apply pending migrations older than the newest applied one.
+    #[arg(long)]
+    out_of_order: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct DownArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// How many of the newest applied migrations to revert.
+    #[arg(long, value_name = "N", conflicts_with = "to")]
+    steps: Option<usize>,
+    /// Revert every applied migration newer than this version (0 reverts all).
+    #[arg(long, value_name = "VERSION")]
+    to: Option<String>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct RepairArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+/// Options of the commands that run migrations.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Go on when migrations recorded as applied have no file (they cannot be reverted).
+    #[arg(long)]
+    ignore_missing: bool,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct LockArgs {
+    /// How long to wait for another migrator to finish, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    lock_timeout: u64,
+}
+
+pub(crate) fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    block_on(async move {
+        match args.command {
+            MigrateCommand::Up(args) => up(args).await,
+            MigrateCommand::Down(args) => down(args).await,
+            MigrateCommand::Status(args) => status(args).await,
+            MigrateCommand::Repair(args) => repair(args).await,
+        }
+    })?
+}
+
+/// The Migrator for `db`'s directory, with the shared options.
+fn migrator(pool: &PgPool, db: &DatabaseArgs, lock: &LockArgs) -> anyhow::Result<Migrator> {
+    Ok(Migrator::from_dir(pool, &db.migrations)
+        .map_err(paragraph)?
+        .lock_timeout(Duration::from_secs(lock.lock_timeout)))
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let pool = args.db.pool().await?;
+    let migrator = migrator(&pool, &args.db, &args.run.lock)?
+        .ignore_missing(args.run.ignore_missing)
+        .out_of_order(args.out_of_order)
+        .on_step(|step| println!("applied {step}"));
+    let report = match &args.to {
+        Some(version) => migrator.migrate_up_to(version).await,
+        None => migrator.migrate_up().await,
+    };
+    pool.close().await;
+    summarise(&report.map_err(paragraph)?, "apply");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn down(args: DownArgs) -> anyhow::Result<ExitCode> {
+    let pool = args.db.pool().await?;
+    let migrator = migrator(&pool, &args.db, &args.run.lock)?
+        .ignore_missing(args.run.ignore_missing)
+        .on_step(|step| println!("reverted {step}"));
+    let report = match (&args.to, args.steps) {
+        (Some(version), _) => migrator.migrate_down_to(version).await,
+        (None, steps) => migrator.migrate_down_steps(steps.unwrap_or(1)).await,
+    };
+    pool.close().await;
+    summarise(&report.map_err(paragraph)?, "revert");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summarise(report: &MigrateReport, verb: &str) {
+    if report.steps.is_empty() {
+        println!("nothing to {verb}");
+    }
+    match &report.current_version {
+        Some(version) => println!("database is at version {version}"),
+        None => println!("database has no migration applied"),
+    }
+}
+
+async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let pool = args.db.pool().await?;
+    let status = Migrator::from_dir(&pool, &args.db.migrations)
+        .map_err(paragraph)?
+        .status()
+        .await;
+    pool.close().await;
+    println!("{}", status.map_err(paragraph)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn repair(args: RepairArgs) -> anyhow::Result<ExitCode> {
+    let pool = args.db.pool().await?;
+    let cleared = migrator(&pool, &args.db, &args.lock)?.repair().await;
+    pool.close().await;
+    let cleared = cleared.map_err(paragraph)?;
+    if cleared.is_empty() {
+        println!("nothing to repair: no migration is recorded as failed");
+    }
+    for migration in cleared {
+        println!("cleared failed migration {migration}; it is pending again");
+    }
+    Ok(ExitCode::SUCCESS)
+}

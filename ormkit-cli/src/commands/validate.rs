@@ -1,0 +1,64 @@
+//! `ormkit-cli validate`: the live database against schema.lock, as a deploy gate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ormkit::migrate::Migrator;
+use ormkit::sqlx::PgPool;
+use ormkit::validate::SchemaValidator;
+
+use super::{block_on, paragraph, DatabaseArgs};
+
+/// Arguments of `validate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ValidateArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// The lock the code was generated from.
+    #[arg(long, default_value = "schema.lock")]
+    lock: PathBuf,
+}
+
+/// Prints every finding (errors, then warnings) and, when the migrations directory exists,
+/// where the database stands; exits 1 when a finding is an error.
+pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let lock = std::fs::read_to_string(&args.lock).map_err(|err| {
+        anyhow::anyhow!(
+            "cannot read {}: {err}; pass the lock the code was built from with --lock",
+            args.lock.display()
+        )
+    })?;
+    block_on(async move {
+        let pool = args.db.pool().await?;
+        let result = validate(&pool, &args, &lock).await;
+        pool.close().await;
+        result
+    })?
+}
+
+async fn validate(pool: &PgPool, args: &ValidateArgs, lock: &str) -> anyhow::Result<ExitCode> {
+    let report = SchemaValidator::new(pool)
+        .validate_lock(lock)
+        .await
+        .map_err(paragraph)?;
+    println!("{report}");
+    if args.db.migrations.is_dir() {
+        let status = Migrator::from_dir(pool, &args.db.migrations)
+            .map_err(paragraph)?
+            .status()
+            .await
+            .map_err(paragraph)?;
+        let summary = status.to_string();
+        let last_line = summary.lines().last().unwrap_or_default();
+        println!("migrations: {last_line}");
+    }
+    if report.is_ok() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "error: the database does not match {}: {} error(s); the code built from it would fail",
+        args.lock.display(),
+        report.errors().count()
+    );
+    Ok(ExitCode::from(1))
+}

@@ -1,0 +1,298 @@
+//! `ormkit-cli migrate`, `migration create` and `validate` against real PostgreSQL, each
+//! test on a database of its own.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ormkit_build_support::ScratchDatabase;
+use support::*;
+
+/// A temporary database on the test server, dropped with the value.
+fn database() -> ScratchDatabase {
+    ScratchDatabase::on_server(&server_url()).expect("a temporary database")
+}
+
+/// `ormkit-cli <args> --database-url <db>` in `dir`.
+fn run(dir: &Path, db: &ScratchDatabase, args: &[&str]) -> Output {
+    cli(dir)
+        .args(args)
+        .args(["--database-url", db.url()])
+        .output()
+        .unwrap()
+}
+
+/// One-column query results.
+fn psql(db: &ScratchDatabase, sql: &str) -> Vec<String> {
+    let output = Command::new("psql")
+        .args(["-XAtc", sql, db.url()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A failure: exit code 2 and one `error:` paragraph on stderr.
+fn assert_one_paragraph_error(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(2), "{}", text(output));
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .trim_end()
+        .to_owned();
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        !stderr.contains("\n\n"),
+        "more than one paragraph: {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn eight_processes_migrating_one_database_apply_each_migration_once() {
+    let db = database();
+    let project = project();
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            cli(project.path())
+                .args(["migrate", "up", "--database-url", db.url()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        let out = stdout(&output);
+        applied.extend(
+            out.lines()
+                .filter_map(|line| line.strip_prefix("applied "))
+                .map(|step| step.split(' ').next().unwrap().to_owned()),
+        );
+        assert!(
+            out.contains("database is at version 20240101000500"),
+            "{out}"
+        );
+    }
+    applied.sort();
+    let expected: Vec<String> = std::fs::read_dir(project.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        applied, expected,
+        "each migration applied by exactly one process"
+    );
+    let rows = psql(
+        &db,
+        "SELECT version || ' ' || success FROM _ormkit_migrations ORDER BY 1",
+    );
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|row| row.ends_with(" true")), "{rows:?}");
+    let valid = psql(
+        &db,
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_created_at_idx'::regclass",
+    );
+    assert_eq!(valid, ["t"]);
+}
+
+#[test]
+fn create_up_status_down_and_errors_from_the_shell() {
+    let db = database();
+    let project = project();
+    let dir = project.path();
+
+    let output = cli(dir)
+        .args(["migration", "create", "add_nickname"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let created = std::fs::read_dir(dir.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_add_nickname"))
+        .expect("the new migration directory");
+    assert!(created.join("down.sql").is_file());
+    std::fs::write(
+        created.join("up.sql"),
+        "ALTER TABLE users ADD COLUMN nickname text;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        created.join("down.sql"),
+        "ALTER TABLE users DROP COLUMN nickname;\n",
+    )
+    .unwrap();
+    let output = cli(dir)
+        .args(["migration", "create", "no spaces"])
+        .output()
+        .unwrap();
+    assert!(assert_one_paragraph_error(&output).contains("not a valid migration name"));
+
+    let output = run(dir, &db, &["migrate", "up", "--to", "20240101000200"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(stdout(&output).matches("applied ").count(), 3);
+    let output = run(dir, &db, &["migrate", "status"]);
+    let out = stdout(&output);
+    assert!(out.starts_with("VERSION "), "{out}");
+    assert!(
+        out.contains("20240101000300  analytics         pending"),
+        "{out}"
+    );
+    assert!(
+        out.contains("current version: 20240101000200; 3 applied, 4 pending"),
+        "{out}"
+    );
+
+    let output = run(dir, &db, &["migrate", "up"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let output = run(dir, &db, &["migrate", "up"]);
+    assert!(
+        stdout(&output).starts_with("nothing to apply\n"),
+        "{}",
+        text(&output)
+    );
+
+    // A tampered applied migration: refused, one paragraph naming file and checksums.
+    let up = dir.join("migrations/20240101000400_awkward_names/up.sql");
+    let original = std::fs::read_to_string(&up).unwrap();
+    std::fs::write(&up, format!("{original}-- changed\n")).unwrap();
+    let error = assert_one_paragraph_error(&run(dir, &db, &["migrate", "down"]));
+    assert!(
+        error.contains("20240101000400_awkward_names/up.sql now has checksum"),
+        "{error}"
+    );
+    std::fs::write(&up, original).unwrap();
+
+    let output = run(dir, &db, &["migrate", "down", "--steps", "2"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("reverted 20240101000500_concurrent_index"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("database is at version 20240101000400\n"),
+        "{out}"
+    );
+    let output = run(dir, &db, &["migrate", "down", "--to", "0"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(stdout(&output).ends_with("database has no migration applied\n"));
+    let output = run(dir, &db, &["migrate", "repair"]);
+    assert!(
+        stdout(&output).starts_with("nothing to repair"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn a_failing_migration_exits_non_zero_with_file_line_and_sqlstate() {
+    let db = database();
+    let project = project();
+    add_migration(
+        project.path(),
+        "20990101000000_broken",
+        "-- ormkit:no-transaction\nCREATE TABLE half (id int);\nSELECT * FROM nope;\n",
+    );
+    let output = run(project.path(), &db, &["migrate", "up"]);
+    assert_eq!(
+        stdout(&output).matches("applied ").count(),
+        6,
+        "{}",
+        text(&output)
+    );
+    let error = assert_one_paragraph_error(&output);
+    assert!(error.contains("20990101000000_broken/up.sql:3"), "{error}");
+    assert!(
+        error.contains("42P01") && error.contains("recorded as failed"),
+        "{error}"
+    );
+    let out = stdout(&run(project.path(), &db, &["migrate", "status"]));
+    assert!(
+        out.contains("20990101000000  broken            failed"),
+        "{out}"
+    );
+
+    std::fs::write(
+        project
+            .path()
+            .join("migrations/20990101000000_broken/up.sql"),
+        "-- ormkit:no-transaction\nCREATE TABLE IF NOT EXISTS half (id int);\n",
+    )
+    .unwrap();
+    let error = assert_one_paragraph_error(&run(project.path(), &db, &["migrate", "up"]));
+    assert!(error.contains("migrate repair"), "{error}");
+    let output = run(project.path(), &db, &["migrate", "repair"]);
+    assert!(stdout(&output).contains("cleared failed migration 20990101000000_broken"));
+    let output = run(project.path(), &db, &["migrate", "up"]);
+    assert!(output.status.success(), "{}", text(&output));
+}
+
+#[test]
+fn validate_passes_on_a_migrated_database_and_fails_on_drift() {
+    let db = database();
+    let project = project();
+    assert!(run(project.path(), &db, &["migrate", "up"])
+        .status
+        .success());
+    let output = run(project.path(), &db, &["validate"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let out = stdout(&output);
+    assert!(
+        out.starts_with("the database matches the expected schema\n"),
+        "{out}"
+    );
+    assert!(out.contains("migrations: current version: 20240101000500; 6 applied, 0 pending"));
+
+    psql(&db, "ALTER TABLE posts DROP COLUMN scores");
+    psql(&db, "ALTER TABLE users ADD COLUMN nickname text");
+    let output = run(project.path(), &db, &["validate"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains("error: public.posts: column \"scores\" not found\n"),
+        "{out}"
+    );
+    assert!(out.contains("warning: public.users: column \"nickname\" (text) is not known"));
+    assert!(out.contains("1 error(s), 1 warning(s)"), "{out}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("does not match schema.lock: 1 error(s)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_database_url_or_an_unreachable_database_is_a_clear_error() {
+    let project = project();
+    let output = cli(project.path())
+        .args(["migrate", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).contains("--database-url <DATABASE_URL>"),
+        "{}",
+        text(&output)
+    );
+
+    let output = cli(project.path())
+        .args(["migrate", "up"])
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")
+        .output()
+        .unwrap();
+    let error = assert_one_paragraph_error(&output);
+    assert!(error.contains("cannot connect to the database"), "{error}");
+}

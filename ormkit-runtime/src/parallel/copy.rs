@@ -1,0 +1,216 @@
+//! Binary `COPY … FROM STDIN`: rows encoded with sqlx's own binary encoders, framed in
+//! PostgreSQL's COPY binary format.
+//!
+//! sqlx leaves a zero where an array's element type or a record's field type is not a
+//! built-in (it patches those OIDs only when binding parameters); COPY needs them filled, so
+//! each column's type *shape* is read from the catalog once and the OIDs are written in.
+
+use crate::entity::ValueSink;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::PgArgumentBuffer;
+use sqlx::{Encode, PgConnection, Postgres, Type};
+use std::collections::HashMap;
+
+/// The binary COPY header: signature, flags, header extension length.
+pub(crate) const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The trailer: a field count of -1.
+pub(crate) const TRAILER: &[u8] = &[0xff, 0xff];
+
+/// Where a value's binary form needs type OIDs filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// Nothing to fill.
+    Plain,
+    /// An array: its element OID, and the elements' own shape.
+    Array(u32, Box<Shape>),
+    /// A record: each field's OID and shape.
+    Record(Vec<(u32, Shape)>),
+}
+
+impl Shape {
+    fn is_plain(&self) -> bool {
+        matches!(self, Shape::Plain)
+    }
+}
+
+/// Reads the shape of type `oid` from the catalog (domains resolve to their base type).
+pub(crate) async fn load_shape(conn: &mut PgConnection, oid: u32) -> Result<Shape, sqlx::Error> {
+    let mut cache = HashMap::new();
+    load(conn, oid, &mut cache, 0).await
+}
+
+fn load<'a>(
+    conn: &'a mut PgConnection,
+    oid: u32,
+    cache: &'a mut HashMap<u32, Shape>,
+    depth: u32,
+) -> futures::future::BoxFuture<'a, Result<Shape, sqlx::Error>> {
+    Box::pin(async move {
+        if let Some(shape) = cache.get(&oid) {
+            return Ok(shape.clone());
+        }
+        if depth > 16 {
+            return Ok(Shape::Plain);
+        }
+        let (typtype, elem, base, relid): (String, i64, i64, i64) = sqlx::query_as(
+            "SELECT t.typtype::text, CASE WHEN t.typcategory = 'A' THEN t.typelem::int8 ELSE 0 END,
+                    t.typbasetype::int8, t.typrelid::int8
+             FROM pg_catalog.pg_type t WHERE t.oid = $1::int8::oid",
+        )
+        .bind(i64::from(oid))
+        .fetch_one(&mut *conn)
+        .await?;
+        let shape = if typtype == "d" {
+            load(conn, base as u32, cache, depth + 1).await?
+        } else if elem != 0 {
+            let inner = load(conn, elem as u32, cache, depth + 1).await?;
+            Shape::Array(elem as u32, Box::new(inner))
+        } else if typtype == "c" {
+            let fields: Vec<i64> = sqlx::query_scalar(
+                "SELECT a.atttypid::int8 FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped
+                 ORDER BY a.attnum",
+            )
+            .bind(relid)
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut out = Vec::with_capacity(fields.len());
+            for f in fields {
+                out.push((f as u32, load(conn, f as u32, cache, depth + 1).await?));
+            }
+            Shape::Record(out)
+        } else {
+            Shape::Plain
+        };
+        cache.insert(oid, shape.clone());
+        Ok(shape)
+    })
+}
+
+/// Writes the OIDs `shape` calls for into a value's binary form.
+fn patch(bytes: &mut [u8], shape: &Shape) -> Result<(), BoxDynError> {
+    let read_i32 = |b: &[u8], at: usize| -> Result<i32, BoxDynError> {
+        let slice = b
+            .get(at..at + 4)
+            .ok_or("binary value shorter than its header")?;
+        Ok(i32::from_be_bytes(slice.try_into()?))
+    };
+    match shape {
+        Shape::Plain => Ok(()),
+        Shape::Array(elem_oid, elem_shape) => {
+            let ndim = read_i32(bytes, 0)?.max(0) as usize;
+            bytes
+                .get_mut(8..12)
+                .ok_or("array header too short")?
+                .copy_from_slice(&elem_oid.to_be_bytes());
+            if elem_shape.is_plain() {
+                return Ok(());
+            }
+            let mut count = if ndim == 0 { 0 } else { 1usize };
+            for d in 0..ndim {
+                count *= read_i32(bytes, 12 + d * 8)?.max(0) as usize;
+            }
+            let mut at = 12 + ndim * 8;
+            for _ in 0..count {
+                let len = read_i32(bytes, at)?;
+                at += 4;
+                if len >= 0 {
+                    let end = at + len as usize;
+                    patch(
+                        bytes.get_mut(at..end).ok_or("array element overruns")?,
+                        elem_shape,
+                    )?;
+                    at = end;
+                }
+            }
+            Ok(())
+        }
+        Shape::Record(fields) => {
+            let mut at = 4;
+            for (oid, field_shape) in fields {
+                bytes
+                    .get_mut(at..at + 4)
+                    .ok_or("record too short")?
+                    .copy_from_slice(&oid.to_be_bytes());
+                let len = read_i32(bytes, at + 4)?;
+                at += 8;
+                if len >= 0 {
+                    let end = at + len as usize;
+                    patch(
+                        bytes.get_mut(at..end).ok_or("record field overruns")?,
+                        field_shape,
+                    )?;
+                    at = end;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Rows in COPY binary format, filled by insert models through [`ValueSink`].
+#[derive(Debug)]
+pub struct CopyRows {
+    data: Vec<u8>,
+    shapes: Vec<Shape>,
+    column: usize,
+    rows: usize,
+    scratch: PgArgumentBuffer,
+}
+
+impl CopyRows {
+    pub(crate) fn new(shapes: Vec<Shape>) -> Self {
+        let mut data = Vec::with_capacity(64 * 1024);
+        data.extend_from_slice(HEADER);
+        CopyRows {
+            data,
+            shapes,
+            column: 0,
+            rows: 0,
+            scratch: PgArgumentBuffer::default(),
+        }
+    }
+
+    /// Starts a row of `columns` fields.
+    pub(crate) fn begin_row(&mut self) {
+        let n = self.shapes.len() as i16;
+        self.data.extend_from_slice(&n.to_be_bytes());
+        self.column = 0;
+        self.rows += 1;
+    }
+
+    /// The COPY data with its trailer.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.data.extend_from_slice(TRAILER);
+        self.data
+    }
+
+    pub(crate) fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+impl ValueSink for CopyRows {
+    fn add_value<T>(&mut self, value: T) -> Result<(), BoxDynError>
+    where
+        T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send + 'static,
+    {
+        let shape = self
+            .shapes
+            .get(self.column)
+            .ok_or("more values than COPY columns")?;
+        self.column += 1;
+        self.scratch.clear();
+        match value.encode_by_ref(&mut self.scratch)? {
+            IsNull::Yes => self.data.extend_from_slice(&(-1_i32).to_be_bytes()),
+            IsNull::No => {
+                patch(&mut self.scratch, shape)?;
+                let len = i32::try_from(self.scratch.len())?;
+                self.data.extend_from_slice(&len.to_be_bytes());
+                self.data.extend_from_slice(&self.scratch);
+            }
+        }
+        Ok(())
+    }
+}

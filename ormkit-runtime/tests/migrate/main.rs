@@ -1,0 +1,10 @@
+//! The Migrator against real PostgreSQL, each test on a database of its own.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod concurrency;
+mod failures;
+mod layouts;
+mod roundtrip;
+mod safety;
