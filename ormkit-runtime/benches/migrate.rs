@@ -7,19 +7,16 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use ormkit::migrate::Migrator;
 use ormkit::sqlx::postgres::PgPoolOptions;
 use ormkit_build_support::ScratchDatabase;
+use tokio::runtime::Runtime;
 
 /// How many migrations the generated directory holds.
 const MIGRATIONS: usize = 300;
-
-/// Every measured iteration, per contender, for the ratio printed at the end.
-static SAMPLES: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
 
 fn server_url() -> String {
     std::env::var("DATABASE_URL")
@@ -54,91 +51,101 @@ fn generate(root: &Path) {
 }
 
 /// Runs `apply` on `iters` fresh databases; returns the summed time of `apply` alone.
-fn timed(name: &'static str, iters: u64, apply: impl Fn(&ScratchDatabase) -> Duration) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let db = ScratchDatabase::on_server(&server_url()).expect("a temporary database");
-        let took = apply(&db);
-        SAMPLES.lock().unwrap().push((name, took));
-        total += took;
-        db.close().expect("drop the temporary database");
-    }
-    total
+fn on_fresh_databases(iters: u64, apply: impl Fn(&ScratchDatabase) -> Duration) -> Duration {
+    (0..iters).map(|_| on_fresh_database(&apply)).sum()
 }
 
-fn bench(c: &mut Criterion, root: &Path) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+fn on_fresh_database(apply: impl Fn(&ScratchDatabase) -> Duration) -> Duration {
+    let db = ScratchDatabase::on_server(&server_url()).expect("a temporary database");
+    let took = apply(&db);
+    db.close().expect("drop the temporary database");
+    took
+}
+
+/// The Migrator applying `dir`: reading the files, locking, the tracking table, 300
+/// transactions.
+fn apply_ormkit(runtime: &Runtime, db: &ScratchDatabase, dir: &Path) -> Duration {
+    runtime.block_on(async {
+        let pool = PgPoolOptions::new().connect_lazy(db.url()).unwrap();
+        let started = Instant::now();
+        let report = Migrator::from_dir(&pool, dir)
+            .unwrap()
+            .migrate_up()
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(report.steps.len(), MIGRATIONS);
+        pool.close().await;
+        took
+    })
+}
+
+/// `psql -X -q -v ON_ERROR_STOP=1 -f all.sql`: the same SQL, one autocommit per statement.
+fn apply_psql(db: &ScratchDatabase, all: &Path) -> Duration {
+    let started = Instant::now();
+    let status = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(all)
+        .arg(db.url())
+        .status()
+        .expect("psql runs");
+    let took = started.elapsed();
+    assert!(status.success());
+    took
+}
+
+fn bench(c: &mut Criterion, runtime: &Runtime, root: &Path) {
     let dir = root.join("migrations");
     let all = root.join("all.sql");
     let mut group = c.benchmark_group("apply_300_migrations");
     group.sample_size(10);
-    group.measurement_time(Duration::from_secs(30));
+    group.measurement_time(Duration::from_secs(60));
     group.bench_function("ormkit_migrator", |b| {
-        b.iter_custom(|iters| {
-            timed("ormkit", iters, |db| {
-                runtime.block_on(async {
-                    let pool = PgPoolOptions::new().connect_lazy(db.url()).unwrap();
-                    let started = Instant::now();
-                    let report = Migrator::from_dir(&pool, &dir)
-                        .unwrap()
-                        .migrate_up()
-                        .await
-                        .unwrap();
-                    let took = started.elapsed();
-                    assert_eq!(report.steps.len(), MIGRATIONS);
-                    pool.close().await;
-                    took
-                })
-            })
-        });
+        b.iter_custom(|iters| on_fresh_databases(iters, |db| apply_ormkit(runtime, db, &dir)));
     });
     group.bench_function("psql_f", |b| {
-        b.iter_custom(|iters| {
-            timed("psql", iters, |db| {
-                let started = Instant::now();
-                let status = Command::new("psql")
-                    .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
-                    .arg(&all)
-                    .arg(db.url())
-                    .status()
-                    .expect("psql runs");
-                let took = started.elapsed();
-                assert!(status.success());
-                took
-            })
-        });
+        b.iter_custom(|iters| on_fresh_databases(iters, |db| apply_psql(db, &all)));
     });
     group.finish();
 }
 
-/// The median of each contender's iterations, and their ratio.
-fn print_ratio() {
-    let samples = SAMPLES.lock().unwrap();
-    let median = |name: &str| {
-        let mut times: Vec<Duration> = samples
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, t)| *t)
-            .collect();
-        times.sort();
-        times.get(times.len() / 2).copied()
-    };
-    if let (Some(ormkit), Some(psql)) = (median("ormkit"), median("psql")) {
-        println!(
-            "apply {MIGRATIONS} migrations: ormkit median {ormkit:?}, psql -f median {psql:?}, ratio {:.2}",
-            ormkit.as_secs_f64() / psql.as_secs_f64()
-        );
+/// Criterion runs the contenders one after the other, so load on a shared machine can
+/// favour either. Pairs measured back to back, in alternating order, give a fairer ratio.
+fn paired_ratio(runtime: &Runtime, root: &Path, pairs: usize) {
+    let (dir, all) = (root.join("migrations"), root.join("all.sql"));
+    let mut ratios = Vec::new();
+    for pair in 0..pairs {
+        let ormkit = || on_fresh_database(|db| apply_ormkit(runtime, db, &dir));
+        let psql = || on_fresh_database(|db| apply_psql(db, &all));
+        let (ormkit, psql) = match pair % 2 {
+            0 => (ormkit(), psql()),
+            _ => {
+                let psql = psql();
+                (ormkit(), psql)
+            }
+        };
+        let ratio = ormkit.as_secs_f64() / psql.as_secs_f64();
+        println!("pair {pair}: ormkit {ormkit:.2?}, psql -f {psql:.2?}, ratio {ratio:.2}");
+        ratios.push(ratio);
     }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "apply {MIGRATIONS} migrations, ormkit / psql -f: median ratio {:.2} over {pairs} pairs (min {:.2}, max {:.2})",
+        ratios[pairs / 2],
+        ratios[0],
+        ratios[pairs - 1]
+    );
 }
 
 fn main() {
     let root = tempfile::tempdir().unwrap();
     generate(root.path());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut criterion = Criterion::default().configure_from_args();
-    bench(&mut criterion, root.path());
+    bench(&mut criterion, &runtime, root.path());
     criterion.final_summary();
-    print_ratio();
+    paired_ratio(&runtime, root.path(), 7);
 }

@@ -45,12 +45,55 @@ impl<'a> From<&'a Tx> for Db<'a> {
     }
 }
 
-/// Runs `$body` with `$e` bound to a `sqlx::Executor` for `$db` (a `&Db`).
+/// Runs one statement: `$body` with `$e` bound to a `sqlx::Executor` for `$db` (a `&Db`),
+/// inside a `tracing` span (`ormkit.query`: table, op, rows, duration), recorded in the
+/// metrics. `$meta` is the entity's `EntityMeta`, `$op` the operation's name and `$rows` a
+/// function counting the result's rows.
 ///
 /// On a connection or transaction the body is boxed as a `Send` future: checking `Send`
 /// there, with concrete lifetimes, keeps the caller's future `Send` for every lifetime (so
 /// it can be `tokio::spawn`ed), which sqlx's `Executor` impls otherwise defeat.
 macro_rules! with_executor {
+    ($db:expr, ($meta:expr, $op:expr, $rows:expr), |$e:ident| $body:expr) => {{
+        use ::tracing::Instrument as _;
+        $crate::stats::record_statement();
+        let meta: &'static $crate::meta::EntityMeta = $meta;
+        let span = ::tracing::debug_span!(
+            "ormkit.query",
+            table = meta.name,
+            op = $op,
+            rows = ::tracing::field::Empty,
+            duration_us = ::tracing::field::Empty,
+            error = ::tracing::field::Empty,
+        );
+        let start = ::std::time::Instant::now();
+        let result = match $db {
+            $crate::db::Db::Pool(pool) => {
+                let $e = *pool;
+                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async move { $body });
+                fut.instrument(span.clone()).await
+            }
+            $crate::db::Db::Conn(conn) => {
+                let mut guard = conn.lock().await;
+                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async {
+                    let $e = &mut **guard;
+                    $body
+                });
+                fut.instrument(span.clone()).await
+            }
+            $crate::db::Db::Tx(tx) => {
+                let mut guard = tx.lock().await?;
+                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async {
+                    let $e = &mut *guard;
+                    $body
+                });
+                fut.instrument(span.clone()).await
+            }
+        };
+        $crate::metrics::record(meta, $op, start.elapsed(), &result, $rows, &span);
+        result
+    }};
+    // A statement not tied to one entity: counted, not labelled.
     ($db:expr, |$e:ident| $body:expr) => {{
         $crate::stats::record_statement();
         match $db {

@@ -52,6 +52,13 @@ pub enum OrmkitError {
         /// What is wrong.
         message: String,
     },
+    /// The entity cache could not keep its consistency promise for a call (a `sync` whose
+    /// invalidation round trip timed out, …).
+    #[error("cache: {message}")]
+    Cache {
+        /// What happened.
+        message: String,
+    },
 }
 
 /// What kind of failure an error is, for logs and metrics.
@@ -86,6 +93,8 @@ pub enum ErrorCategory {
     Usage,
     /// Anything else.
     Other,
+    /// The entity cache (an invalidation round trip that timed out, …).
+    Cache,
 }
 
 impl ErrorCategory {
@@ -106,6 +115,7 @@ impl ErrorCategory {
             ErrorCategory::Transaction => "transaction",
             ErrorCategory::Usage => "usage",
             ErrorCategory::Other => "other",
+            ErrorCategory::Cache => "cache",
         }
     }
 }
@@ -154,29 +164,35 @@ impl OrmkitError {
         }
     }
 
+    /// The category of a driver error.
+    pub fn category_of(err: &sqlx::Error) -> ErrorCategory {
+        match err {
+            sqlx::Error::Database(db) => db
+                .code()
+                .map_or(ErrorCategory::Other, |code| sqlstate_category(&code)),
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
+                ErrorCategory::Connection
+            }
+            sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => ErrorCategory::Connection,
+            sqlx::Error::PoolTimedOut => ErrorCategory::PoolTimeout,
+            sqlx::Error::RowNotFound => ErrorCategory::NotFound,
+            sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::Encode(_)
+            | sqlx::Error::TypeNotFound { .. } => ErrorCategory::Data,
+            _ => ErrorCategory::Other,
+        }
+    }
+
     /// What kind of failure this is.
     pub fn category(&self) -> ErrorCategory {
         match self {
-            OrmkitError::Database(err) => match err {
-                sqlx::Error::Database(db) => db
-                    .code()
-                    .map_or(ErrorCategory::Other, |code| sqlstate_category(&code)),
-                sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
-                    ErrorCategory::Connection
-                }
-                sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => ErrorCategory::Connection,
-                sqlx::Error::PoolTimedOut => ErrorCategory::PoolTimeout,
-                sqlx::Error::RowNotFound => ErrorCategory::NotFound,
-                sqlx::Error::ColumnDecode { .. }
-                | sqlx::Error::Decode(_)
-                | sqlx::Error::Encode(_)
-                | sqlx::Error::TypeNotFound { .. } => ErrorCategory::Data,
-                _ => ErrorCategory::Other,
-            },
+            OrmkitError::Database(err) => Self::category_of(err),
             OrmkitError::EntityNotFound { .. } => ErrorCategory::NotFound,
             OrmkitError::Encode { .. } => ErrorCategory::Data,
             OrmkitError::Transaction { .. } => ErrorCategory::Transaction,
             OrmkitError::EmptyPatch { .. } | OrmkitError::Query { .. } => ErrorCategory::Usage,
+            OrmkitError::Cache { .. } => ErrorCategory::Cache,
         }
     }
 

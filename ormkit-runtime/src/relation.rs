@@ -134,7 +134,11 @@ async fn fetch_matching<'a, T: Entity>(
         )
     };
     let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-    Ok(with_executor!(&db, |e| query.fetch_all(e).await)?)
+    Ok(with_executor!(
+        &db,
+        (T::META, "load", crate::metrics::rows_vec),
+        |e| query.fetch_all(e).await
+    )?)
 }
 
 fn distinct(keys: impl Iterator<Item = KeyText>) -> Vec<KeyText> {

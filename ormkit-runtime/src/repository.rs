@@ -63,14 +63,22 @@ impl<'a, T: Entity> Repository<'a, T> {
     pub async fn find_all(&self) -> Result<Vec<T>> {
         let sql = format!("SELECT {} FROM {}", T::META.select_list, T::META.qualified);
         let query = sqlx::query_as::<_, T>(&sql);
-        Ok(with_executor!(&self.db, |e| query.fetch_all(e).await)?)
+        Ok(with_executor!(
+            &self.db,
+            (T::META, "select", crate::metrics::rows_vec),
+            |e| query.fetch_all(e).await
+        )?)
     }
 
     /// How many rows there are.
     pub async fn count(&self) -> Result<i64> {
         let sql = format!("SELECT count(*) FROM {}", T::META.qualified);
         let query = sqlx::query_scalar::<_, i64>(&sql);
-        Ok(with_executor!(&self.db, |e| query.fetch_one(e).await)?)
+        Ok(with_executor!(
+            &self.db,
+            (T::META, "count", crate::metrics::rows_one),
+            |e| query.fetch_one(e).await
+        )?)
     }
 }
 
@@ -83,7 +91,11 @@ impl<T: Table> Repository<'_, T> {
             .map_err(encode_err::<T>)?;
         let sql = insert_sql::<T>(&columns, 1);
         let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-        Ok(with_executor!(&self.db, |e| query.fetch_one(e).await)?)
+        Ok(with_executor!(
+            &self.db,
+            (T::META, "insert", crate::metrics::rows_one),
+            |e| query.fetch_one(e).await
+        )?)
     }
 
     /// Inserts several rows, returning them in order. Consecutive rows that set the same
@@ -125,14 +137,22 @@ impl<T: Table> Repository<'_, T> {
             let sql = insert_sql::<T>(columns, 1);
             for _ in 0..rows {
                 let query = sqlx::query_as::<_, T>(&sql);
-                out.push(with_executor!(&self.db, |e| query.fetch_one(e).await)?);
+                out.push(with_executor!(
+                    &self.db,
+                    (T::META, "insert", crate::metrics::rows_one),
+                    |e| query.fetch_one(e).await
+                )?);
             }
             return Ok(out);
         }
         // `INSERT … VALUES … RETURNING` returns rows in VALUES order for a plain insert.
         let sql = insert_sql::<T>(columns, rows);
         let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-        Ok(with_executor!(&self.db, |e| query.fetch_all(e).await)?)
+        Ok(with_executor!(
+            &self.db,
+            (T::META, "insert", crate::metrics::rows_vec),
+            |e| query.fetch_all(e).await
+        )?)
     }
 }
 
@@ -142,7 +162,11 @@ impl<T: HasPrimaryKey> Repository<'_, T> {
         let mut args = PgArguments::default();
         id.bind_key(&mut args).map_err(encode_err::<T>)?;
         let query = sqlx::query_as_with::<_, T, _>(T::META.select_by_key, args);
-        Ok(with_executor!(&self.db, |e| query.fetch_optional(e).await)?)
+        Ok(with_executor!(
+            &self.db,
+            (T::META, "select", crate::metrics::rows_opt),
+            |e| query.fetch_optional(e).await
+        )?)
     }
 
     /// The row with key `id`, or [`OrmkitError::EntityNotFound`].
@@ -162,7 +186,11 @@ impl<T: HasPrimaryKey> Repository<'_, T> {
         id.bind_key(&mut args).map_err(encode_err::<T>)?;
         let sql = format!("SELECT EXISTS ({})", T::META.select_by_key);
         let query = sqlx::query_scalar_with::<_, bool, _>(&sql, args);
-        Ok(with_executor!(&self.db, |e| query.fetch_one(e).await)?)
+        Ok(with_executor!(
+            &self.db,
+            (T::META, "select", crate::metrics::rows_one),
+            |e| query.fetch_one(e).await
+        )?)
     }
 
     /// Writes the fields set in `patch` and returns the stored row; `None` if no row has
@@ -196,7 +224,11 @@ impl<T: HasPrimaryKey> Repository<'_, T> {
         }
         let _ = write!(sql, " RETURNING {}", T::META.select_list);
         let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-        Ok(with_executor!(&self.db, |e| query.fetch_optional(e).await)?)
+        Ok(with_executor!(
+            &self.db,
+            (T::META, "update", crate::metrics::rows_opt),
+            |e| query.fetch_optional(e).await
+        )?)
     }
 
     /// Deletes the row with key `id`; whether there was one.
@@ -204,7 +236,11 @@ impl<T: HasPrimaryKey> Repository<'_, T> {
         let mut args = PgArguments::default();
         id.bind_key(&mut args).map_err(encode_err::<T>)?;
         let query = sqlx::query_with(T::META.delete_by_key, args);
-        let done = with_executor!(&self.db, |e| query.execute(e).await)?;
+        let done = with_executor!(
+            &self.db,
+            (T::META, "delete", crate::metrics::rows_done),
+            |e| query.execute(e).await
+        )?;
         Ok(done.rows_affected() > 0)
     }
 }

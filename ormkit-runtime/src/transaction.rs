@@ -218,6 +218,7 @@ where
     loop {
         match attempt_once(pool, &options, &mut f).await {
             Err(err) if err.is_retryable() && attempt < options.retry.max_attempts => {
+                crate::metrics::transaction_retried();
                 tokio::time::sleep(options.retry.delay(attempt - 1)).await;
                 attempt += 1;
             }

@@ -4,7 +4,6 @@
 //! `cargo bench -p ormkit-tests --bench orm` (DATABASE_URL's server, else a throwaway cluster).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ormkit::sqlx;
 use ormkit::Repository;
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;

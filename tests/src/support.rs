@@ -29,6 +29,11 @@ pub fn embedded_migrations() -> Vec<Migration> {
 }
 
 impl TestDb {
+    /// The database's URL.
+    pub fn url(&self) -> &str {
+        self._scratch.url()
+    }
+
     /// A fresh database: a temporary one on `DATABASE_URL`'s server when set, else a
     /// throwaway local cluster.
     pub async fn new() -> anyhow::Result<TestDb> {

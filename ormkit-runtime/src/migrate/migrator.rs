@@ -12,6 +12,7 @@ use super::error::MigrateError;
 use super::history::History;
 use super::lock::{self, MigrationLock};
 use super::plan::{self, DownTarget, Rules};
+use super::report::{Direction, MigrateReport, Step};
 use super::run::{apply_down, apply_up};
 use super::source;
 use super::status::StatusReport;
@@ -37,45 +38,6 @@ pub struct Migrator {
 
 /// The progress callback of [`Migrator::on_step`].
 type StepObserver = Arc<dyn Fn(&Step) + Send + Sync>;
-
-/// Which way a step went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Applied.
-    Up,
-    /// Reverted.
-    Down,
-}
-
-/// One migration applied or reverted by a run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// The migration's version, as written.
-    pub version: String,
-    /// The migration's name.
-    pub name: String,
-    /// Applied or reverted.
-    pub direction: Direction,
-    /// How long its script took.
-    pub duration: Duration,
-}
-
-/// Displays `<version>_<name> (<n> ms)`.
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.duration.as_millis();
-        write!(f, "{}_{} ({ms} ms)", self.version, self.name)
-    }
-}
-
-/// What a run did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrateReport {
-    /// The steps, in the order they ran (empty when there was nothing to do).
-    pub steps: Vec<Step>,
-    /// The newest applied version afterwards.
-    pub current_version: Option<String>,
-}
 
 enum Action {
     Up(Option<VersionKey>),

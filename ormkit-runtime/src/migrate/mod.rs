@@ -40,13 +40,15 @@ mod history;
 mod lock;
 mod migrator;
 mod plan;
+mod report;
 mod run;
 mod source;
 mod status;
 
 pub use error::MigrateError;
 pub use lock::LOCK_KEY;
-pub use migrator::{Direction, MigrateReport, Migrator, Step};
+pub use migrator::Migrator;
+pub use report::{Direction, MigrateReport, Step};
 pub use status::{MigrationState, MigrationStatus, StatusReport};
 
 /// The table the Migrator records applied migrations in, created on first use in the

@@ -149,26 +149,26 @@ fn patch(bytes: &mut [u8], shape: &Shape) -> Result<(), BoxDynError> {
     }
 }
 
-/// Rows in COPY binary format, filled by insert models through [`ValueSink`].
+/// Rows in COPY binary format, filled by insert models through [`ValueSink`]. Values are
+/// encoded straight into the outgoing buffer, which is sent in pieces while encoding goes on.
 #[derive(Debug)]
 pub struct CopyRows {
-    data: Vec<u8>,
+    data: PgArgumentBuffer,
     shapes: Vec<Shape>,
     column: usize,
     rows: usize,
-    scratch: PgArgumentBuffer,
 }
 
 impl CopyRows {
     pub(crate) fn new(shapes: Vec<Shape>) -> Self {
-        let mut data = Vec::with_capacity(64 * 1024);
+        let mut data = PgArgumentBuffer::default();
+        data.reserve(1 << 20);
         data.extend_from_slice(HEADER);
         CopyRows {
             data,
             shapes,
             column: 0,
             rows: 0,
-            scratch: PgArgumentBuffer::default(),
         }
     }
 
@@ -180,10 +180,20 @@ impl CopyRows {
         self.rows += 1;
     }
 
-    /// The COPY data with its trailer.
+    /// Bytes ready to send.
+    pub(crate) fn buffered(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Takes the bytes encoded so far, leaving the buffer empty for more rows.
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        std::mem::replace(&mut *self.data, Vec::with_capacity(1 << 20))
+    }
+
+    /// The rest of the COPY data, with its trailer.
     pub(crate) fn finish(mut self) -> Vec<u8> {
         self.data.extend_from_slice(TRAILER);
-        self.data
+        std::mem::take(&mut *self.data)
     }
 
     pub(crate) fn rows(&self) -> usize {
@@ -201,14 +211,19 @@ impl ValueSink for CopyRows {
             .get(self.column)
             .ok_or("more values than COPY columns")?;
         self.column += 1;
-        self.scratch.clear();
-        match value.encode_by_ref(&mut self.scratch)? {
-            IsNull::Yes => self.data.extend_from_slice(&(-1_i32).to_be_bytes()),
+        // Length placeholder, then the value encoded in place.
+        let at = self.data.len();
+        self.data.extend_from_slice(&[0; 4]);
+        match value.encode_by_ref(&mut self.data)? {
+            IsNull::Yes => {
+                self.data.truncate(at);
+                self.data.extend_from_slice(&(-1_i32).to_be_bytes());
+            }
             IsNull::No => {
-                patch(&mut self.scratch, shape)?;
-                let len = i32::try_from(self.scratch.len())?;
-                self.data.extend_from_slice(&len.to_be_bytes());
-                self.data.extend_from_slice(&self.scratch);
+                let start = at + 4;
+                patch(&mut self.data[start..], shape)?;
+                let len = i32::try_from(self.data.len() - start)?;
+                self.data[at..start].copy_from_slice(&len.to_be_bytes());
             }
         }
         Ok(())

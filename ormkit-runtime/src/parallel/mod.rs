@@ -191,38 +191,46 @@ impl<'p> ParallelExecutor<'p> {
         for oid in oids {
             shapes.push(copy::load_shape(&mut tx, oid as u32).await?);
         }
-        let mut data = CopyRows::new(shapes);
-        let mut names = Vec::new();
-        for row in chunk {
-            names.clear();
-            data.begin_row();
-            row.bind_columns(&mut names, &mut data)
-                .map_err(encode_err::<T>)?;
-        }
         let list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let statement = if list.is_empty() {
-            // COPY needs columns; a row of defaults only is an INSERT … DEFAULT VALUES.
-            let n = data.rows();
+        if list.is_empty() {
+            // COPY needs columns; rows of defaults only are INSERT … DEFAULT VALUES.
             let sql = format!("INSERT INTO {} DEFAULT VALUES", T::META.qualified);
-            for _ in 0..n {
+            for _ in 0..chunk.len() {
                 sqlx::query(&sql).execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            return Ok(n as u64);
-        } else {
-            format!(
-                "COPY {} ({}) FROM STDIN WITH (FORMAT binary)",
-                T::META.qualified,
-                list.join(", ")
-            )
-        };
+            return Ok(chunk.len() as u64);
+        }
+        let statement = format!(
+            "COPY {} ({}) FROM STDIN WITH (FORMAT binary)",
+            T::META.qualified,
+            list.join(", ")
+        );
         crate::stats::record_statement();
         let mut copy = tx.copy_in_raw(&statement).await?;
-        let bytes = data.finish();
-        for piece in bytes.chunks(1 << 20) {
-            copy.send(piece).await?;
+        let mut data = CopyRows::new(shapes);
+        let mut names = Vec::with_capacity(columns.len());
+        let mut failed = None;
+        for row in chunk {
+            names.clear();
+            data.begin_row();
+            if let Err(e) = row.bind_columns(&mut names, &mut data) {
+                failed = Some(encode_err::<T>(e));
+                break;
+            }
+            // Send while encoding, so the server works in parallel.
+            if data.buffered() >= 1 << 19 {
+                copy.send(data.take()).await?;
+            }
         }
+        if let Some(err) = failed {
+            copy.abort("ormkit: a value could not be encoded").await?;
+            return Err(err);
+        }
+        let rows = data.rows();
+        copy.send(data.finish()).await?;
         let written = copy.finish().await?;
+        debug_assert_eq!(written, rows as u64);
         tx.commit().await?;
         Ok(written)
     }

@@ -82,9 +82,13 @@ impl<E: Entity> Select<E> {
         this.offset = Some((page - 1) * per_page);
         this.render_tail(&mut sql);
         let count = sqlx::query_scalar_with::<_, i64, _>(&count_sql, count_args);
-        let total = with_executor!(&db, |e| count.fetch_one(e).await)?;
+        let total = with_executor!(&db, (E::META, "count", crate::metrics::rows_one), |e| count
+            .fetch_one(e)
+            .await)?;
         let query = sqlx::query_as_with::<_, E, _>(&sql, args);
-        let items = with_executor!(&db, |e| query.fetch_all(e).await)?;
+        let items = with_executor!(&db, (E::META, "select", crate::metrics::rows_vec), |e| {
+            query.fetch_all(e).await
+        })?;
         Ok(Page {
             items,
             total,
@@ -185,8 +189,11 @@ impl<E: Entity> Select<E> {
         let limit = limit.max(1);
         let _ = write!(sql, " LIMIT {}", limit + 1);
         let query = sqlx::query_with(&sql, args);
-        let mut rows: Vec<PgRow> =
-            with_executor!(&Into::<Db<'_>>::into(db), |e| query.fetch_all(e).await)?;
+        let mut rows: Vec<PgRow> = with_executor!(
+            &Into::<Db<'_>>::into(db),
+            (E::META, "select", crate::metrics::rows_vec),
+            |e| query.fetch_all(e).await
+        )?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = match rows.last() {

@@ -129,18 +129,22 @@ impl<E: Entity> Select<E> {
     pub async fn fetch_all<'a>(self, db: impl Into<Db<'a>>) -> Result<Vec<E>> {
         let (sql, args) = self.build(E::META.select_list)?;
         let query = sqlx::query_as_with::<_, E, _>(&sql, args);
-        Ok(with_executor!(&Into::<Db<'_>>::into(db), |e| query
-            .fetch_all(e)
-            .await)?)
+        Ok(with_executor!(
+            &Into::<Db<'_>>::into(db),
+            (E::META, "select", crate::metrics::rows_vec),
+            |e| query.fetch_all(e).await
+        )?)
     }
 
     /// The first matching row, or `None`.
     pub async fn fetch_optional<'a>(self, db: impl Into<Db<'a>>) -> Result<Option<E>> {
         let (sql, args) = self.build(E::META.select_list)?;
         let query = sqlx::query_as_with::<_, E, _>(&sql, args);
-        Ok(with_executor!(&Into::<Db<'_>>::into(db), |e| query
-            .fetch_optional(e)
-            .await)?)
+        Ok(with_executor!(
+            &Into::<Db<'_>>::into(db),
+            (E::META, "select", crate::metrics::rows_opt),
+            |e| query.fetch_optional(e).await
+        )?)
     }
 
     /// The first matching row; [`OrmkitError::EntityNotFound`] when there is none.
@@ -193,9 +197,11 @@ impl<E: Entity> Select<E> {
         let mut args = PgArguments::default();
         self.render_where(&mut sql, &mut args)?;
         let query = sqlx::query_scalar_with::<_, i64, _>(&sql, args);
-        Ok(with_executor!(&Into::<Db<'_>>::into(db), |e| query
-            .fetch_one(e)
-            .await)?)
+        Ok(with_executor!(
+            &Into::<Db<'_>>::into(db),
+            (E::META, "count", crate::metrics::rows_one),
+            |e| query.fetch_one(e).await
+        )?)
     }
 
     /// Only some columns: `select((users::ID, users::EMAIL))` gives `(UserId, String)` rows.
@@ -212,9 +218,11 @@ impl<E: Entity> Select<E> {
             .join(", ");
         let (sql, args) = self.build(&list)?;
         let query = sqlx::query_as_with::<_, S::Output, _>(&sql, args);
-        Ok(with_executor!(&Into::<Db<'_>>::into(db), |e| query
-            .fetch_all(e)
-            .await)?)
+        Ok(with_executor!(
+            &Into::<Db<'_>>::into(db),
+            (E::META, "select", crate::metrics::rows_vec),
+            |e| query.fetch_all(e).await
+        )?)
     }
 }
 
@@ -258,7 +266,11 @@ impl<E: Table> Select<E> {
         }
         self.render_where(&mut sql, &mut args)?;
         let query = sqlx::query_with(&sql, args);
-        let done = with_executor!(&Into::<Db<'_>>::into(db), |e| query.execute(e).await)?;
+        let done = with_executor!(
+            &Into::<Db<'_>>::into(db),
+            (E::META, "update", crate::metrics::rows_done),
+            |e| query.execute(e).await
+        )?;
         Ok(done.rows_affected())
     }
 
@@ -269,7 +281,11 @@ impl<E: Table> Select<E> {
         let mut args = PgArguments::default();
         self.render_where(&mut sql, &mut args)?;
         let query = sqlx::query_with(&sql, args);
-        let done = with_executor!(&Into::<Db<'_>>::into(db), |e| query.execute(e).await)?;
+        let done = with_executor!(
+            &Into::<Db<'_>>::into(db),
+            (E::META, "delete", crate::metrics::rows_done),
+            |e| query.execute(e).await
+        )?;
         Ok(done.rows_affected())
     }
 }

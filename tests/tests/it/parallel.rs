@@ -157,3 +157,27 @@ async fn bulk_update_and_delete() -> anyhow::Result<()> {
     assert_eq!(Repository::<User>::new(&db.pool).count().await?, 5);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_smart_pool_times_out_instead_of_hanging() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let config = ormkit::PoolConfig {
+        max_connections: 2,
+        min_connections: 1,
+        acquire_timeout: std::time::Duration::from_millis(300),
+        ..ormkit::PoolConfig::default()
+    };
+    let pool = ormkit::create_smart_pool_with(db.url(), &config).await?;
+    let a = pool.acquire().await?;
+    let b = pool.acquire().await?;
+    let err = Repository::<User>::new(&pool).count().await.unwrap_err();
+    assert_eq!(err.category(), ormkit::ErrorCategory::PoolTimeout, "{err}");
+    assert!(err.is_retryable());
+    drop((a, b));
+    assert_eq!(
+        Repository::<User>::new(&pool).count().await?,
+        0,
+        "usable again"
+    );
+    Ok(())
+}

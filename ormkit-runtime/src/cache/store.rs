@@ -1,0 +1,208 @@
+//! One entity's moka cache and the read-through that fills it: concurrent misses on a key
+//! share one statement, and nothing older than the read that asked is ever returned.
+
+use super::state::{Stamp, State, Store, WriteMark};
+use super::stats::{bump, Counters};
+use crate::db::{with_executor, Db};
+use crate::entity::{HasPrimaryKey, KeyValue};
+use crate::error::{OrmkitError, Result};
+use crate::query::select::encode_err;
+use futures::future::BoxFuture;
+use moka::future::Cache;
+use sqlx::postgres::PgArguments;
+use sqlx::PgPool;
+use std::any::Any;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Loads that lose to invalidations this many times in a row go to the database uncached.
+const MAX_ATTEMPTS: usize = 4;
+
+/// A cached row with the counters it was loaded under.
+#[derive(Clone)]
+pub(crate) struct Entry<T> {
+    pub(crate) row: T,
+    pub(crate) stripe: usize,
+    pub(crate) generation: u64,
+    pub(crate) epoch: u64,
+    /// When the statement that read it was sent (kept only when a TTL applies).
+    pub(crate) loaded_at: Option<Instant>,
+}
+
+/// Why a shared load produced no entry: moka hands the same error to every waiter.
+enum Failure {
+    Absent(Stamp),
+    /// The real error went to the caller that ran the load.
+    Failed,
+}
+
+/// The typed cache of one opted-in entity.
+pub(crate) struct EntityStore<T: HasPrimaryKey> {
+    pub(crate) cache: Cache<T::Id, Entry<T>>,
+    pub(crate) write_through: bool,
+    ttl: Option<Duration>,
+}
+
+/// Whether a read's look-up found a servable entry.
+pub(crate) enum Lookup<T> {
+    Hit(T),
+    Stale,
+    Missing,
+}
+
+/// `SELECT … WHERE key = …` on `db`, as `Repository::find_by_id` does.
+pub(crate) async fn fetch_row<T: HasPrimaryKey>(db: &Db<'_>, id: T::Id) -> Result<Option<T>> {
+    let mut args = PgArguments::default();
+    id.bind_key(&mut args).map_err(encode_err::<T>)?;
+    let query = sqlx::query_as_with::<_, T, _>(T::META.select_by_key, args);
+    Ok(with_executor!(db, |e| query.fetch_optional(e).await)?)
+}
+
+impl<T> EntityStore<T>
+where
+    T: HasPrimaryKey + Clone + Sync,
+    T::Id: Hash + Eq,
+{
+    pub(crate) fn new(
+        capacity: u64,
+        ttl: Option<Duration>,
+        write_through: bool,
+        counters: Arc<Counters>,
+    ) -> Self {
+        let mut builder = Cache::builder()
+            .max_capacity(capacity)
+            .eviction_listener(move |_, _, cause| counters.removed(cause));
+        if let Some(ttl) = ttl {
+            builder = builder.time_to_live(ttl);
+        }
+        EntityStore {
+            cache: builder.build(),
+            write_through,
+            ttl,
+        }
+    }
+
+    fn fresh(&self, entry: &Entry<T>) -> bool {
+        match (self.ttl, entry.loaded_at) {
+            (Some(ttl), Some(at)) => at.elapsed() < ttl,
+            _ => true,
+        }
+    }
+
+    /// The hit path: one moka look-up and two counter loads (plus a clock read with a TTL).
+    pub(crate) async fn lookup(&self, state: &State, id: &T::Id) -> Lookup<T> {
+        match self.cache.get(id).await {
+            Some(entry)
+                if state.key_current(entry.generation, entry.stripe, entry.epoch)
+                    && self.fresh(&entry) =>
+            {
+                Lookup::Hit(entry.row)
+            }
+            Some(_) => Lookup::Stale,
+            None => Lookup::Missing,
+        }
+    }
+
+    /// The miss path: one shared load per key, returning only a row read after this call
+    /// began (or concurrently with a write that this call overlapped).
+    pub(crate) async fn load(&self, state: &State, pool: &PgPool, id: T::Id) -> Result<Option<T>> {
+        let hash = super::invalidation::key_hash(T::META.qualified, &format!("{id:?}"));
+        let (stripe, table) = (state.stripe_of(hash), State::table_of(T::META.qualified));
+        let db = Db::Pool(pool);
+        for _ in 0..MAX_ATTEMPTS {
+            let start = state.stamp(stripe, table);
+            let own_error: Mutex<Option<OrmkitError>> = Mutex::new(None);
+            let init = async {
+                let stamp = state.stamp(stripe, table);
+                let loaded_at = self.ttl.map(|_| Instant::now());
+                bump(&state.counters.loads);
+                match fetch_row::<T>(&db, id.clone()).await {
+                    Ok(Some(row)) => Ok(Entry {
+                        row,
+                        stripe,
+                        generation: stamp.generation,
+                        epoch: stamp.key,
+                        loaded_at,
+                    }),
+                    Ok(None) => Err(Failure::Absent(stamp)),
+                    Err(err) => {
+                        *own_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(err);
+                        Err(Failure::Failed)
+                    }
+                }
+            };
+            match self.cache.try_get_with(id.clone(), init).await {
+                Ok(entry) => {
+                    let stamp = Stamp {
+                        generation: entry.generation,
+                        key: entry.epoch,
+                        table: start.table,
+                    };
+                    if stamp.covers(&start) && self.fresh(&entry) {
+                        return Ok(Some(entry.row));
+                    }
+                    // Loaded before an invalidation this read must see: drop it, load again.
+                    self.cache.invalidate(&id).await;
+                }
+                Err(failure) => match &*failure {
+                    Failure::Absent(stamp) if stamp.covers(&start) => return Ok(None),
+                    Failure::Absent(_) => {}
+                    Failure::Failed => {
+                        let own = own_error.lock().unwrap_or_else(|e| e.into_inner()).take();
+                        return match own {
+                            Some(err) => Err(err),
+                            // Another caller's load failed: try on our own, for our own error.
+                            None => fetch_row::<T>(&db, id).await,
+                        };
+                    }
+                },
+            }
+        }
+        // Invalidated on every attempt: this key is being written continuously.
+        fetch_row::<T>(&db, id).await
+    }
+
+    /// Puts a row just written and committed, unless a key invalidation or a flush happened
+    /// since `mark` (taken before the write was sent).
+    pub(crate) async fn write_through(&self, state: &State, mark: &WriteMark, row: &T) {
+        let id = row.id();
+        let hash = super::invalidation::key_hash(T::META.qualified, &format!("{id:?}"));
+        let stripe = state.stripe_of(hash);
+        let stamp = state.stamp(stripe, State::table_of(T::META.qualified));
+        if !state.unchanged_since(mark, &stamp) {
+            return;
+        }
+        let entry = Entry {
+            row: row.clone(),
+            stripe,
+            generation: stamp.generation,
+            epoch: stamp.key,
+            loaded_at: self.ttl.map(|_| mark.at),
+        };
+        self.cache.insert(id, entry).await;
+    }
+}
+
+impl<T> Store for EntityStore<T>
+where
+    T: HasPrimaryKey + Clone + Sync,
+    T::Id: Hash + Eq,
+{
+    fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+
+    fn entry_count(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    fn run_pending_tasks(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.cache.run_pending_tasks())
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}

@@ -1,0 +1,158 @@
+//! [`create_smart_pool`]: a pool tuned for an ORM's workload. sqlx's default pings the server
+//! on every acquire (a round trip per query); this pool checks a connection only when it has
+//! been idle a while, keeps warm connections, and fails at its deadline instead of hanging.
+
+use crate::error::{OrmkitError, Result};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection as _, PgPool};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+/// Pool settings; every field can be set in code or by an `ORMKIT_POOL_*` variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most connections open at once (`ORMKIT_POOL_MAX`, default 50).
+    pub max_connections: u32,
+    /// Connections kept open when idle (`ORMKIT_POOL_MIN`, default 10).
+    pub min_connections: u32,
+    /// How long `acquire` waits before failing (`ORMKIT_POOL_ACQUIRE_TIMEOUT_MS`, default 30 s).
+    pub acquire_timeout: Duration,
+    /// A connection idle longer than this is pinged before use
+    /// (`ORMKIT_POOL_CHECK_IDLE_AFTER_MS`, default 60 s).
+    pub check_idle_after: Duration,
+    /// Idle connections above the minimum are closed after this (`ORMKIT_POOL_IDLE_TIMEOUT_MS`,
+    /// default 10 min).
+    pub idle_timeout: Duration,
+    /// Connections are replaced after this age (`ORMKIT_POOL_MAX_LIFETIME_MS`, default 30 min).
+    pub max_lifetime: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 50,
+            min_connections: 10,
+            acquire_timeout: Duration::from_secs(30),
+            check_idle_after: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(600),
+            max_lifetime: Duration::from_secs(1800),
+        }
+    }
+}
+
+/// The variables [`PoolConfig::from_env`] reads.
+pub const POOL_ENV_VARS: &[&str] = &[
+    "ORMKIT_POOL_MAX",
+    "ORMKIT_POOL_MIN",
+    "ORMKIT_POOL_ACQUIRE_TIMEOUT_MS",
+    "ORMKIT_POOL_CHECK_IDLE_AFTER_MS",
+    "ORMKIT_POOL_IDLE_TIMEOUT_MS",
+    "ORMKIT_POOL_MAX_LIFETIME_MS",
+];
+
+impl PoolConfig {
+    /// The defaults, overridden by `ORMKIT_POOL_*` variables; a variable that is not a number
+    /// is an error naming it.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let mut config = PoolConfig::default();
+        let number = |name: &str| -> Result<Option<u64>> {
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| OrmkitError::Query {
+                        table: "pool".into(),
+                        message: format!("{name}={v:?} is not a whole number"),
+                    }),
+            }
+        };
+        let ms = Duration::from_millis;
+        if let Some(v) = number("ORMKIT_POOL_MAX")? {
+            config.max_connections = u32::try_from(v).unwrap_or(u32::MAX).max(1);
+        }
+        if let Some(v) = number("ORMKIT_POOL_MIN")? {
+            config.min_connections = u32::try_from(v).unwrap_or(u32::MAX);
+        }
+        if let Some(v) = number("ORMKIT_POOL_ACQUIRE_TIMEOUT_MS")? {
+            config.acquire_timeout = ms(v);
+        }
+        if let Some(v) = number("ORMKIT_POOL_CHECK_IDLE_AFTER_MS")? {
+            config.check_idle_after = ms(v);
+        }
+        if let Some(v) = number("ORMKIT_POOL_IDLE_TIMEOUT_MS")? {
+            config.idle_timeout = ms(v);
+        }
+        if let Some(v) = number("ORMKIT_POOL_MAX_LIFETIME_MS")? {
+            config.max_lifetime = ms(v);
+        }
+        config.min_connections = config.min_connections.min(config.max_connections);
+        Ok(config)
+    }
+
+    /// sqlx pool options for this configuration.
+    pub fn pool_options(&self) -> PgPoolOptions {
+        let check_after = self.check_idle_after;
+        PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .min_connections(self.min_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .idle_timeout(Some(self.idle_timeout))
+            .max_lifetime(Some(self.max_lifetime))
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= check_after {
+                        // A failed ping discards the connection; the pool opens another.
+                        return Ok(conn.ping().await.is_ok());
+                    }
+                    Ok(true)
+                })
+            })
+    }
+}
+
+/// A pool on `url` with [`PoolConfig::from_env`]: max 50, min 10, 30 s acquire timeout, no
+/// ping on every acquire. The minimum connections open in the background.
+pub async fn create_smart_pool(url: &str) -> Result<PgPool> {
+    create_smart_pool_with(url, &PoolConfig::from_env()?).await
+}
+
+/// A pool on `url` with `config`.
+pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)?;
+    Ok(config.pool_options().connect_with(options).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults_and_rejects_garbage() {
+        let config = PoolConfig::from_lookup(|name| match name {
+            "ORMKIT_POOL_MAX" => Some("8".into()),
+            "ORMKIT_POOL_MIN" => Some("20".into()),
+            "ORMKIT_POOL_ACQUIRE_TIMEOUT_MS" => Some("250".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.max_connections, 8);
+        assert_eq!(config.min_connections, 8, "min is capped at max");
+        assert_eq!(config.acquire_timeout, Duration::from_millis(250));
+        assert_eq!(
+            config.check_idle_after,
+            PoolConfig::default().check_idle_after
+        );
+        let err =
+            PoolConfig::from_lookup(|name| (name == "ORMKIT_POOL_MAX").then(|| "lots".into()))
+                .unwrap_err();
+        assert!(err.to_string().contains("ORMKIT_POOL_MAX"), "{err}");
+    }
+}

@@ -1,0 +1,152 @@
+//! Bulk work against its physical limit, in the same run: inserting 100 000 rows through
+//! ormkit's binary COPY vs tokio-postgres' binary COPY (and ormkit's multi-row
+//! `INSERT … RETURNING`); fetching 10 000 rows by id in bulk vs one `find_by_id` each.
+//!
+//! `cargo bench -p ormkit-tests --bench bulk`
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use futures::pin_mut;
+use ormkit::chrono::{DateTime, Utc};
+use ormkit::{ParallelExecutor, Repository};
+use ormkit_tests::entities::*;
+use ormkit_tests::support::TestDb;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+
+const ROWS: usize = 100_000;
+
+fn rows(at: DateTime<Utc>) -> Vec<NewAuditLog> {
+    (0..ROWS)
+        .map(|i| NewAuditLog {
+            at: Some(at),
+            message: format!("event number {i} happened"),
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(TestDb::new()).unwrap();
+    let pool = db.pool.clone();
+    let url = db.url().to_owned();
+    let at = Utc::now();
+    let (client, connection) = rt
+        .block_on(tokio_postgres::connect(&url, tokio_postgres::NoTls))
+        .unwrap();
+    rt.spawn(connection);
+    let truncate = || {
+        rt.block_on(async {
+            ormkit::sqlx::query("TRUNCATE audit_log")
+                .execute(&pool)
+                .await
+                .unwrap();
+        })
+    };
+
+    let mut group = c.benchmark_group("insert_100k");
+    group.sample_size(10);
+    group.bench_function("tokio-postgres binary COPY", |b| {
+        b.iter_batched(
+            || {
+                truncate();
+                rows(at)
+            },
+            |rows| {
+                rt.block_on(async {
+                    let sink = client
+                        .copy_in("COPY audit_log (at, message) FROM STDIN WITH (FORMAT binary)")
+                        .await
+                        .unwrap();
+                    let writer = BinaryCopyInWriter::new(sink, &[Type::TIMESTAMPTZ, Type::TEXT]);
+                    pin_mut!(writer);
+                    for row in &rows {
+                        writer
+                            .as_mut()
+                            .write(&[&row.at.unwrap(), &row.message])
+                            .await
+                            .unwrap();
+                    }
+                    assert_eq!(writer.finish().await.unwrap(), ROWS as u64);
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("ormkit bulk_insert (COPY)", |b| {
+        b.iter_batched(
+            || {
+                truncate();
+                rows(at)
+            },
+            |rows| {
+                rt.block_on(async {
+                    let n = ParallelExecutor::new(&pool, 1)
+                        .bulk_insert::<AuditLog>(rows)
+                        .await
+                        .unwrap();
+                    assert_eq!(n, ROWS as u64);
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("ormkit insert_many (multi-row VALUES … RETURNING)", |b| {
+        b.iter_batched(
+            || {
+                truncate();
+                rows(at)
+            },
+            |rows| {
+                rt.block_on(async {
+                    let stored = Repository::<AuditLog>::new(&pool)
+                        .insert_many(rows)
+                        .await
+                        .unwrap();
+                    assert_eq!(stored.len(), ROWS);
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+
+    let ids: Vec<UserId> = rt.block_on(async {
+        let news = (0..10_000)
+            .map(|i| NewUser::new(format!("u{i}@x.io")))
+            .collect();
+        ParallelExecutor::new(&pool, 2)
+            .bulk_insert_returning::<User>(news)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.id)
+            .collect()
+    });
+    let mut group = c.benchmark_group("fetch_10k_by_id");
+    group.sample_size(10);
+    group.bench_function("sequential find_by_id", |b| {
+        b.to_async(&rt).iter(|| async {
+            let repo = Repository::<User>::new(&pool);
+            for id in &ids {
+                repo.find_by_id(*id).await.unwrap().unwrap();
+            }
+        })
+    });
+    group.bench_function("ormkit bulk_fetch_by_id", |b| {
+        b.to_async(&rt).iter(|| async {
+            let found = ParallelExecutor::new(&pool, 2)
+                .chunk_size(5_000)
+                .bulk_fetch_by_id::<User>(ids.clone())
+                .await
+                .unwrap();
+            assert!(found.missing.is_empty());
+        })
+    });
+    group.finish();
+    drop(client);
+    drop(pool);
+    drop(db);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
