@@ -15,6 +15,7 @@
 //! ```
 
 mod column;
+pub mod cache;
 mod db;
 mod entity;
 mod error;

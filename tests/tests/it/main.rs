@@ -1,6 +1,7 @@
 //! Integration tests on the entities generated from `../migrations`, against real PostgreSQL.
 
 mod generated;
+mod observability;
 mod pagination;
 mod parallel;
 mod query;
