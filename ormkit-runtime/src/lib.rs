@@ -14,42 +14,94 @@
 //! let again = repo.find_by_id(alice.id).await?;
 //! ```
 
+//! ## Features
+//!
+//! | feature | what it adds | extra dependencies |
+//! | --- | --- | --- |
+//! | `orm` | `Repository`, the query DSL, pagination, transactions, eager loading | async-stream, base64, rand |
+//! | `migrations` | the `Migrator` | — |
+//! | `validate` | `SchemaValidator` | — |
+//! | `cache` | `EntityCache`, `CachedRepository`, `QueryCache` (implies `orm`) | moka |
+//! | `parallel` | `ParallelExecutor` (implies `orm`) | — |
+//! | `smart-pool` | `create_smart_pool` | — |
+//! | `performance` | `cache` + `parallel` + `smart-pool` | |
+//! | `full` (default) | everything | |
+//!
+//! Without `orm`, generated entities still compile (rows, models, metadata, typed IDs);
+//! their `query()` constructors and the operators on typed columns are what `orm` adds.
+
 mod column;
-pub mod cache;
-mod db;
 mod entity;
 mod error;
 mod id;
 mod meta;
 pub mod metrics;
-pub mod migrate;
 mod migration;
-pub mod parallel;
 pub mod pg_type;
-mod pool;
-pub mod query;
 mod relation;
+
+#[cfg(feature = "cache")]
+pub mod cache;
+#[cfg(feature = "orm")]
+mod db;
+#[cfg(feature = "migrations")]
+pub mod migrate;
+#[cfg(feature = "parallel")]
+pub mod parallel;
+#[cfg(feature = "smart-pool")]
+mod pool;
+#[cfg(feature = "orm")]
+pub mod query;
+#[cfg(feature = "orm")]
 mod repository;
+#[cfg(feature = "orm")]
 mod stats;
+#[cfg(feature = "orm")]
 mod transaction;
+#[cfg(feature = "validate")]
 pub mod validate;
 
-pub use column::{Assignment, Column, Order, ReadOnly, SqlOrd, SqlText, Writable};
-pub use db::Db;
+pub use column::{Column, ReadOnly, SqlOrd, SqlText, Writable};
 pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table, ValueSink};
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
 pub use meta::{ColumnMeta, EntityMeta, ForeignKeyMeta, RelationKind};
 pub use migration::EmbeddedMigration;
-pub use parallel::{BulkFetch, ParallelExecutor};
-pub use pool::{create_smart_pool, create_smart_pool_with, PoolConfig, POOL_ENV_VARS};
-pub use query::{CursorPage, Expr, IntoValue, Page, Select, Selection};
 pub use relation::{BelongsTo, HasMany, KeyText};
+
+#[cfg(feature = "orm")]
+pub use db::Db;
+#[cfg(feature = "parallel")]
+pub use parallel::{BulkFetch, ParallelExecutor};
+#[cfg(feature = "smart-pool")]
+pub use pool::{create_smart_pool, create_smart_pool_with, PoolConfig, POOL_ENV_VARS};
+#[cfg(feature = "orm")]
+pub use query::{Assignment, CursorPage, Expr, IntoValue, Order, Page, Select, Selection};
+#[cfg(feature = "orm")]
 pub use repository::Repository;
+#[cfg(feature = "orm")]
 pub use stats::count_statements;
+#[cfg(feature = "orm")]
 pub use transaction::{
     transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionOptions, Tx,
 };
+
+/// Expands its input only when ormkit's `orm` feature is on: generated code wraps its
+/// `query()` constructors in it.
+#[cfg(feature = "orm")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_orm {
+    ($($item:item)*) => { $($item)* };
+}
+
+/// Expands its input only when ormkit's `orm` feature is on (it is off).
+#[cfg(not(feature = "orm"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_orm {
+    ($($item:item)*) => {};
+}
 
 /// Identifier quoting shared with the code generator.
 pub mod ident {

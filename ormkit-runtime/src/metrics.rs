@@ -2,6 +2,8 @@
 //! duration; never parameter values), the same figures through the `metrics` facade for
 //! whatever recorder the application installs, and [`snapshot`] for applications without one.
 
+#![cfg_attr(not(feature = "orm"), allow(dead_code))]
+
 use crate::error::OrmkitError;
 use crate::meta::EntityMeta;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -127,7 +129,8 @@ pub fn pool_stats(pool: &sqlx::PgPool) -> PoolStats {
     stats
 }
 
-/// Rows in a list result.
+/// Rows in a list result (a `&Vec` because it is used as `fn(&Result::Ok) -> u64`).
+#[allow(clippy::ptr_arg)]
 pub(crate) fn rows_vec<T>(v: &Vec<T>) -> u64 {
     v.len() as u64
 }

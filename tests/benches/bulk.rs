@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p ormkit-tests --bench bulk`
 
+// criterion_group! generates undocumented functions.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use futures::pin_mut;
 use ormkit::chrono::{DateTime, Utc};

@@ -3,6 +3,9 @@
 //!
 //! `cargo bench -p ormkit-tests --bench orm` (DATABASE_URL's server, else a throwaway cluster).
 
+// criterion_group! generates undocumented functions.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use ormkit::Repository;
 use ormkit_tests::entities::*;

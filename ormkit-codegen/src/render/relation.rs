@@ -136,10 +136,12 @@ pub(super) fn render(ctx: &Ctx<'_>, relation: &Relation) -> Result<TokenStream> 
             const META: &'static ::ormkit::EntityMeta = &#meta;
         }
 
-        impl #row {
-            /// A typed query over these rows.
-            pub fn query() -> ::ormkit::Select<Self> {
-                ::ormkit::Select::new()
+        ::ormkit::__with_orm! {
+            impl #row {
+                /// A typed query over these rows.
+                pub fn query() -> ::ormkit::Select<Self> {
+                    ::ormkit::Select::new()
+                }
             }
         }
     };

@@ -169,7 +169,10 @@ mod tests {
     fn payloads_round_trip() {
         let table = "\"public\".\"we\tird\"";
         let hash = key_hash(table, "UserId(5)");
-        assert_eq!(parse(&key_payload(hash, table)), Message::Key { hash, table });
+        assert_eq!(
+            parse(&key_payload(hash, table)),
+            Message::Key { hash, table }
+        );
         assert_eq!(parse(&table_payload(table)), Message::Table { table });
         assert_eq!(
             parse(&barrier_payload(u64::MAX, 42)),

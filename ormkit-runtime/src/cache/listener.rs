@@ -5,6 +5,7 @@
 use super::state::State;
 use crate::error::Result;
 use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -15,7 +16,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// A `LISTEN`ing connection of its own (its own one-connection pool, named
 /// `application_name` so operators can find it), subscribed when this returns.
-async fn subscribe(state: &State) -> Result<PgListener> {
+async fn subscribe(state: &State) -> Result<(PgListener, PgPool)> {
     let options = (*state.pool.connect_options())
         .clone()
         .application_name(&state.application_name);
@@ -29,7 +30,16 @@ async fn subscribe(state: &State) -> Result<PgListener> {
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.ignore_pool_close_event(true);
     listener.listen(&state.channel).await?;
-    Ok(listener)
+    Ok((listener, pool))
+}
+
+/// Closes a listener whose connection is lost or no longer trusted. The pool is marked closed
+/// first, so the connection is closed rather than pinged and kept (a ping to a backend that
+/// stopped answering would never return).
+async fn close(listener: PgListener, pool: PgPool) {
+    let closing = pool.close();
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(1), closing).await;
 }
 
 /// Starts the listener; returns once it is subscribed (or with the error of the first
@@ -50,8 +60,8 @@ async fn run(state: Arc<State>, ready: oneshot::Sender<Result<()>>) {
     let mut ready = Some(ready);
     let mut backoff = MIN_BACKOFF;
     loop {
-        let mut listener = match subscribe(&state).await {
-            Ok(listener) => listener,
+        let (mut listener, pool) = match subscribe(&state).await {
+            Ok(subscribed) => subscribed,
             Err(err) => {
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Err(err));
@@ -82,7 +92,7 @@ async fn run(state: Arc<State>, ready: oneshot::Sender<Result<()>>) {
             }
         }
         state.went_down();
-        drop(listener);
+        close(listener, pool).await;
     }
 }
 

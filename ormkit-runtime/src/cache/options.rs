@@ -62,7 +62,12 @@ fn make_store<T: HasPrimaryKey + Clone + Sync>(
 where
     T::Id: Hash + Eq,
 {
-    Arc::new(EntityStore::<T>::new(capacity, ttl, write_through, counters))
+    Arc::new(EntityStore::<T>::new(
+        capacity,
+        ttl,
+        write_through,
+        counters,
+    ))
 }
 
 /// Builds an [`EntityCache`]: `EntityCache::builder()…build(&pool).await`. Only the
@@ -178,7 +183,10 @@ impl EntityCacheBuilder {
             let ttl = shortest(options.time_to_live.or(self.time_to_live), eventual_ttl);
             let write_through = options.write_through.unwrap_or(self.write_through);
             total += capacity;
-            entities.insert(ty, make(capacity, ttl, write_through, Arc::clone(&counters)));
+            entities.insert(
+                ty,
+                make(capacity, ttl, write_through, Arc::clone(&counters)),
+            );
         }
         let query_ttl = shortest(self.time_to_live, eventual_ttl);
         let query_store = self
@@ -193,7 +201,15 @@ impl EntityCacheBuilder {
             .unwrap_or(1 << 16)
             .clamp(1024, 1 << 16);
         let names = (self.channel, self.application_name);
-        let state = State::new(self.strategy, pool.clone(), names, stripes, entities, extra, counters);
+        let state = State::new(
+            self.strategy,
+            pool.clone(),
+            names,
+            stripes,
+            entities,
+            extra,
+            counters,
+        );
         let state = Arc::new(state);
         let mut tasks = Vec::new();
         if let Mode::Strong { heartbeat, .. } = self.strategy.mode {
@@ -206,4 +222,3 @@ impl EntityCacheBuilder {
         Ok(EntityCache::from_parts(state, queries, tasks))
     }
 }
-

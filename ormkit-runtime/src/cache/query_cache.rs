@@ -63,7 +63,11 @@ impl Stamp {
     fn covers(&self, start: &Stamp) -> bool {
         self.generation >= start.generation
             && self.cleared >= start.cleared
-            && self.tables.iter().zip(&start.tables).all(|(a, b)| a.1 >= b.1)
+            && self
+                .tables
+                .iter()
+                .zip(&start.tables)
+                .all(|(a, b)| a.1 >= b.1)
     }
 }
 
@@ -163,13 +167,17 @@ impl QueryCache {
             bump(&store.counters.bypassed);
             return load().await;
         }
-        let tables: Vec<usize> = tables.iter().map(|m| State::table_of(m.qualified)).collect();
+        let tables: Vec<usize> = tables
+            .iter()
+            .map(|m| State::table_of(m.qualified))
+            .collect();
         let key = QueryKey {
             ty: TypeId::of::<R>(),
             statement: statement.to_owned(),
             params: format!("{params:?}"),
         };
-        let fresh = |entry: &QueryEntry| store.ttl.is_none_or(|ttl| entry.loaded_at.elapsed() < ttl);
+        let fresh =
+            |entry: &QueryEntry| store.ttl.is_none_or(|ttl| entry.loaded_at.elapsed() < ttl);
         if let Some(entry) = store.cache.get(&key).await {
             if *entry.stamp == self.stamp(store, &tables) && fresh(&entry) {
                 if let Some(value) = entry.value.downcast_ref::<R>() {
@@ -230,8 +238,10 @@ impl QueryCache {
 
     /// Counters since the cache was built (all zero when it is off).
     pub fn stats(&self) -> CacheStats {
-        self.store.as_ref().map_or_else(CacheStats::default, |store| {
-            store.counters.snapshot(store.cache.entry_count())
-        })
+        self.store
+            .as_ref()
+            .map_or_else(CacheStats::default, |store| {
+                store.counters.snapshot(store.cache.entry_count())
+            })
     }
 }

@@ -119,7 +119,10 @@ where
         let first = args.len() + 1;
         args.add(state.channel.clone()).map_err(encode_err::<T>)?;
         args.add(payload()).map_err(encode_err::<T>)?;
-        Ok(format!("pg_notify(${first}, ${}) AS \"ormkit.notify\"", first + 1))
+        Ok(format!(
+            "pg_notify(${first}, ${}) AS \"ormkit.notify\"",
+            first + 1
+        ))
     }
 
     /// Inserts one row and returns it as stored; see the type's documentation for the cache.
@@ -134,7 +137,12 @@ where
         } else {
             let names: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
             let values: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-            let _ = write!(sql, " ({}) VALUES ({})", names.join(", "), values.join(", "));
+            let _ = write!(
+                sql,
+                " ({}) VALUES ({})",
+                names.join(", "),
+                values.join(", ")
+            );
         }
         let notify = self.announce(&mut args, || table_payload(T::META.qualified))?;
         let _ = write!(sql, " RETURNING {}", T::META.select_list);

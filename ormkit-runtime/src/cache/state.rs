@@ -211,7 +211,11 @@ impl State {
             Message::Key { hash, table } => self.invalidate_key(hash, table),
             Message::Table { table } => self.invalidate_table(table),
             Message::Barrier { instance, n } if instance == self.instance => {
-                let done = self.barriers.lock().unwrap_or_else(|e| e.into_inner()).remove(&n);
+                let done = self
+                    .barriers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&n);
                 if let Some(done) = done {
                     let _ = done.send(());
                 }
@@ -231,9 +235,15 @@ impl State {
         }
         let n = self.next_barrier.fetch_add(1, SeqCst);
         let (done, wait) = oneshot::channel();
-        self.barriers.lock().unwrap_or_else(|e| e.into_inner()).insert(n, done);
+        self.barriers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(n, done);
         let forget = || {
-            self.barriers.lock().unwrap_or_else(|e| e.into_inner()).remove(&n);
+            self.barriers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&n);
         };
         if !self.serving() {
             forget(); // went down between the check and the registration

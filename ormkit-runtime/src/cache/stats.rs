@@ -107,6 +107,9 @@ mod tests {
         counters.removed(RemovalCause::Explicit);
         let stats = counters.snapshot(7);
         assert_eq!(stats.hit_rate(), 0.75);
-        assert_eq!((stats.evictions, stats.expirations, stats.entries), (1, 1, 7));
+        assert_eq!(
+            (stats.evictions, stats.expirations, stats.entries),
+            (1, 1, 7)
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! [`Select`]: filter, order, limit, then fetch, count, stream, update or delete.
 
 use super::expr::{Expr, Node};
-use crate::column::{Assignment, Column, Order};
+use super::ops::{Assignment, Order};
+use crate::column::Column;
 use crate::db::{with_executor, Db};
 use crate::entity::{Entity, Table};
 use crate::error::{OrmkitError, Result};

@@ -1,5 +1,6 @@
 //! Integration tests on the entities generated from `../migrations`, against real PostgreSQL.
 
+mod cache;
 mod generated;
 mod observability;
 mod pagination;

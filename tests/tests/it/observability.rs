@@ -36,9 +36,15 @@ async fn each_statement_gets_a_span_without_parameter_values() -> anyhow::Result
     let user = Repository::<User>::new(&db.pool)
         .insert(NewUser::new(secret.into()))
         .await?;
-    let found = User::query().filter(users::EMAIL.eq(secret)).fetch_all(&db.pool).await?;
+    let found = User::query()
+        .filter(users::EMAIL.eq(secret))
+        .fetch_all(&db.pool)
+        .await?;
     assert_eq!(found, vec![user]);
-    let _ = User::query().filter(users::EMAIL.eq("x")).fetch_one(&db.pool).await;
+    let _ = User::query()
+        .filter(users::EMAIL.eq("x"))
+        .fetch_one(&db.pool)
+        .await;
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone())?;
     // One line per closed `ormkit.query` span, with its recorded fields.
@@ -47,10 +53,23 @@ async fn each_statement_gets_a_span_without_parameter_values() -> anyhow::Result
         .filter(|l| l.contains("ormkit.query{") && l.contains(": close"))
         .collect();
     assert!(spans.len() >= 3, "{text}");
-    assert!(spans.iter().any(|l| l.contains("op=\"insert\"") && l.contains("table=\"users\"") && l.contains("rows=1")), "{text}");
-    assert!(spans.iter().any(|l| l.contains("op=\"select\"") && l.contains("rows=1")), "{text}");
+    assert!(
+        spans.iter().any(|l| l.contains("op=\"insert\"")
+            && l.contains("table=\"users\"")
+            && l.contains("rows=1")),
+        "{text}"
+    );
+    assert!(
+        spans
+            .iter()
+            .any(|l| l.contains("op=\"select\"") && l.contains("rows=1")),
+        "{text}"
+    );
     assert!(spans.iter().all(|l| l.contains("duration_us=")), "{text}");
-    assert!(!text.contains(secret), "parameter values never reach the logs:\n{text}");
+    assert!(
+        !text.contains(secret),
+        "parameter values never reach the logs:\n{text}"
+    );
     Ok(())
 }
 
