@@ -59,6 +59,28 @@ pub enum OrmkitError {
         /// What happened.
         message: String,
     },
+    /// A Migrator run failed or was refused.
+    #[cfg(feature = "migrations")]
+    #[error(transparent)]
+    Migration(Box<crate::migrate::MigrateError>),
+    /// Schema validation could not run, or found errors.
+    #[cfg(feature = "validate")]
+    #[error(transparent)]
+    Validation(Box<crate::validate::ValidationError>),
+}
+
+#[cfg(feature = "migrations")]
+impl From<crate::migrate::MigrateError> for OrmkitError {
+    fn from(err: crate::migrate::MigrateError) -> Self {
+        OrmkitError::Migration(Box::new(err))
+    }
+}
+
+#[cfg(feature = "validate")]
+impl From<crate::validate::ValidationError> for OrmkitError {
+    fn from(err: crate::validate::ValidationError) -> Self {
+        OrmkitError::Validation(Box::new(err))
+    }
 }
 
 /// What kind of failure an error is, for logs and metrics.
@@ -95,6 +117,10 @@ pub enum ErrorCategory {
     Other,
     /// The entity cache (an invalidation round trip that timed out, …).
     Cache,
+    /// A migration run failed or was refused.
+    Migration,
+    /// The live schema does not match the code (or validation could not run).
+    Validation,
 }
 
 impl ErrorCategory {
@@ -114,6 +140,8 @@ impl ErrorCategory {
             ErrorCategory::NotFound => "not_found",
             ErrorCategory::Transaction => "transaction",
             ErrorCategory::Usage => "usage",
+            ErrorCategory::Migration => "migration",
+            ErrorCategory::Validation => "validation",
             ErrorCategory::Other => "other",
             ErrorCategory::Cache => "cache",
         }
@@ -193,6 +221,10 @@ impl OrmkitError {
             OrmkitError::Transaction { .. } => ErrorCategory::Transaction,
             OrmkitError::EmptyPatch { .. } | OrmkitError::Query { .. } => ErrorCategory::Usage,
             OrmkitError::Cache { .. } => ErrorCategory::Cache,
+            #[cfg(feature = "migrations")]
+            OrmkitError::Migration(_) => ErrorCategory::Migration,
+            #[cfg(feature = "validate")]
+            OrmkitError::Validation(_) => ErrorCategory::Validation,
         }
     }
 

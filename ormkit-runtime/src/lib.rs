@@ -71,6 +71,8 @@ pub use relation::{BelongsTo, HasMany, KeyText};
 
 #[cfg(feature = "orm")]
 pub use db::Db;
+#[cfg(feature = "migrations")]
+pub use migrate::{MigrateError, Migrator};
 #[cfg(feature = "parallel")]
 pub use parallel::{BulkFetch, ParallelExecutor};
 #[cfg(feature = "smart-pool")]
@@ -85,6 +87,8 @@ pub use stats::count_statements;
 pub use transaction::{
     transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionOptions, Tx,
 };
+#[cfg(feature = "validate")]
+pub use validate::{SchemaValidator, ValidationError, ValidationReport};
 
 /// Expands its input only when ormkit's `orm` feature is on: generated code wraps its
 /// `query()` constructors in it.

@@ -15,6 +15,7 @@ const ROOT_RESERVED: &[&str] = &[
     "MIGRATIONS_DIGEST",
     "SCHEMA_LOCK",
     "MIGRATIONS",
+    "ENTITIES",
     "ormkit",
     "std",
     "core",

@@ -1,7 +1,7 @@
 //! Running migration scripts against PostgreSQL, with errors mapped back to file lines.
 
 use sqlx::postgres::{PgConnection, PgDatabaseError, PgErrorPosition};
-use sqlx::Connection;
+use sqlx::{Connection, Executor as _};
 
 use super::error::{ApplyError, MigrationError};
 use super::migration::{Migration, MigrationScript};
@@ -87,7 +87,8 @@ async fn execute(
     statement: Statement<'_>,
     fall_back_to_statement_line: bool,
 ) -> Result<(), MigrationError> {
-    let result = sqlx::raw_sql(statement.sql).execute(&mut *conn).await;
+    // Through `Executor` on the connection (not `RawSql::execute`), so the future is `Send`.
+    let result = (&mut *conn).execute(sqlx::raw_sql(statement.sql)).await;
     result.map(drop).map_err(|err| {
         let mut error = map_error(migration, script, statement, err);
         if let MigrationError::Apply(failure) = &mut error {

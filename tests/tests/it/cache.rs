@@ -2,8 +2,8 @@
 //! application instances under `strong()`, a killed listener, rollbacks, `eventual(ttl)`,
 //! statistics and the query cache.
 
-mod heartbeat;
 mod instances;
+mod listener;
 mod queries;
 mod support;
 
@@ -23,10 +23,10 @@ async fn concurrent_misses_on_one_key_load_once() -> anyhow::Result<()> {
         .insert(NewUser::new("ada@x.io".into()))
         .await?;
 
-    let reads = (0..16).map(|_| users.find_by_id(ada.id));
-    let (rows, statements) = count_statements(futures::future::join_all(reads)).await;
+    let reads = futures::future::join_all((0..16).map(|_| users.find_by_id(ada.id)));
+    let (rows, statements) = count_statements(while_users_locked(&db, reads)).await;
     assert_eq!(statements, 1, "sixteen concurrent misses, one SELECT");
-    for row in rows {
+    for row in rows? {
         assert_eq!(row?.as_ref(), Some(&ada));
     }
     let (again, statements) = count_statements(users.get(ada.id)).await;
@@ -40,10 +40,10 @@ async fn concurrent_misses_on_one_key_load_once() -> anyhow::Result<()> {
 
     // Absent rows: concurrent misses still share one statement, and absence is not cached.
     let missing = UserId::new(ada.id.into_inner() + 1000);
-    let reads = (0..8).map(|_| users.find_by_id(missing));
-    let (rows, statements) = count_statements(futures::future::join_all(reads)).await;
+    let reads = futures::future::join_all((0..8).map(|_| users.find_by_id(missing)));
+    let (rows, statements) = count_statements(while_users_locked(&db, reads)).await;
     assert_eq!(statements, 1);
-    assert!(rows.into_iter().all(|r| matches!(r, Ok(None))));
+    assert!(rows?.into_iter().all(|r| matches!(r, Ok(None))));
     let (_, statements) = count_statements(users.find_by_id(missing)).await;
     assert_eq!(statements, 1, "absence is never served from the cache");
     Ok(())

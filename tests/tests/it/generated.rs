@@ -34,3 +34,15 @@ fn metadata_describes_the_schema() {
         ormkit::RelationKind::MaterializedView
     );
 }
+
+#[test]
+fn every_entity_is_listed_for_validation() {
+    let names: Vec<String> = entities::ENTITIES
+        .iter()
+        .map(|m| format!("{}.{}", m.schema, m.name))
+        .collect();
+    assert_eq!(names.len(), 12, "every relation in schema.lock");
+    assert!(names.contains(&"public.users".to_owned()));
+    assert!(names.contains(&"analytics.events".to_owned()));
+    assert!(names.contains(&"public.Weird Names".to_owned()));
+}

@@ -76,3 +76,35 @@ pub(super) async fn wait_live(cache: &EntityCache, live: bool) -> anyhow::Result
     }
     Ok(())
 }
+
+/// Runs `reads` while `users` is locked, releasing it once a statement waits for the lock:
+/// the first load is then certainly still running when every other read arrives (on
+/// loopback an unblocked load can finish before the next future is even polled).
+pub(super) async fn while_users_locked<F: std::future::Future>(
+    db: &TestDb,
+    reads: F,
+) -> anyhow::Result<F::Output> {
+    use ormkit::sqlx::{query, query_scalar, Acquire as _};
+    let mut locker = db.pool.acquire().await?;
+    let mut tx = locker.begin().await?;
+    query("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let release = async {
+        loop {
+            let waiting: i64 = query_scalar(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND database = \
+                 (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_one(&db.pool)
+            .await?;
+            if waiting > 0 {
+                return tx.rollback().await;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let (out, released) = tokio::join!(reads, release);
+    released?;
+    Ok(out)
+}
