@@ -2,6 +2,7 @@
 
 mod cache;
 mod generated;
+mod migrator;
 mod observability;
 mod pagination;
 mod parallel;
