@@ -20,7 +20,7 @@ fn bench(c: &mut Criterion) {
         let news = (0..1000).map(|i| {
             let mut u = NewUser::new(format!("user{i:04}@example.com"));
             u.karma = Some(i % 10 + 1);
-            u.display_name = Some(Some(format!("User number {i}")));
+            u.display_name = Some(format!("User number {i}"));
             u
         });
         Repository::<User>::new(&pool)
