@@ -69,6 +69,11 @@ pub use meta::{ColumnMeta, EntityMeta, ForeignKeyMeta, RelationKind};
 pub use migration::EmbeddedMigration;
 pub use relation::{BelongsTo, HasMany, KeyText};
 
+#[cfg(feature = "cache")]
+pub use cache::{
+    CacheStats, CachedRepository, EntityCache, EntityCacheBuilder, EntityOptions,
+    InvalidationStrategy, QueryCache,
+};
 #[cfg(feature = "orm")]
 pub use db::Db;
 #[cfg(feature = "migrations")]

@@ -141,7 +141,7 @@ impl EntityCache {
     /// before the call (a `NOTIFY` of its own, delivered after them): reads that start after
     /// it returns see every write that committed before it started. Immediate under
     /// `eventual` and while the listener is not subscribed (reads bypass the cache then).
-    /// [`OrmkitError::Cache`] if the round trip exceeds the strategy's timeout.
+    /// [`OrmkitError::Cache`](crate::OrmkitError::Cache) if the round trip exceeds the strategy's timeout.
     pub async fn sync(&self) -> Result<()> {
         self.shared.state.sync().await
     }

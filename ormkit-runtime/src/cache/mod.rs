@@ -35,8 +35,9 @@
 //!    [`EntityCache::sync`] waits for exactly that point (a barrier `NOTIFY` of its own, which
 //!    arrives after every notification committed before it), so "W committed, then
 //!    `sync()` returned, then the read started" never reads the old row.
-//! 3. Between C and the delivery in (2) — a network round trip, typically well under a
-//!    millisecond on one host — another instance may still return the old row. That window
+//! 3. Between C and the delivery in (2) — a network hop plus the listener task's
+//!    scheduling, typically under a millisecond on one host — another instance may still
+//!    return the old row. That window
 //!    is not closed: closing it would cost a database round trip per read, which is what the
 //!    cache exists to avoid. "Strong" means (1) + (2), not linearizability.
 //! 4. *Lost listener*: when the listener's connection is lost (or the heartbeat's barrier
@@ -58,6 +59,9 @@
 //! committed at least `ttl` before it started, from any source. Writes through this
 //! instance's repositories still invalidate locally.
 //!
+//! Invalidation is by counter stripes: a write makes the entries sharing its key's stripe
+//! (a few, with about four cached rows per stripe) reload on their next read, and an
+//! announced key's entry stays in memory, never served, until it is read or evicted.
 //! Absent rows are never cached. Reads inside a transaction or on a connection bypass the
 //! cache. Keys are published by the hash of their `Debug` text, so instances must run the
 //! same generated entities (any two builds of one schema do).

@@ -3,6 +3,7 @@
 
 use super::state::{State, Store};
 use super::stats::{bump, CacheStats, Counters};
+use super::store::{LoadTtl, Loaded};
 use crate::error::{OrmkitError, Result};
 use crate::meta::EntityMeta;
 use futures::future::BoxFuture;
@@ -12,8 +13,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Loads that lose to invalidations this many times in a row run uncached.
 const MAX_ATTEMPTS: usize = 4;
@@ -78,11 +78,16 @@ struct QueryEntry {
     loaded_at: Instant,
 }
 
+impl Loaded for QueryEntry {
+    fn loaded_at(&self) -> Instant {
+        self.loaded_at
+    }
+}
+
 pub(crate) struct QueryStore {
     cache: Cache<QueryKey, QueryEntry>,
     counters: Arc<Counters>,
     cleared: AtomicU64,
-    ttl: Option<Duration>,
 }
 
 impl QueryStore {
@@ -93,13 +98,12 @@ impl QueryStore {
             .max_capacity(capacity)
             .eviction_listener(move |_, _, cause| listener.removed(cause));
         if let Some(ttl) = ttl {
-            builder = builder.time_to_live(ttl);
+            builder = builder.expire_after(LoadTtl(ttl));
         }
         QueryStore {
             cache: builder.build(),
             counters,
             cleared: AtomicU64::new(0),
-            ttl,
         }
     }
 }
@@ -176,10 +180,8 @@ impl QueryCache {
             statement: statement.to_owned(),
             params: format!("{params:?}"),
         };
-        let fresh =
-            |entry: &QueryEntry| store.ttl.is_none_or(|ttl| entry.loaded_at.elapsed() < ttl);
         if let Some(entry) = store.cache.get(&key).await {
-            if *entry.stamp == self.stamp(store, &tables) && fresh(&entry) {
+            if *entry.stamp == self.stamp(store, &tables) {
                 if let Some(value) = entry.value.downcast_ref::<R>() {
                     bump(&store.counters.hits);
                     return Ok(value.clone());
@@ -208,7 +210,7 @@ impl QueryCache {
                 }
             };
             match store.cache.try_get_with(key.clone(), init).await {
-                Ok(entry) if entry.stamp.covers(&start) && fresh(&entry) => {
+                Ok(entry) if entry.stamp.covers(&start) => {
                     if let Some(value) = entry.value.downcast_ref::<R>() {
                         return Ok(value.clone());
                     }
@@ -236,7 +238,9 @@ impl QueryCache {
         }
     }
 
-    /// Counters since the cache was built (all zero when it is off).
+    /// Counters since the cache was built (all zero when it is off). Table invalidations
+    /// are counted in the entity cache's [`stats`](super::EntityCache::stats); `flushes`
+    /// here counts [`clear`](Self::clear).
     pub fn stats(&self) -> CacheStats {
         self.store
             .as_ref()

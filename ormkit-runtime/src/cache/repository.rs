@@ -5,12 +5,13 @@ use super::entity_cache::EntityCache;
 use super::invalidation::{key_hash, key_payload, table_payload};
 use super::state::State;
 use super::stats::bump;
-use super::store::{fetch_row, EntityStore, Lookup};
+use super::store::{fetch_row, EntityStore};
 use crate::db::{with_executor, Db};
 use crate::entity::{HasPrimaryKey, InsertModel, KeyValue, PatchModel};
 use crate::error::{OrmkitError, Result};
 use crate::ident::quote_ident;
 use crate::query::select::{encode_err, table_name};
+use futures::future::BoxFuture;
 use sqlx::postgres::PgArguments;
 use sqlx::Arguments as _;
 use std::fmt::Write as _;
@@ -76,26 +77,44 @@ where
     /// the database (filling the cache; concurrent misses on one key send one statement).
     pub async fn find_by_id(&self, id: T::Id) -> Result<Option<T>> {
         let state = self.state();
-        let (Db::Pool(pool), Some(store)) = (&self.db, &self.store) else {
-            if self.store.is_some() {
+        let mut stale = false;
+        if let (Db::Pool(_), Some(store)) = (&self.db, &self.store) {
+            if state.serving() {
+                // The hit path, written out here: each async layer costs a move of moka's
+                // (large) future.
+                if let Some(entry) = store.cache.get(&id).await {
+                    if store.servable(state, &entry) {
+                        bump(&state.counters.hits);
+                        return Ok(Some(entry.row.clone()));
+                    }
+                    stale = true;
+                }
+            }
+        }
+        // Boxed: the miss path's future is several kilobytes, and the hit path's future
+        // would otherwise carry (and move) all of it on every call.
+        self.find_uncached(id, stale).await
+    }
+
+    fn find_uncached(&self, id: T::Id, stale: bool) -> BoxFuture<'_, Result<Option<T>>> {
+        Box::pin(async move {
+            let state = self.state();
+            let (Db::Pool(pool), Some(store)) = (&self.db, &self.store) else {
+                if self.store.is_some() {
+                    bump(&state.counters.bypassed);
+                }
+                return fetch_row::<T>(&self.db, id).await;
+            };
+            if !state.serving() {
                 bump(&state.counters.bypassed);
+                return fetch_row::<T>(&self.db, id).await;
             }
-            return fetch_row::<T>(&self.db, id).await;
-        };
-        if !state.serving() {
-            bump(&state.counters.bypassed);
-            return fetch_row::<T>(&self.db, id).await;
-        }
-        match store.lookup(state, &id).await {
-            Lookup::Hit(row) => {
-                bump(&state.counters.hits);
-                return Ok(Some(row));
+            if stale {
+                store.cache.invalidate(&id).await;
             }
-            Lookup::Stale => store.cache.invalidate(&id).await,
-            Lookup::Missing => {}
-        }
-        bump(&state.counters.misses);
-        store.load(state, pool, id).await
+            bump(&state.counters.misses);
+            store.load(state, pool, id).await
+        })
     }
 
     /// The row with key `id`, or [`OrmkitError::EntityNotFound`].
@@ -152,7 +171,11 @@ where
         let state = self.state();
         let mark = state.mark();
         let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-        let row = with_executor!(&self.db, |e| query.fetch_one(e).await)?;
+        let row = with_executor!(
+            &self.db,
+            (T::META, "insert", crate::metrics::rows_one),
+            |e| query.fetch_one(e).await
+        )?;
         state.invalidate_table(T::META.qualified);
         if let (Db::Pool(_), Some(store)) = (&self.db, &self.store) {
             if store.write_through {
@@ -192,7 +215,11 @@ where
             let _ = write!(sql, ", {notify}");
         }
         let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-        let row = with_executor!(&self.db, |e| query.fetch_optional(e).await)?;
+        let row = with_executor!(
+            &self.db,
+            (T::META, "update", crate::metrics::rows_opt),
+            |e| query.fetch_optional(e).await
+        )?;
         self.invalidate_local(hash, &key).await;
         Ok(row)
     }
@@ -209,7 +236,11 @@ where
             let _ = write!(sql, " RETURNING {notify}");
         }
         let query = sqlx::query_with(&sql, args);
-        let done = with_executor!(&self.db, |e| query.execute(e).await)?;
+        let done = with_executor!(
+            &self.db,
+            (T::META, "delete", crate::metrics::rows_done),
+            |e| query.execute(e).await
+        )?;
         self.invalidate_local(hash, &id).await;
         Ok(done.rows_affected() > 0)
     }

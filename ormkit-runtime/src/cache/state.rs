@@ -15,8 +15,8 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::sync::{oneshot, Notify};
-use tokio::time::Instant;
 
 /// Per-table counters (for the query cache): a fixed number of stripes.
 const TABLE_STRIPES: usize = 256;
@@ -250,23 +250,28 @@ impl State {
             return Ok(());
         }
         crate::stats::record_statement();
-        let sent = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(&self.channel)
-            .bind(barrier_payload(self.instance, n))
-            .execute(&self.pool)
-            .await;
-        if let Err(err) = sent {
-            forget();
-            return Err(err.into());
-        }
-        // Answered by the barrier itself, or by a flush (lost or re-made subscription).
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(_) => Ok(()),
+        let round_trip = async {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(&self.channel)
+                .bind(barrier_payload(self.instance, n))
+                .execute(&self.pool)
+                .await?;
+            // Answered by the barrier itself, or by a flush (lost or re-made subscription).
+            let _ = wait.await;
+            Ok::<_, sqlx::Error>(())
+        };
+        // The whole round trip, sending included (a busy pool must not stretch it).
+        match tokio::time::timeout(timeout, round_trip).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => {
+                forget();
+                Err(err.into())
+            }
             Err(_) => {
                 forget();
                 Err(OrmkitError::Cache {
                     message: format!(
-                        "the listener on channel {:?} did not receive a barrier within {timeout:?}",
+                        "no barrier round trip through the listener on channel {:?} within {timeout:?}",
                         self.channel
                     ),
                 })

@@ -27,7 +27,8 @@ pub struct CacheStats {
     pub flushes: u64,
     /// Times the listener's connection was lost (or presumed lost by the heartbeat).
     pub disconnects: u64,
-    /// Entries currently held (moka's estimate, exact after pending tasks have run).
+    /// Entries currently held (moka's estimate, exact after pending tasks have run),
+    /// including invalidated ones not yet read or evicted.
     pub entries: u64,
 }
 

@@ -14,21 +14,53 @@ use sqlx::PgPool;
 use std::any::Any;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Loads that lose to invalidations this many times in a row go to the database uncached.
 const MAX_ATTEMPTS: usize = 4;
 
-/// A cached row with the counters it was loaded under.
-#[derive(Clone)]
+/// A cached row with the counters it was loaded under. Held in an `Arc`: moka clones values
+/// on every read, and a pointer is cheaper to clone and to move than a row.
 pub(crate) struct Entry<T> {
     pub(crate) row: T,
     pub(crate) stripe: usize,
     pub(crate) generation: u64,
     pub(crate) epoch: u64,
-    /// When the statement that read it was sent (kept only when a TTL applies).
-    pub(crate) loaded_at: Option<Instant>,
+    /// When the statement that read it was sent.
+    pub(crate) loaded_at: Instant,
+}
+
+/// A value that knows when the statement that produced it was sent.
+pub(crate) trait Loaded {
+    fn loaded_at(&self) -> Instant;
+}
+
+impl<T> Loaded for Arc<Entry<T>> {
+    fn loaded_at(&self) -> Instant {
+        self.loaded_at
+    }
+}
+
+/// A time to live counted from the *load*, not from the insertion: an entry is gone `ttl`
+/// after its statement was sent, so it never reflects the database as of more than `ttl`
+/// ago. Enforced by moka's own read path, which reads the clock anyway: the hit path pays
+/// no clock read of its own.
+pub(crate) struct LoadTtl(pub(crate) Duration);
+
+impl<K, V: Loaded> moka::Expiry<K, V> for LoadTtl {
+    fn expire_after_create(&self, _: &K, value: &V, created_at: Instant) -> Option<Duration> {
+        Some((value.loaded_at() + self.0).saturating_duration_since(created_at))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &K,
+        value: &V,
+        updated_at: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some((value.loaded_at() + self.0).saturating_duration_since(updated_at))
+    }
 }
 
 /// Why a shared load produced no entry: moka hands the same error to every waiter.
@@ -40,16 +72,8 @@ enum Failure {
 
 /// The typed cache of one opted-in entity.
 pub(crate) struct EntityStore<T: HasPrimaryKey> {
-    pub(crate) cache: Cache<T::Id, Entry<T>>,
+    pub(crate) cache: Cache<T::Id, Arc<Entry<T>>>,
     pub(crate) write_through: bool,
-    ttl: Option<Duration>,
-}
-
-/// Whether a read's look-up found a servable entry.
-pub(crate) enum Lookup<T> {
-    Hit(T),
-    Stale,
-    Missing,
 }
 
 /// `SELECT … WHERE key = …` on `db`, as `Repository::find_by_id` does.
@@ -57,7 +81,11 @@ pub(crate) async fn fetch_row<T: HasPrimaryKey>(db: &Db<'_>, id: T::Id) -> Resul
     let mut args = PgArguments::default();
     id.bind_key(&mut args).map_err(encode_err::<T>)?;
     let query = sqlx::query_as_with::<_, T, _>(T::META.select_by_key, args);
-    Ok(with_executor!(db, |e| query.fetch_optional(e).await)?)
+    Ok(with_executor!(
+        db,
+        (T::META, "select", crate::metrics::rows_opt),
+        |e| query.fetch_optional(e).await
+    )?)
 }
 
 impl<T> EntityStore<T>
@@ -75,34 +103,18 @@ where
             .max_capacity(capacity)
             .eviction_listener(move |_, _, cause| counters.removed(cause));
         if let Some(ttl) = ttl {
-            builder = builder.time_to_live(ttl);
+            builder = builder.expire_after(LoadTtl(ttl));
         }
         EntityStore {
             cache: builder.build(),
             write_through,
-            ttl,
         }
     }
 
-    fn fresh(&self, entry: &Entry<T>) -> bool {
-        match (self.ttl, entry.loaded_at) {
-            (Some(ttl), Some(at)) => at.elapsed() < ttl,
-            _ => true,
-        }
-    }
-
-    /// The hit path: one moka look-up and two counter loads (plus a clock read with a TTL).
-    pub(crate) async fn lookup(&self, state: &State, id: &T::Id) -> Lookup<T> {
-        match self.cache.get(id).await {
-            Some(entry)
-                if state.key_current(entry.generation, entry.stripe, entry.epoch)
-                    && self.fresh(&entry) =>
-            {
-                Lookup::Hit(entry.row)
-            }
-            Some(_) => Lookup::Stale,
-            None => Lookup::Missing,
-        }
+    /// Whether `entry` may be served: loaded under the current counters (moka has already
+    /// checked its time to live).
+    pub(crate) fn servable(&self, state: &State, entry: &Entry<T>) -> bool {
+        state.key_current(entry.generation, entry.stripe, entry.epoch)
     }
 
     /// The miss path: one shared load per key, returning only a row read after this call
@@ -116,16 +128,16 @@ where
             let own_error: Mutex<Option<OrmkitError>> = Mutex::new(None);
             let init = async {
                 let stamp = state.stamp(stripe, table);
-                let loaded_at = self.ttl.map(|_| Instant::now());
+                let loaded_at = Instant::now();
                 bump(&state.counters.loads);
                 match fetch_row::<T>(&db, id.clone()).await {
-                    Ok(Some(row)) => Ok(Entry {
+                    Ok(Some(row)) => Ok(Arc::new(Entry {
                         row,
                         stripe,
                         generation: stamp.generation,
                         epoch: stamp.key,
                         loaded_at,
-                    }),
+                    })),
                     Ok(None) => Err(Failure::Absent(stamp)),
                     Err(err) => {
                         *own_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(err);
@@ -140,8 +152,8 @@ where
                         key: entry.epoch,
                         table: start.table,
                     };
-                    if stamp.covers(&start) && self.fresh(&entry) {
-                        return Ok(Some(entry.row));
+                    if stamp.covers(&start) {
+                        return Ok(Some(entry.row.clone()));
                     }
                     // Loaded before an invalidation this read must see: drop it, load again.
                     self.cache.invalidate(&id).await;
@@ -179,9 +191,9 @@ where
             stripe,
             generation: stamp.generation,
             epoch: stamp.key,
-            loaded_at: self.ttl.map(|_| mark.at),
+            loaded_at: mark.at,
         };
-        self.cache.insert(id, entry).await;
+        self.cache.insert(id, Arc::new(entry)).await;
     }
 }
 
