@@ -69,8 +69,11 @@ macro_rules! with_executor {
         let start = ::std::time::Instant::now();
         let result = match $db {
             $crate::db::Db::Pool(pool) => {
-                let $e = *pool;
-                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async move { $body });
+                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async move {
+                    let mut conn = $crate::metrics::acquire(pool).await?;
+                    let $e = &mut *conn;
+                    $body
+                });
                 fut.instrument(span.clone()).await
             }
             $crate::db::Db::Conn(conn) => {
@@ -98,8 +101,11 @@ macro_rules! with_executor {
         $crate::stats::record_statement();
         match $db {
             $crate::db::Db::Pool(pool) => {
-                let $e = *pool;
-                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async move { $body });
+                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async move {
+                    let mut conn = $crate::metrics::acquire(pool).await?;
+                    let $e = &mut *conn;
+                    $body
+                });
                 fut.await
             }
             $crate::db::Db::Conn(conn) => {

@@ -78,9 +78,18 @@ static LATENCY: Histogram = Histogram::new();
 static QUERIES: AtomicU64 = AtomicU64::new(0);
 static ERRORS: AtomicU64 = AtomicU64::new(0);
 static RETRIES: AtomicU64 = AtomicU64::new(0);
+static ACQUIRING: AtomicU64 = AtomicU64::new(0);
+// Read by `snapshot` whatever the features; written only with `migrations`.
+static MIGRATIONS_APPLIED: AtomicU64 = AtomicU64::new(0);
+static MIGRATIONS_REVERTED: AtomicU64 = AtomicU64::new(0);
+static MIGRATION_MICROS: AtomicU64 = AtomicU64::new(0);
+/// Reads answered by an ormkit cache, and reads it could not answer (misses and bypasses).
+pub(crate) static CACHE_HITS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
 
 /// What happened since the process started.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MetricsSnapshot {
     /// Statements sent.
     pub queries: u64,
@@ -94,6 +103,29 @@ pub struct MetricsSnapshot {
     pub p99: Duration,
     /// Transactions re-run by a retry policy.
     pub transaction_retries: u64,
+    /// Reads answered by an entity or query cache.
+    pub cache_hits: u64,
+    /// Cache reads that went to the database (misses, and bypasses of a cache that could not
+    /// vouch for itself).
+    pub cache_misses: u64,
+    /// Migrations applied by a `Migrator`.
+    pub migrations_applied: u64,
+    /// Migrations reverted by a `Migrator`.
+    pub migrations_reverted: u64,
+    /// Time spent in the scripts of those migrations, up and down.
+    pub migration_time: Duration,
+}
+
+impl MetricsSnapshot {
+    /// `cache_hits / (cache_hits + cache_misses)`, or 0 before the first cached read.
+    pub fn cache_hit_rate(&self) -> f64 {
+        let reads = self.cache_hits + self.cache_misses;
+        if reads == 0 {
+            0.0
+        } else {
+            self.cache_hits as f64 / reads as f64
+        }
+    }
 }
 
 /// The process-wide figures, for applications without a `metrics` recorder.
@@ -106,27 +138,77 @@ pub fn snapshot() -> MetricsSnapshot {
         p95: q[1],
         p99: q[2],
         transaction_retries: RETRIES.load(Ordering::Relaxed),
+        cache_hits: CACHE_HITS.load(Ordering::Relaxed),
+        cache_misses: CACHE_MISSES.load(Ordering::Relaxed),
+        migrations_applied: MIGRATIONS_APPLIED.load(Ordering::Relaxed),
+        migrations_reverted: MIGRATIONS_REVERTED.load(Ordering::Relaxed),
+        migration_time: Duration::from_micros(MIGRATION_MICROS.load(Ordering::Relaxed)),
     }
 }
 
-/// A pool's state: open connections and idle ones (also published as gauges).
+/// A pool's state: open connections, idle ones, and statements waiting for a connection
+/// (also published as gauges).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolStats {
     /// Connections open.
     pub size: u32,
     /// Of those, idle.
     pub idle: usize,
+    /// ormkit statements waiting for a connection from a pool, in the whole process (sqlx
+    /// does not count its waiters, so ormkit counts the acquires it makes; a pool used
+    /// directly through sqlx is not seen).
+    pub waiting: u64,
 }
 
-/// `pool`'s state, also published as the gauges `ormkit_pool_size` and `ormkit_pool_idle`.
+/// `pool`'s state, also published as the gauges `ormkit_pool_size`, `ormkit_pool_idle` and
+/// `ormkit_pool_waiting` (the last one is also kept current on every acquire).
 pub fn pool_stats(pool: &sqlx::PgPool) -> PoolStats {
     let stats = PoolStats {
         size: pool.size(),
         idle: pool.num_idle(),
+        waiting: ACQUIRING.load(Ordering::Relaxed),
     };
     metrics::gauge!("ormkit_pool_size").set(f64::from(stats.size));
     metrics::gauge!("ormkit_pool_idle").set(stats.idle as f64);
+    metrics::gauge!("ormkit_pool_waiting").set(stats.waiting as f64);
     stats
+}
+
+/// A connection from `pool`, counted in [`PoolStats::waiting`] until it arrives (or the
+/// caller gives up: the count is dropped with the future).
+pub(crate) async fn acquire(
+    pool: &sqlx::PgPool,
+) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            ACQUIRING.fetch_sub(1, Ordering::Relaxed);
+            metrics::gauge!("ormkit_pool_waiting").decrement(1.0);
+        }
+    }
+    ACQUIRING.fetch_add(1, Ordering::Relaxed);
+    metrics::gauge!("ormkit_pool_waiting").increment(1.0);
+    let _waiting = Waiting;
+    pool.acquire().await
+}
+
+/// Records one migration script run by a `Migrator`: `direction` is `"up"` or `"down"`.
+#[cfg(feature = "migrations")]
+pub(crate) fn migration_ran(direction: &'static str, took: Duration) {
+    let counter = if direction == "up" {
+        &MIGRATIONS_APPLIED
+    } else {
+        &MIGRATIONS_REVERTED
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    MIGRATION_MICROS.fetch_add(
+        u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    metrics::histogram!("ormkit_migration_duration_seconds", "direction" => direction)
+        .record(took.as_secs_f64());
+    metrics::counter!("ormkit_migrations_total", "direction" => direction).increment(1);
 }
 
 /// Rows in a list result (a `&Vec` because it is used as `fn(&Result::Ok) -> u64`).

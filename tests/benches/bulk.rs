@@ -1,6 +1,7 @@
 //! Bulk work against its physical limit, in the same run: inserting 100 000 rows through
 //! ormkit's binary COPY vs tokio-postgres' binary COPY (and ormkit's multi-row
-//! `INSERT … RETURNING`); fetching 10 000 rows by id in bulk vs one `find_by_id` each.
+//! `INSERT … RETURNING`); fetching 10 000 rows by id in bulk vs one `find_by_id` each and
+//! vs one hand-written `= ANY` statement.
 //!
 //! `cargo bench -p ormkit-tests --bench bulk`
 
@@ -10,7 +11,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use futures::pin_mut;
 use ormkit::chrono::{DateTime, Utc};
-use ormkit::{ParallelExecutor, Repository};
+use ormkit::{Entity as _, ParallelExecutor, Repository};
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -75,24 +76,27 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    group.bench_function("ormkit bulk_insert (COPY)", |b| {
-        b.iter_batched(
-            || {
-                truncate();
-                rows(at)
-            },
-            |rows| {
-                rt.block_on(async {
-                    let n = ParallelExecutor::new(&pool, 1)
-                        .bulk_insert::<AuditLog>(rows)
-                        .await
-                        .unwrap();
-                    assert_eq!(n, ROWS as u64);
-                })
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    for parallel in [1, 2] {
+        let name = format!("ormkit bulk_insert (COPY), max_parallel {parallel}");
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    truncate();
+                    rows(at)
+                },
+                |rows| {
+                    rt.block_on(async {
+                        let n = ParallelExecutor::new(&pool, parallel)
+                            .bulk_insert::<AuditLog>(rows)
+                            .await
+                            .unwrap();
+                        assert_eq!(n, ROWS as u64);
+                    })
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.bench_function("ormkit insert_many (multi-row VALUES … RETURNING)", |b| {
         b.iter_batched(
             || {
@@ -135,10 +139,28 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The floor: one hand-written `= ANY` statement for all 10 000 ids, rows in the
+    // server's order.
+    let raw_ids: Vec<i64> = ids.iter().map(|i| i.into_inner()).collect();
+    let raw_sql = format!(
+        "SELECT {} FROM {} WHERE \"id\" = ANY($1)",
+        User::META.select_list,
+        User::META.qualified
+    );
+    group.bench_function("raw sqlx, one = ANY statement", |b| {
+        b.to_async(&rt).iter(|| async {
+            let rows: Vec<User> = ormkit::sqlx::query_as(&raw_sql)
+                .bind(&raw_ids)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), raw_ids.len());
+        })
+    });
     group.bench_function("ormkit bulk_fetch_by_id", |b| {
         b.to_async(&rt).iter(|| async {
             let found = ParallelExecutor::new(&pool, 2)
-                .chunk_size(5_000)
+                .chunk_size(2_500)
                 .bulk_fetch_by_id::<User>(ids.clone())
                 .await
                 .unwrap();

@@ -13,47 +13,12 @@ use ormkit::cache::{EntityCache, InvalidationStrategy};
 use ormkit::Repository;
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod support;
 
 const CALLS: u32 = 10_000;
-
-/// Nanoseconds per call of `f`, over one batch.
-fn batch<F: Fn() -> Fut, Fut: Future>(rt: &tokio::runtime::Runtime, f: &F) -> f64 {
-    let start = Instant::now();
-    rt.block_on(async {
-        for _ in 0..CALLS {
-            black_box(f().await);
-        }
-    });
-    start.elapsed().as_nanos() as f64 / f64::from(CALLS)
-}
-
-/// How `b` compares with `a`, measured in alternating batches so that a change in the
-/// machine's load affects both alike (criterion's groups run one after the other, and this VM
-/// is shared): the median ns per call of each, the median of the per-round ratios `b / a`,
-/// and the ratio of the fastest batches.
-fn paired<A, FA, B, FB>(rt: &tokio::runtime::Runtime, a: A, b: B) -> [f64; 4]
-where
-    A: Fn() -> FA,
-    FA: Future,
-    B: Fn() -> FB,
-    FB: Future,
-{
-    let rounds: Vec<(f64, f64)> = (0..101).map(|_| (batch(rt, &a), batch(rt, &b))).collect();
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let min = |v: &mut dyn Iterator<Item = f64>| v.fold(f64::INFINITY, f64::min);
-    [
-        median(rounds.iter().map(|r| r.0).collect()),
-        median(rounds.iter().map(|r| r.1).collect()),
-        median(rounds.iter().map(|r| r.1 / r.0).collect()),
-        min(&mut rounds.iter().map(|r| r.1)) / min(&mut rounds.iter().map(|r| r.0)),
-    ]
-}
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -121,26 +86,12 @@ fn bench(c: &mut Criterion) {
             .unwrap()
             .unwrap()
     };
-    for (name, r) in [
-        ("strong hit / bare get", paired(&rt, bare_get, strong_hit)),
-        (
-            "eventual hit / bare get",
-            paired(&rt, bare_get, eventual_hit),
-        ),
-        (
-            "strong hit / bare get of an Arc + clone",
-            paired(&rt, bare_arc_get, strong_hit),
-        ),
-        (
-            "eventual hit / bare get of an Arc + clone",
-            paired(&rt, bare_arc_get, eventual_hit),
-        ),
-    ] {
-        eprintln!(
-            "paired {name}: {:.0} ns / {:.0} ns; ratio median {:.2}x, fastest {:.2}x",
-            r[1], r[0], r[2], r[3]
-        );
-    }
+    support::paired(&rt, 101, CALLS, bare_get, strong_hit).print("strong hit / bare get");
+    support::paired(&rt, 101, CALLS, bare_get, eventual_hit).print("eventual hit / bare get");
+    support::paired(&rt, 101, CALLS, bare_arc_get, strong_hit)
+        .print("strong hit / bare get of an Arc + clone");
+    support::paired(&rt, 101, CALLS, bare_arc_get, eventual_hit)
+        .print("eventual hit / bare get of an Arc + clone");
 
     let mut group = c.benchmark_group("cache_hit");
     group.bench_function("database read (Repository::find_by_id)", |b| {

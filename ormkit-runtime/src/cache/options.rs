@@ -175,7 +175,7 @@ impl EntityCacheBuilder {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters::new("entity"));
         let mut entities = HashMap::new();
         let mut total = 0;
         for (ty, options, make) in self.entities {

@@ -92,7 +92,7 @@ pub(crate) struct QueryStore {
 
 impl QueryStore {
     pub(crate) fn new(capacity: u64, ttl: Option<Duration>) -> Self {
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters::new("query"));
         let listener = Arc::clone(&counters);
         let mut builder = Cache::builder()
             .max_capacity(capacity)

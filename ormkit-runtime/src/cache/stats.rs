@@ -44,28 +44,79 @@ impl CacheStats {
     }
 }
 
+/// One counter of a cache: its own count, the same event through the `metrics` facade
+/// (`ormkit_cache_events_total{cache, event}`, a handle registered when the cache is built,
+/// so a hit costs no key look-up), and for reads the process-wide figure in
+/// [`metrics::snapshot`](crate::metrics::snapshot).
+#[derive(Debug)]
+pub(crate) struct Tally {
+    count: AtomicU64,
+    published: metrics::Counter,
+    global: Option<&'static AtomicU64>,
+}
+
+impl Tally {
+    fn new(cache: &'static str, event: &'static str, global: Option<&'static AtomicU64>) -> Self {
+        Tally {
+            count: AtomicU64::new(0),
+            published: metrics::counter!(
+                "ormkit_cache_events_total",
+                "cache" => cache,
+                "event" => event
+            ),
+            global,
+        }
+    }
+
+    fn get(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
 /// The live counters behind [`CacheStats`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Counters {
-    pub(crate) hits: AtomicU64,
-    pub(crate) misses: AtomicU64,
-    pub(crate) loads: AtomicU64,
-    pub(crate) bypassed: AtomicU64,
-    pub(crate) evictions: AtomicU64,
-    pub(crate) expirations: AtomicU64,
-    pub(crate) invalidations: AtomicU64,
-    pub(crate) flushes: AtomicU64,
-    pub(crate) disconnects: AtomicU64,
+    pub(crate) hits: Tally,
+    pub(crate) misses: Tally,
+    pub(crate) loads: Tally,
+    pub(crate) bypassed: Tally,
+    pub(crate) evictions: Tally,
+    pub(crate) expirations: Tally,
+    pub(crate) invalidations: Tally,
+    pub(crate) flushes: Tally,
+    pub(crate) disconnects: Tally,
 }
 
 /// Adds one to a counter.
-pub(crate) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+pub(crate) fn bump(tally: &Tally) {
+    tally.count.fetch_add(1, Ordering::Relaxed);
+    tally.published.increment(1);
+    if let Some(global) = tally.global {
+        global.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Counters {
+    /// The counters of one cache; `cache` labels its published events (`"entity"` or
+    /// `"query"`).
+    pub(crate) fn new(cache: &'static str) -> Self {
+        use crate::metrics::{CACHE_HITS, CACHE_MISSES};
+        let tally = |event, global| Tally::new(cache, event, global);
+        Counters {
+            hits: tally("hit", Some(&CACHE_HITS)),
+            misses: tally("miss", Some(&CACHE_MISSES)),
+            loads: tally("load", None),
+            bypassed: tally("bypass", Some(&CACHE_MISSES)),
+            evictions: tally("eviction", None),
+            expirations: tally("expiration", None),
+            invalidations: tally("invalidation", None),
+            flushes: tally("flush", None),
+            disconnects: tally("disconnect", None),
+        }
+    }
+
     pub(crate) fn snapshot(&self, entries: u64) -> CacheStats {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let get = Tally::get;
         CacheStats {
             hits: get(&self.hits),
             misses: get(&self.misses),
@@ -98,7 +149,7 @@ mod tests {
     #[test]
     fn hit_rate_counts_every_read() {
         assert_eq!(CacheStats::default().hit_rate(), 0.0);
-        let counters = Counters::default();
+        let counters = Counters::new("entity");
         for _ in 0..3 {
             bump(&counters.hits);
         }

@@ -19,6 +19,16 @@ pub(crate) async fn apply_up(
     history: &History,
     migration: &Migration,
 ) -> Result<Duration, MigrateError> {
+    let took = up(conn, history, migration).await?;
+    crate::metrics::migration_ran("up", took);
+    Ok(took)
+}
+
+async fn up(
+    conn: &mut PgConnection,
+    history: &History,
+    migration: &Migration,
+) -> Result<Duration, MigrateError> {
     let script = &migration.up;
     if script.no_transaction {
         history.insert(conn, migration, 0, false).await?;
@@ -54,6 +64,17 @@ pub(crate) async fn apply_up(
 /// Reverts `migration` (recorded as `recorded_version`) and removes its row; returns how
 /// long its down script took.
 pub(crate) async fn apply_down(
+    conn: &mut PgConnection,
+    history: &History,
+    migration: &Migration,
+    recorded_version: &str,
+) -> Result<Duration, MigrateError> {
+    let took = down(conn, history, migration, recorded_version).await?;
+    crate::metrics::migration_ran("down", took);
+    Ok(took)
+}
+
+async fn down(
     conn: &mut PgConnection,
     history: &History,
     migration: &Migration,

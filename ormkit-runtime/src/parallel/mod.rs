@@ -34,8 +34,15 @@ pub struct ParallelExecutor<'p> {
     pool: &'p PgPool,
     max_parallel: usize,
     chunk_size: usize,
-    copy_chunk_size: usize,
+    copy_chunk_size: Option<usize>,
 }
+
+/// Bounds of the default rows per `COPY`: each COPY is a transaction, and each commit costs a
+/// WAL flush (≈2 ms here), so by default the rows are split evenly over `max_parallel`
+/// statements rather than cut into small chunks; the upper bound limits what one failing
+/// chunk takes back.
+const COPY_CHUNK_MIN: usize = 10_000;
+const COPY_CHUNK_MAX: usize = 1_000_000;
 
 fn chunk_error<T: Entity>(first: usize, last: usize, err: OrmkitError) -> OrmkitError {
     OrmkitError::Query {
@@ -47,20 +54,22 @@ fn chunk_error<T: Entity>(first: usize, last: usize, err: OrmkitError) -> Ormkit
 }
 
 impl<'p> ParallelExecutor<'p> {
-    /// At most `max_parallel` concurrent statements (at least 1); chunks of 1000 rows (25 000
-    /// per COPY).
+    /// At most `max_parallel` concurrent statements (at least 1); chunks of 1000 rows, and
+    /// for `COPY` the rows split evenly over `max_parallel` statements (10 000 to 1 000 000
+    /// rows each).
     pub fn new(pool: &'p PgPool, max_parallel: usize) -> Self {
         ParallelExecutor {
             pool,
             max_parallel: max_parallel.max(1),
             chunk_size: 1000,
-            copy_chunk_size: 25_000,
+            copy_chunk_size: None,
         }
     }
 
-    /// Rows per `COPY` statement in [`bulk_insert`](Self::bulk_insert) (default 25 000).
+    /// Rows per `COPY` statement in [`bulk_insert`](Self::bulk_insert), instead of the rows
+    /// split evenly over `max_parallel` statements.
     pub fn copy_chunk_size(mut self, rows: usize) -> Self {
-        self.copy_chunk_size = rows.max(1);
+        self.copy_chunk_size = Some(rows.max(1));
         self
     }
 
@@ -89,8 +98,7 @@ impl<'p> ParallelExecutor<'p> {
             T::META.qualified,
             quote_ident(key)
         );
-        let chunks: Vec<Vec<T::Id>> = ids.chunks(self.chunk_size).map(<[_]>::to_vec).collect();
-        let found: Vec<Vec<T>> = stream::iter(chunks)
+        let found: Vec<Vec<T>> = stream::iter(ids.chunks(self.chunk_size))
             .map(|chunk| {
                 let sql = &sql;
                 async move {
@@ -105,29 +113,7 @@ impl<'p> ParallelExecutor<'p> {
             .buffer_unordered(self.max_parallel)
             .try_collect()
             .await?;
-        let mut by_id: HashMap<T::Id, T> =
-            found.into_iter().flatten().map(|r| (r.id(), r)).collect();
-        let mut missing = Vec::new();
-        let mut rows = Vec::with_capacity(ids.len());
-        let mut seen: HashMap<T::Id, usize> = HashMap::new();
-        for id in &ids {
-            *seen.entry(id.clone()).or_default() += 1;
-        }
-        for id in ids {
-            let left = seen.get_mut(&id).map_or(0, |n| {
-                *n -= 1;
-                *n
-            });
-            let row = if left == 0 {
-                by_id.remove(&id)
-            } else {
-                by_id.get(&id).cloned()
-            };
-            if row.is_none() {
-                missing.push(id);
-            }
-            rows.push(row);
-        }
+        let (rows, missing) = in_callers_order(found.into_iter().flatten().collect(), ids);
         Ok(BulkFetch { rows, missing })
     }
 
@@ -135,13 +121,18 @@ impl<'p> ParallelExecutor<'p> {
     /// transaction; the number of rows written. No row limit, no parameter limit. Rows that set
     /// different columns (some `None` defaults, some not) go in separate COPY statements.
     pub async fn bulk_insert<T: Table>(&self, rows: Vec<T::Insert>) -> Result<u64> {
+        let chunk_size = self.copy_chunk_size.unwrap_or_else(|| {
+            rows.len()
+                .div_ceil(self.max_parallel)
+                .clamp(COPY_CHUNK_MIN, COPY_CHUNK_MAX)
+        });
         // Group consecutive rows by the columns they set, then chunk each group.
         let mut groups: Vec<(Vec<&'static str>, Vec<T::Insert>)> = Vec::new();
         for row in rows {
             let mut columns = Vec::new();
             row.set_columns(&mut columns);
             match groups.last_mut() {
-                Some((cols, group)) if *cols == columns && group.len() < self.copy_chunk_size => {
+                Some((cols, group)) if *cols == columns && group.len() < chunk_size => {
                     group.push(row)
                 }
                 _ => groups.push((columns, vec![row])),
@@ -152,7 +143,7 @@ impl<'p> ParallelExecutor<'p> {
         for (columns, group) in groups {
             let mut group = group.into_iter().peekable();
             while group.peek().is_some() {
-                let chunk: Vec<T::Insert> = group.by_ref().take(self.copy_chunk_size).collect();
+                let chunk: Vec<T::Insert> = group.by_ref().take(chunk_size).collect();
                 let len = chunk.len();
                 jobs.push((first, columns.clone(), chunk));
                 first += len;
@@ -334,4 +325,42 @@ impl<'p> ParallelExecutor<'p> {
             .await?;
         Ok(counts.into_iter().sum())
     }
+}
+
+/// `found` rearranged in the order of `ids` (`None` where a row is missing), and the missing
+/// ids. A row asked for more than once is cloned for all but its last request; otherwise
+/// rows are moved, and each id costs one hash look-up.
+fn in_callers_order<T, K>(found: Vec<T>, ids: Vec<K>) -> (Vec<Option<T>>, Vec<K>)
+where
+    T: HasPrimaryKey<Id = K> + Clone,
+    K: Hash + Eq,
+{
+    let index: HashMap<K, usize> = found.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
+    let positions: Vec<Option<usize>> = ids.iter().map(|id| index.get(id).copied()).collect();
+    // The last request for each row takes it; earlier ones (duplicates) clone it.
+    let mut claimed = vec![false; found.len()];
+    let mut last = vec![false; positions.len()];
+    for (i, pos) in positions.iter().enumerate().rev() {
+        if let Some(pos) = *pos {
+            if !claimed[pos] {
+                claimed[pos] = true;
+                last[i] = true;
+            }
+        }
+    }
+    let mut slots: Vec<Option<T>> = found.into_iter().map(Some).collect();
+    let mut rows = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for ((id, pos), last) in ids.into_iter().zip(positions).zip(last) {
+        let row = match pos {
+            Some(pos) if last => slots[pos].take(),
+            Some(pos) => slots[pos].clone(),
+            None => None,
+        };
+        if row.is_none() {
+            missing.push(id);
+        }
+        rows.push(row);
+    }
+    (rows, missing)
 }

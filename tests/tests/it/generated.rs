@@ -46,3 +46,58 @@ fn every_entity_is_listed_for_validation() {
     assert!(names.contains(&"analytics.events".to_owned()));
     assert!(names.contains(&"public.Weird Names".to_owned()));
 }
+
+/// A second `cargo build` with nothing changed must not run build.rs again: cargo reruns it
+/// when a `rerun-if-changed` path is missing or newer than the last run, so every such path
+/// must exist in the source tree (never in OUT_DIR, which the script itself writes), and
+/// every variable the pipeline reads must be declared.
+#[test]
+fn the_build_script_declares_exactly_what_it_depends_on() {
+    let output = std::path::Path::new(env!("OUT_DIR")).join("../output");
+    let output = std::fs::read_to_string(&output).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .canonicalize()
+        .unwrap();
+    let changed: Vec<std::path::PathBuf> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("cargo:rerun-if-changed="))
+        .map(|p| std::path::Path::new(p).canonicalize().unwrap())
+        .collect();
+    for path in &changed {
+        assert!(
+            path.starts_with(&root),
+            "{path:?} is outside the source tree"
+        );
+        assert!(
+            !path.starts_with(root.join("target")),
+            "{path:?} is a build output"
+        );
+    }
+    let expect = |p: &str| {
+        let p = root.join(p).canonicalize().unwrap();
+        assert!(
+            changed.contains(&p),
+            "no rerun-if-changed for {p:?}:\n{output}"
+        );
+    };
+    expect("schema.lock");
+    expect("migrations");
+    for m in entities::MIGRATIONS {
+        let dir = format!("migrations/{}_{}", m.version, m.name);
+        expect(&format!("{dir}/up.sql"));
+    }
+    for var in [
+        "ORMKIT_OFFLINE",
+        "ORMKIT_SCRATCH_URL",
+        "DATABASE_URL",
+        "ORMKIT_LOCKED",
+        "ORMKIT_UPDATE_LOCK",
+    ] {
+        assert!(
+            output.contains(&format!("cargo:rerun-if-env-changed={var}\n")),
+            "{var} not declared:\n{output}"
+        );
+    }
+}

@@ -95,3 +95,135 @@ async fn the_snapshot_counts_statements_latency_and_errors() -> anyhow::Result<(
     assert!(pool.size >= 1 && pool.idle <= pool.size as usize);
     Ok(())
 }
+
+/// The `metrics` facade, through a recorder local to this test's thread: statement
+/// latency, the pool's waiting gauge, cache events and migration durations.
+#[tokio::test]
+async fn the_metrics_facade_sees_statements_pool_waits_cache_events_and_migrations(
+) -> anyhow::Result<()> {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use ormkit::{EntityCache, InvalidationStrategy, Migrator};
+    use std::time::Duration;
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let db = TestDb::new().await?;
+    let before = ormkit::metrics::snapshot();
+
+    // Cache reads: one miss, then two hits.
+    let cache = EntityCache::builder()
+        .strategy(InvalidationStrategy::eventual(Duration::from_secs(60)))
+        .entity::<User>()
+        .build(&db.pool)
+        .await?;
+    let users = cache.repository::<User>(&db.pool);
+    let ada = Repository::<User>::new(&db.pool)
+        .insert(NewUser::new("facade@x.io".into()))
+        .await?;
+    for _ in 0..3 {
+        assert_eq!(users.find_by_id(ada.id).await?, Some(ada.clone()));
+    }
+
+    // A statement waiting for the only connection of a pool is counted while it waits.
+    let small = ormkit::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(db.url())
+        .await?;
+    let held = small.acquire().await?;
+    let waiter = {
+        let small = small.clone();
+        tokio::spawn(async move { Repository::<User>::new(&small).find_by_id(ada.id).await })
+    };
+    let mut waiting = 0;
+    for _ in 0..500 {
+        waiting = ormkit::metrics::pool_stats(&small).waiting;
+        if waiting >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(waiting >= 1, "the blocked statement is counted as waiting");
+    drop(held);
+    assert!(waiter.await??.is_some());
+
+    // A migration, applied and reverted.
+    let dir = tempfile::tempdir()?;
+    let step = dir.path().join("20260101000000_probe");
+    std::fs::create_dir(&step)?;
+    std::fs::write(step.join("up.sql"), "CREATE TABLE facade_probe (id int);")?;
+    std::fs::write(step.join("down.sql"), "DROP TABLE facade_probe;")?;
+    let migrator = Migrator::from_dir(&db.pool, dir.path())?;
+    migrator.migrate_up().await?;
+    migrator.migrate_down().await?;
+
+    let after = ormkit::metrics::snapshot();
+    assert!(after.cache_hits >= before.cache_hits + 2);
+    assert!(after.cache_misses > before.cache_misses);
+    assert!(after.cache_hit_rate() > 0.0);
+    assert!(after.migrations_applied > before.migrations_applied);
+    assert!(after.migrations_reverted > before.migrations_reverted);
+
+    // This thread's recorder saw exactly this test's events.
+    let recorded = snapshotter.snapshot().into_vec();
+    let find = |name: &str, labels: &[(&str, &str)]| {
+        recorded
+            .iter()
+            .find(|(key, ..)| {
+                let key = key.key();
+                key.name() == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| key.labels().any(|l| l.key() == *k && l.value() == *v))
+            })
+            .map(|(.., value)| value)
+    };
+    let counter = |name, labels| match find(name, labels) {
+        Some(DebugValue::Counter(n)) => *n,
+        other => panic!("{name} {labels:?}: {other:?}"),
+    };
+    assert_eq!(
+        counter(
+            "ormkit_cache_events_total",
+            &[("cache", "entity"), ("event", "hit")]
+        ),
+        2
+    );
+    assert_eq!(
+        counter(
+            "ormkit_cache_events_total",
+            &[("cache", "entity"), ("event", "miss")]
+        ),
+        1
+    );
+    assert_eq!(
+        counter("ormkit_migrations_total", &[("direction", "up")]),
+        1
+    );
+    assert_eq!(
+        counter("ormkit_migrations_total", &[("direction", "down")]),
+        1
+    );
+    assert!(
+        counter(
+            "ormkit_queries_total",
+            &[("table", "users"), ("op", "insert")]
+        ) >= 1
+    );
+    match find("ormkit_migration_duration_seconds", &[("direction", "up")]) {
+        Some(DebugValue::Histogram(samples)) => assert_eq!(samples.len(), 1),
+        other => panic!("migration duration: {other:?}"),
+    }
+    match find(
+        "ormkit_query_duration_seconds",
+        &[("table", "users"), ("op", "select")],
+    ) {
+        Some(DebugValue::Histogram(samples)) => assert!(!samples.is_empty()),
+        other => panic!("query duration: {other:?}"),
+    }
+    match find("ormkit_pool_waiting", &[]) {
+        Some(DebugValue::Gauge(_)) => {}
+        other => panic!("pool waiting: {other:?}"),
+    }
+    Ok(())
+}
