@@ -79,7 +79,7 @@ pub use db::Db;
 #[cfg(feature = "migrations")]
 pub use migrate::{MigrateError, Migrator};
 #[cfg(feature = "parallel")]
-pub use parallel::{BulkFetch, ParallelExecutor};
+pub use parallel::{BulkFetch, OnConflict, ParallelExecutor};
 #[cfg(feature = "smart-pool")]
 pub use pool::{create_smart_pool, create_smart_pool_with, PoolConfig, POOL_ENV_VARS};
 #[cfg(feature = "orm")]

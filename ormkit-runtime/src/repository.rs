@@ -25,7 +25,7 @@ impl<T: Entity> std::fmt::Debug for Repository<'_, T> {
     }
 }
 
-fn insert_sql<T: Entity>(columns: &[&'static str], rows: usize) -> String {
+fn insert_sql<T: Entity>(columns: &[&'static str], rows: usize, conflict: &str) -> String {
     let mut sql = format!("INSERT INTO {}", T::META.qualified);
     if columns.is_empty() {
         sql.push_str(" DEFAULT VALUES");
@@ -46,7 +46,7 @@ fn insert_sql<T: Entity>(columns: &[&'static str], rows: usize) -> String {
             sql.push(')');
         }
     }
-    let _ = write!(sql, " RETURNING {}", T::META.select_list);
+    let _ = write!(sql, "{conflict} RETURNING {}", T::META.select_list);
     sql
 }
 
@@ -89,7 +89,7 @@ impl<T: Table> Repository<'_, T> {
         let mut args = PgArguments::default();
         new.bind_columns(&mut columns, &mut args)
             .map_err(encode_err::<T>)?;
-        let sql = insert_sql::<T>(&columns, 1);
+        let sql = insert_sql::<T>(&columns, 1, "");
         let query = sqlx::query_as_with::<_, T, _>(&sql, args);
         Ok(with_executor!(
             &self.db,
@@ -101,6 +101,16 @@ impl<T: Table> Repository<'_, T> {
     /// Inserts several rows, returning them in order. Consecutive rows that set the same
     /// columns go in one multi-row statement, in chunks below PostgreSQL's parameter limit.
     pub async fn insert_many(&self, news: impl IntoIterator<Item = T::Insert>) -> Result<Vec<T>> {
+        self.insert_many_with(news, "").await
+    }
+
+    /// [`insert_many`](Self::insert_many) with `conflict` (an `ON CONFLICT` clause or
+    /// nothing) before `RETURNING`; rows skipped by the clause are not returned.
+    pub(crate) async fn insert_many_with(
+        &self,
+        news: impl IntoIterator<Item = T::Insert>,
+        conflict: &str,
+    ) -> Result<Vec<T>> {
         const MAX_PARAMS: usize = 32_767;
         let mut out = Vec::new();
         let mut batch: Vec<&'static str> = Vec::new();
@@ -111,7 +121,8 @@ impl<T: Table> Repository<'_, T> {
             new.set_columns(&mut columns);
             let fits = (rows + 1) * columns.len() <= MAX_PARAMS;
             if rows > 0 && (columns != batch || !fits) {
-                out.extend(self.flush(&batch, rows, std::mem::take(&mut args)).await?);
+                let args = std::mem::take(&mut args);
+                out.extend(self.flush(&batch, rows, args, conflict).await?);
                 rows = 0;
             }
             let mut bound = Vec::with_capacity(columns.len());
@@ -121,7 +132,7 @@ impl<T: Table> Repository<'_, T> {
             rows += 1;
         }
         if rows > 0 {
-            out.extend(self.flush(&batch, rows, args).await?);
+            out.extend(self.flush(&batch, rows, args, conflict).await?);
         }
         Ok(out)
     }
@@ -131,22 +142,23 @@ impl<T: Table> Repository<'_, T> {
         columns: &[&'static str],
         rows: usize,
         args: PgArguments,
+        conflict: &str,
     ) -> Result<Vec<T>> {
         if columns.is_empty() {
             let mut out = Vec::with_capacity(rows);
-            let sql = insert_sql::<T>(columns, 1);
+            let sql = insert_sql::<T>(columns, 1, conflict);
             for _ in 0..rows {
                 let query = sqlx::query_as::<_, T>(&sql);
-                out.push(with_executor!(
+                out.extend(with_executor!(
                     &self.db,
-                    (T::META, "insert", crate::metrics::rows_one),
-                    |e| query.fetch_one(e).await
+                    (T::META, "insert", crate::metrics::rows_vec),
+                    |e| query.fetch_all(e).await
                 )?);
             }
             return Ok(out);
         }
         // `INSERT … VALUES … RETURNING` returns rows in VALUES order for a plain insert.
-        let sql = insert_sql::<T>(columns, rows);
+        let sql = insert_sql::<T>(columns, rows, conflict);
         let query = sqlx::query_as_with::<_, T, _>(&sql, args);
         Ok(with_executor!(
             &self.db,

@@ -1,6 +1,6 @@
 //! Bulk work against its physical limit, in the same run: inserting 100 000 rows through
-//! ormkit's binary COPY vs tokio-postgres' binary COPY (and ormkit's multi-row
-//! `INSERT … RETURNING`); fetching 10 000 rows by id in bulk vs one `find_by_id` each and
+//! ormkit's binary COPY vs tokio-postgres' binary COPY (and ormkit's `INSERT … SELECT FROM
+//! unnest … RETURNING` and multi-row `INSERT … VALUES … RETURNING`); fetching 10 000 rows by id in bulk vs one `find_by_id` each and
 //! vs one hand-written `= ANY` statement.
 //!
 //! `cargo bench -p ormkit-tests --bench bulk`
@@ -97,6 +97,25 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    group.bench_function("ormkit bulk_insert_returning (UNNEST … RETURNING)", |b| {
+        b.iter_batched(
+            || {
+                truncate();
+                rows(at)
+            },
+            |rows| {
+                rt.block_on(async {
+                    let stored = ParallelExecutor::new(&pool, 2)
+                        .chunk_size(10_000)
+                        .bulk_insert_returning::<AuditLog>(rows)
+                        .await
+                        .unwrap();
+                    assert_eq!(stored.len(), ROWS);
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
     group.bench_function("ormkit insert_many (multi-row VALUES … RETURNING)", |b| {
         b.iter_batched(
             || {

@@ -89,7 +89,7 @@ fn load<'a>(
 }
 
 /// Writes the OIDs `shape` calls for into a value's binary form.
-fn patch(bytes: &mut [u8], shape: &Shape) -> Result<(), BoxDynError> {
+pub(crate) fn patch(bytes: &mut [u8], shape: &Shape) -> Result<(), BoxDynError> {
     let read_i32 = |b: &[u8], at: usize| -> Result<i32, BoxDynError> {
         let slice = b
             .get(at..at + 4)

@@ -1,12 +1,16 @@
 //! [`ParallelExecutor`]: many rows at once. Fetches by key in chunks of one `= ANY($1)`
-//! statement each, run concurrently up to a limit; inserts through binary `COPY` (or a
-//! multi-row `INSERT … RETURNING` when the stored rows must come back); updates and deletes in
-//! chunks. Each chunk is its own transaction, and a failing chunk says which rows it held.
+//! statement each, run concurrently up to a limit; inserts through binary `COPY`, or through
+//! `INSERT … SELECT * FROM unnest(…) RETURNING` when the stored rows must come back or
+//! conflicts must be handled (`ON CONFLICT`); updates and deletes in chunks. Each chunk is its
+//! own transaction, and a failing chunk says which rows it held.
 
 mod copy;
+mod unnest;
 
 pub use copy::CopyRows;
+pub use unnest::OnConflict;
 
+use crate::db::with_executor;
 use crate::entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, Table};
 use crate::error::{OrmkitError, Result};
 use crate::ident::quote_ident;
@@ -14,9 +18,9 @@ use crate::query::select::{encode_err, table_name};
 use crate::query::SqlValue;
 use crate::Repository;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
-use sqlx::postgres::PgHasArrayType;
-use sqlx::PgPool;
-use std::collections::HashMap;
+use sqlx::postgres::{PgArguments, PgHasArrayType};
+use sqlx::{Arguments as _, PgConnection, PgPool};
+use std::collections::hash_map::{Entry, HashMap};
 use std::hash::Hash;
 
 /// What [`ParallelExecutor::bulk_fetch_by_id`] found.
@@ -226,9 +230,47 @@ impl<'p> ParallelExecutor<'p> {
         Ok(written)
     }
 
-    /// Inserts `rows` and returns them as stored, in order, in multi-row
-    /// `INSERT … RETURNING` statements (chunks in their own transactions, concurrently).
+    /// Inserts `rows` and returns them as stored, in order. Each chunk is one
+    /// `INSERT … SELECT * FROM unnest($1::t1[], …) RETURNING …` (one array parameter per
+    /// column, so no parameter limit) in its own transaction, chunks concurrently. Rows that
+    /// set an array-typed column, which `unnest` would flatten, go in multi-row
+    /// `INSERT … VALUES` statements instead.
     pub async fn bulk_insert_returning<T: Table>(&self, rows: Vec<T::Insert>) -> Result<Vec<T>> {
+        self.insert_chunks::<T>(rows, String::new()).await
+    }
+
+    /// Inserts `rows`, resolving conflicts on a unique constraint as `conflict` says (skip, or
+    /// update the named columns from the proposed row), and returns the rows written —
+    /// inserted or updated — in input order (skipped rows are absent). The same statements as
+    /// [`bulk_insert_returning`](Self::bulk_insert_returning), with `ON CONFLICT`. Two rows of
+    /// one chunk that conflict with each other under `do_update` are an error of that chunk
+    /// (PostgreSQL cannot update a row twice in one statement).
+    pub async fn bulk_upsert<T: Table>(
+        &self,
+        rows: Vec<T::Insert>,
+        conflict: &OnConflict<T>,
+    ) -> Result<Vec<T>> {
+        self.insert_chunks::<T>(rows, conflict.clause()).await
+    }
+
+    async fn insert_chunks<T: Table>(
+        &self,
+        rows: Vec<T::Insert>,
+        conflict: String,
+    ) -> Result<Vec<T>> {
+        // The types of every distinct set of written columns, read once for all chunks.
+        let mut types: HashMap<Vec<&'static str>, Vec<unnest::ColumnType>> = HashMap::new();
+        let mut conn = self.pool.acquire().await?;
+        for row in &rows {
+            let mut columns = Vec::new();
+            row.set_columns(&mut columns);
+            if let Entry::Vacant(slot) = types.entry(columns) {
+                let found = unnest::column_types(&mut conn, T::META.qualified, slot.key()).await?;
+                slot.insert(found);
+            }
+        }
+        drop(conn);
+        let types = &types;
         let mut chunks = Vec::new();
         let mut rows = rows.into_iter().peekable();
         let mut first = 0;
@@ -238,12 +280,13 @@ impl<'p> ParallelExecutor<'p> {
             chunks.push((first, chunk));
             first += len;
         }
+        let conflict = &conflict;
         let results: Vec<Vec<T>> = stream::iter(chunks)
             .map(|(first, chunk)| async move {
                 let last = first + chunk.len().saturating_sub(1);
                 let work = async {
                     let mut tx = self.pool.begin().await?;
-                    let stored = Repository::<T>::new(&mut tx).insert_many(chunk).await?;
+                    let stored = unnest_chunk::<T>(&mut tx, chunk, types, conflict).await?;
                     tx.commit().await?;
                     Ok::<_, OrmkitError>(stored)
                 };
@@ -325,6 +368,59 @@ impl<'p> ParallelExecutor<'p> {
             .await?;
         Ok(counts.into_iter().sum())
     }
+}
+
+/// Inserts one chunk on `conn`: consecutive rows that set the same columns go in one
+/// `unnest` statement (or, when one of those columns is an array, one multi-row `VALUES`
+/// statement per parameter-limit's worth).
+async fn unnest_chunk<T: Table>(
+    conn: &mut PgConnection,
+    chunk: Vec<T::Insert>,
+    types: &HashMap<Vec<&'static str>, Vec<unnest::ColumnType>>,
+    conflict: &str,
+) -> Result<Vec<T>> {
+    let mut groups: Vec<(Vec<&'static str>, Vec<T::Insert>)> = Vec::new();
+    for row in chunk {
+        let mut columns = Vec::new();
+        row.set_columns(&mut columns);
+        match groups.last_mut() {
+            Some((cols, group)) if *cols == columns => group.push(row),
+            _ => groups.push((columns, vec![row])),
+        }
+    }
+    let mut out = Vec::new();
+    for (columns, group) in groups {
+        let types = types.get(&columns).ok_or_else(|| OrmkitError::Query {
+            table: table_name::<T>(),
+            message: format!("no column types read for {columns:?}"),
+        })?;
+        if columns.is_empty() || types.iter().any(|t| t.is_array) {
+            let repo = Repository::<T>::new(&mut *conn);
+            out.extend(repo.insert_many_with(group, conflict).await?);
+            continue;
+        }
+        let mut arrays = unnest::ColumnArrays::new(types);
+        let mut names = Vec::with_capacity(columns.len());
+        for row in group {
+            names.clear();
+            arrays.begin_row();
+            row.bind_columns(&mut names, &mut arrays)
+                .map_err(encode_err::<T>)?;
+        }
+        let sql = unnest::insert_sql::<T>(&columns, types, conflict);
+        let mut args = PgArguments::default();
+        for param in arrays.into_params() {
+            args.add(param).map_err(encode_err::<T>)?;
+        }
+        let query = sqlx::query_as_with::<_, T, _>(&sql, args);
+        let db = crate::db::Db::from(&mut *conn);
+        out.extend(with_executor!(
+            &db,
+            (T::META, "insert", crate::metrics::rows_vec),
+            |e| query.fetch_all(e).await
+        )?);
+    }
+    Ok(out)
 }
 
 /// `found` rearranged in the order of `ids` (`None` where a row is missing), and the missing

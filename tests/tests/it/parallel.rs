@@ -181,3 +181,113 @@ async fn the_smart_pool_times_out_instead_of_hanging() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+fn varied_user(i: usize) -> NewUser {
+    let mut user = NewUser::new(format!("v{i}@x.io"));
+    user.display_name = Some(format!("'; DROP TABLE users; -- {i} \"quoted\""));
+    user.mood = Some(if i % 2 == 0 {
+        Mood::SoSo
+    } else {
+        Mood::VeryHappy
+    });
+    user.home = Some(Address {
+        street: Some(format!("{i} Main St")),
+        city: None,
+        zip: Some("12345".into()),
+    });
+    user.karma = if i % 3 == 0 { None } else { Some(i as i32) };
+    user.settings = Some(ormkit::serde_json::json!({"i": i, "tags": ["a", null]}));
+    user
+}
+
+#[tokio::test]
+async fn returning_inserts_go_through_unnest_one_statement_per_chunk() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    // 6000 rows × 7 columns = 42 000 values: more than one statement's parameter limit, but
+    // one `unnest` statement per chunk (seven array parameters).
+    let exec = ParallelExecutor::new(&db.pool, 2).chunk_size(4000);
+    let news: Vec<NewUser> = (0..6000).map(varied_user).collect();
+    let (stored, statements) =
+        ormkit::count_statements(exec.bulk_insert_returning::<User>(news.clone())).await;
+    let stored = stored?;
+    assert_eq!(
+        statements, 2,
+        "chunks of 4000 and 2000: one INSERT … unnest each"
+    );
+    assert_eq!(stored.len(), 6000);
+    for (new, row) in news.iter().zip(&stored) {
+        assert_eq!(row.email, new.email, "input order is kept");
+        assert_eq!(row.display_name, new.display_name);
+        assert_eq!(Some(row.mood), new.mood);
+        assert_eq!(row.home, new.home);
+        assert_eq!(row.karma, new.karma);
+        assert_eq!(Some(&row.settings), new.settings.as_ref());
+    }
+    // What came back is what is stored (identities and defaults filled in).
+    let ids: Vec<UserId> = stored.iter().map(|u| u.id).collect();
+    let found = exec.bulk_fetch_by_id::<User>(ids).await?;
+    let found: Vec<User> = found.rows.into_iter().flatten().collect();
+    assert_eq!(found, stored);
+
+    // Rows that set an array column use multi-row VALUES, in the same order.
+    let mut mixed: Vec<NewUser> = (6000..6010).map(varied_user).collect();
+    mixed[4].past_moods = Some(vec![Some(Mood::Sad), None]);
+    let stored = exec.bulk_insert_returning::<User>(mixed.clone()).await?;
+    let emails: Vec<&str> = stored.iter().map(|u| u.email.as_str()).collect();
+    let expected: Vec<&str> = mixed.iter().map(|u| u.email.as_str()).collect();
+    assert_eq!(emails, expected);
+    assert_eq!(stored[4].past_moods, Some(vec![Some(Mood::Sad), None]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn upserts_skip_or_update_conflicting_rows() -> anyhow::Result<()> {
+    use ormkit::OnConflict;
+    let db = TestDb::new().await?;
+    let exec = ParallelExecutor::new(&db.pool, 2).chunk_size(7);
+    let first = exec
+        .bulk_insert_returning::<User>((0..20).map(varied_user).collect())
+        .await?;
+
+    // Rows 10..30: the first ten conflict on the unique email.
+    let mut news: Vec<NewUser> = (10..30).map(varied_user).collect();
+    for user in &mut news {
+        user.display_name = Some("second".into());
+    }
+    let skipped = exec
+        .bulk_upsert::<User>(news.clone(), &OnConflict::on(users::EMAIL).do_nothing())
+        .await?;
+    let emails: Vec<String> = skipped.iter().map(|u| u.email.clone()).collect();
+    let expected: Vec<String> = (20..30).map(|i| format!("v{i}@x.io")).collect();
+    assert_eq!(
+        emails, expected,
+        "only the new rows are written and returned"
+    );
+    assert_eq!(User::query().count(&db.pool).await?, 30);
+    let untouched = Repository::<User>::new(&db.pool).get(first[10].id).await?;
+    assert_eq!(untouched, first[10]);
+
+    // Now every row conflicts: each is updated from the proposed row and returned.
+    for user in &mut news {
+        user.display_name = Some("third".into());
+        user.karma = Some(1000);
+    }
+    let conflict = OnConflict::on(users::EMAIL)
+        .do_update(users::DISPLAY_NAME)
+        .do_update(users::KARMA);
+    let updated = exec.bulk_upsert::<User>(news, &conflict).await?;
+    assert_eq!(updated.len(), 20);
+    assert!(updated
+        .iter()
+        .all(|u| u.display_name.as_deref() == Some("third") && u.karma == Some(1000)));
+    assert_eq!(updated[0].id, first[10].id, "updated in place, same key");
+    assert_eq!(User::query().count(&db.pool).await?, 30);
+    assert_eq!(
+        User::query()
+            .filter(users::DISPLAY_NAME.eq(Some("third")))
+            .count(&db.pool)
+            .await?,
+        20
+    );
+    Ok(())
+}
