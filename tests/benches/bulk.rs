@@ -8,7 +8,9 @@
 // criterion_group! generates undocumented functions.
 #![allow(missing_docs)]
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion};
+use futures::future::LocalBoxFuture;
 use futures::pin_mut;
 use ormkit::chrono::{DateTime, Utc};
 use ormkit::{Entity as _, ParallelExecutor, Repository};
@@ -26,6 +28,24 @@ fn rows(at: DateTime<Utc>) -> Vec<NewAuditLog> {
             message: format!("event number {i} happened"),
         })
         .collect()
+}
+
+/// Times `insert` of a fresh copy of the rows into the emptied table; `insert` returns how
+/// many rows it wrote.
+fn timed_insert<'a>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    fresh_rows: &dyn Fn() -> Vec<NewAuditLog>,
+    name: &str,
+    insert: &dyn Fn(Vec<NewAuditLog>) -> LocalBoxFuture<'a, usize>,
+) {
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            fresh_rows,
+            |rows| assert_eq!(rt.block_on(insert(rows)), ROWS),
+            BatchSize::PerIteration,
+        )
+    });
 }
 
 fn bench(c: &mut Criterion) {
@@ -47,16 +67,21 @@ fn bench(c: &mut Criterion) {
         })
     };
 
-    let mut group = c.benchmark_group("insert_100k");
-    group.sample_size(10);
-    group.bench_function("tokio-postgres binary COPY", |b| {
-        b.iter_batched(
-            || {
-                truncate();
-                rows(at)
-            },
-            |rows| {
-                rt.block_on(async {
+    {
+        let mut group = c.benchmark_group("insert_100k");
+        group.sample_size(10);
+        let fresh_rows = || {
+            truncate();
+            rows(at)
+        };
+        let (pool, client) = (&pool, &client);
+        timed_insert(
+            &mut group,
+            &rt,
+            &fresh_rows,
+            "tokio-postgres binary COPY",
+            &move |rows| {
+                Box::pin(async move {
                     let sink = client
                         .copy_in("COPY audit_log (at, message) FROM STDIN WITH (FORMAT binary)")
                         .await
@@ -70,71 +95,48 @@ fn bench(c: &mut Criterion) {
                             .await
                             .unwrap();
                     }
-                    assert_eq!(writer.finish().await.unwrap(), ROWS as u64);
+                    writer.finish().await.unwrap() as usize
                 })
             },
-            BatchSize::PerIteration,
-        )
-    });
-    for parallel in [1, 2] {
-        let name = format!("ormkit bulk_insert (COPY), max_parallel {parallel}");
-        group.bench_function(name, |b| {
-            b.iter_batched(
-                || {
-                    truncate();
-                    rows(at)
-                },
-                |rows| {
-                    rt.block_on(async {
-                        let n = ParallelExecutor::new(&pool, parallel)
-                            .bulk_insert::<AuditLog>(rows)
-                            .await
-                            .unwrap();
-                        assert_eq!(n, ROWS as u64);
-                    })
-                },
-                BatchSize::PerIteration,
-            )
-        });
+        );
+        for parallel in [1, 2] {
+            let name = format!("ormkit bulk_insert (COPY), max_parallel {parallel}");
+            timed_insert(&mut group, &rt, &fresh_rows, &name, &move |rows| {
+                Box::pin(async move {
+                    let exec = ParallelExecutor::new(pool, parallel);
+                    exec.bulk_insert::<AuditLog>(rows).await.unwrap() as usize
+                })
+            });
+        }
+        timed_insert(
+            &mut group,
+            &rt,
+            &fresh_rows,
+            "ormkit bulk_insert_returning (UNNEST … RETURNING)",
+            &move |rows| {
+                Box::pin(async move {
+                    let exec = ParallelExecutor::new(pool, 2).chunk_size(10_000);
+                    exec.bulk_insert_returning::<AuditLog>(rows)
+                        .await
+                        .unwrap()
+                        .len()
+                })
+            },
+        );
+        timed_insert(
+            &mut group,
+            &rt,
+            &fresh_rows,
+            "ormkit insert_many (multi-row VALUES … RETURNING)",
+            &move |rows| {
+                Box::pin(async move {
+                    let repo = Repository::<AuditLog>::new(pool);
+                    repo.insert_many(rows).await.unwrap().len()
+                })
+            },
+        );
+        group.finish();
     }
-    group.bench_function("ormkit bulk_insert_returning (UNNEST … RETURNING)", |b| {
-        b.iter_batched(
-            || {
-                truncate();
-                rows(at)
-            },
-            |rows| {
-                rt.block_on(async {
-                    let stored = ParallelExecutor::new(&pool, 2)
-                        .chunk_size(10_000)
-                        .bulk_insert_returning::<AuditLog>(rows)
-                        .await
-                        .unwrap();
-                    assert_eq!(stored.len(), ROWS);
-                })
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    group.bench_function("ormkit insert_many (multi-row VALUES … RETURNING)", |b| {
-        b.iter_batched(
-            || {
-                truncate();
-                rows(at)
-            },
-            |rows| {
-                rt.block_on(async {
-                    let stored = Repository::<AuditLog>::new(&pool)
-                        .insert_many(rows)
-                        .await
-                        .unwrap();
-                    assert_eq!(stored.len(), ROWS);
-                })
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    group.finish();
 
     let ids: Vec<UserId> = rt.block_on(async {
         let news = (0..10_000)

@@ -89,7 +89,7 @@ fn load<'a>(
 }
 
 /// Writes the OIDs `shape` calls for into a value's binary form.
-pub(crate) fn patch(bytes: &mut [u8], shape: &Shape) -> Result<(), BoxDynError> {
+fn patch(bytes: &mut [u8], shape: &Shape) -> Result<(), BoxDynError> {
     let read_i32 = |b: &[u8], at: usize| -> Result<i32, BoxDynError> {
         let slice = b
             .get(at..at + 4)
@@ -211,21 +211,37 @@ impl ValueSink for CopyRows {
             .get(self.column)
             .ok_or("more values than COPY columns")?;
         self.column += 1;
-        // Length placeholder, then the value encoded in place.
-        let at = self.data.len();
-        self.data.extend_from_slice(&[0; 4]);
-        match value.encode_by_ref(&mut self.data)? {
-            IsNull::Yes => {
-                self.data.truncate(at);
-                self.data.extend_from_slice(&(-1_i32).to_be_bytes());
-            }
-            IsNull::No => {
-                let start = at + 4;
-                patch(&mut self.data[start..], shape)?;
-                let len = i32::try_from(self.data.len() - start)?;
-                self.data[at..start].copy_from_slice(&len.to_be_bytes());
-            }
-        }
+        write_field(&mut self.data, value, shape)?;
         Ok(())
+    }
+}
+
+/// Appends `value` as a length-prefixed binary field (length -1 for NULL), encoded in place
+/// with sqlx's encoder and its OIDs patched per `shape`; whether it was NULL. The framing of
+/// COPY fields and of array elements alike.
+pub(crate) fn write_field<T>(
+    buf: &mut PgArgumentBuffer,
+    value: T,
+    shape: &Shape,
+) -> Result<bool, BoxDynError>
+where
+    T: for<'q> Encode<'q, Postgres>,
+{
+    // Length placeholder, then the value encoded in place.
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    match value.encode_by_ref(buf)? {
+        IsNull::Yes => {
+            buf.truncate(at);
+            buf.extend_from_slice(&(-1_i32).to_be_bytes());
+            Ok(true)
+        }
+        IsNull::No => {
+            let start = at + 4;
+            patch(&mut buf[start..], shape)?;
+            let len = i32::try_from(buf.len() - start)?;
+            buf[at..start].copy_from_slice(&len.to_be_bytes());
+            Ok(false)
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! and typed by the cast in the statement. `unnest` flattens nested arrays, so a column that
 //! is itself an array cannot travel this way: such rows use a multi-row `VALUES` statement.
 
-use super::copy::{load_shape, patch, Shape};
+use super::copy::{load_shape, write_field, Shape};
 use crate::entity::{Entity, ValueSink};
 use crate::ident::quote_ident;
 use sqlx::encode::IsNull;
@@ -221,21 +221,8 @@ impl ValueSink for ColumnArrays {
             .len
             .checked_add(1)
             .ok_or("too many rows for an array")?;
-        let buf = &mut array.elements;
-        let at = buf.len();
-        buf.extend_from_slice(&[0; 4]);
-        match value.encode_by_ref(buf)? {
-            IsNull::Yes => {
-                buf.truncate(at);
-                buf.extend_from_slice(&(-1_i32).to_be_bytes());
-                array.has_null = true;
-            }
-            IsNull::No => {
-                let start = at + 4;
-                patch(&mut buf[start..], &array.shape)?;
-                let len = i32::try_from(buf.len() - start)?;
-                buf[at..start].copy_from_slice(&len.to_be_bytes());
-            }
+        if write_field(&mut array.elements, value, &array.shape)? {
+            array.has_null = true;
         }
         Ok(())
     }
