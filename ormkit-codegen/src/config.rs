@@ -1,5 +1,6 @@
 //! [`Config`]: the build-script builder, prost-style.
 
+use ormkit_build_support::ScratchPlan;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,7 @@ pub struct Config {
     pub(crate) singularize: bool,
     pub(crate) non_null_array_elements: bool,
     pub(crate) cargo_directives: bool,
+    pub(crate) scratch_plan: Option<ScratchPlan>,
 }
 
 impl Default for Config {
@@ -48,6 +50,7 @@ impl Default for Config {
             singularize: true,
             non_null_array_elements: false,
             cargo_directives: true,
+            scratch_plan: None,
         }
     }
 }
@@ -149,6 +152,21 @@ impl Config {
     pub fn cargo_directives(&mut self, enabled: bool) -> &mut Self {
         self.cargo_directives = enabled;
         self
+    }
+
+    /// Where the migrations are applied, instead of the plan the environment selects
+    /// ([`ScratchPlan::from_env`]): for tools that decide for themselves. A plan that
+    /// provides no database generates from the lock, as when nothing is installed.
+    pub fn scratch_plan(&mut self, plan: ScratchPlan) -> &mut Self {
+        self.scratch_plan = Some(plan);
+        self
+    }
+
+    /// The plan to use: the one set, else the environment's.
+    pub(crate) fn plan(&self) -> ScratchPlan {
+        self.scratch_plan
+            .clone()
+            .unwrap_or_else(ScratchPlan::from_env)
     }
 
     pub(crate) fn resolve(&self, path: &Path) -> PathBuf {

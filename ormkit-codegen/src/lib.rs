@@ -26,6 +26,7 @@ mod types;
 
 pub use config::{Config, TimeCrate};
 pub use error::{CodegenError, Result};
+pub use ormkit_build_support::ScratchPlan;
 pub use pipeline::{Generated, LockStatus, Source};
 pub use render::HEADER;
 

@@ -144,7 +144,7 @@ impl Config {
     /// offline, this is an error.
     pub fn fresh_lock(&self) -> Result<SchemaLock> {
         let (_, migrations) = self.discover()?;
-        match ScratchPlan::from_env() {
+        match self.plan() {
             ScratchPlan::Offline { reason } => Err(CodegenError::LockMissing {
                 path: self.resolve(&self.lock),
                 reason,
@@ -187,7 +187,7 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_err(&lock_path)(e)),
         };
-        let plan = ScratchPlan::from_env();
+        let plan = self.plan();
         let (lock, source, lock_status) = match &plan {
             ScratchPlan::Offline { reason } => {
                 let explicit = env_flag("ORMKIT_OFFLINE");

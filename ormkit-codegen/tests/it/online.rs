@@ -34,3 +34,45 @@ fn a_schema_list_limits_what_is_generated() {
     );
     assert!(!code.contains("UserId"));
 }
+
+/// Step 4 of the plan: no URL and no server binaries anywhere → the code is generated from
+/// the committed lock, byte for byte what a database would give, with the reason (what to
+/// install or set) reported.
+#[test]
+fn with_no_postgresql_anywhere_the_lock_is_used_and_the_reason_given() {
+    use ormkit_build_support::ScratchPlan;
+    use ormkit_codegen::Source;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let nothing_installed = tempfile::tempdir().unwrap();
+    let plan = ScratchPlan::from_lookup_in(|_| None, nothing_installed.path());
+    assert!(plan.is_offline(), "{plan}");
+
+    let (offline_dir, online_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut config = Config::new();
+    config.manifest_dir(root).cargo_directives(false);
+    let offline = config
+        .clone()
+        .out_dir(offline_dir.path())
+        .scratch_plan(plan)
+        .generate()
+        .unwrap();
+    match &offline.source {
+        Source::Offline(reason) => {
+            for advice in ["no PostgreSQL available", "install", "ORMKIT_SCRATCH_URL"] {
+                assert!(reason.contains(advice), "{advice} missing from {reason}");
+            }
+        }
+        other => panic!("expected the lock, got {other:?}"),
+    }
+    let online = config.out_dir(online_dir.path()).generate().unwrap();
+    assert!(
+        matches!(online.source, Source::Database(_)),
+        "{:?}",
+        online.source
+    );
+    assert_eq!(
+        std::fs::read_to_string(&offline.file).unwrap(),
+        std::fs::read_to_string(&online.file).unwrap()
+    );
+}
