@@ -65,7 +65,7 @@ pub use column::{Column, ReadOnly, SqlOrd, SqlText, Writable};
 pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table, ValueSink};
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
-pub use meta::{ColumnMeta, EntityMeta, ForeignKeyMeta, RelationKind};
+pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
 pub use migration::EmbeddedMigration;
 pub use relation::{BelongsTo, HasMany, KeyText};
 

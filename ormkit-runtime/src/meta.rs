@@ -40,6 +40,21 @@ pub struct EntityMeta {
     pub delete_by_key: &'static str,
     /// `COMMENT ON TABLE`, if any.
     pub comment: Option<&'static str>,
+    /// The enum types its columns use (directly, as array elements or under a domain), with
+    /// the labels the code was generated with: what `SchemaValidator::validate_entity`
+    /// checks them against.
+    pub enums: &'static [EnumMeta],
+}
+
+/// A PostgreSQL enum type as the generated code knows it.
+#[derive(Debug)]
+pub struct EnumMeta {
+    /// The type's schema.
+    pub schema: &'static str,
+    /// The type's name.
+    pub name: &'static str,
+    /// Its labels, in declaration order, exactly as written.
+    pub labels: &'static [&'static str],
 }
 
 impl EntityMeta {

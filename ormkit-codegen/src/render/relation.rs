@@ -4,7 +4,7 @@
 use super::{doc, Ctx};
 use crate::error::Result;
 use crate::types::check_forbids_null_elements;
-use ormkit_schema::{quote_ident, Column, Relation, RelationKind, TypeDef};
+use ormkit_schema::{quote_ident, Column, EnumType, Relation, RelationKind, SchemaModel, TypeDef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -226,6 +226,10 @@ fn meta(ctx: &Ctx<'_>, relation: &Relation) -> TokenStream {
         Some(c) => quote!(::std::option::Option::Some(#c)),
         None => quote!(::std::option::Option::None),
     };
+    let enums = column_enums(ctx.model, relation).into_iter().map(|e| {
+        let (schema, name, labels) = (&e.name.schema, &e.name.name, &e.labels);
+        quote!(::ormkit::EnumMeta { schema: #schema, name: #name, labels: &[#(#labels),*] })
+    });
     quote! {
         ::ormkit::EntityMeta {
             schema: #schema,
@@ -239,8 +243,31 @@ fn meta(ctx: &Ctx<'_>, relation: &Relation) -> TokenStream {
             select_by_key: #select_by_key,
             delete_by_key: #delete_by_key,
             comment: #comment,
+            enums: &[#(#enums),*],
         }
     }
+}
+
+/// The enum types `relation`'s columns use, directly, as array elements or under domains;
+/// each once, in column order.
+fn column_enums<'m>(model: &'m SchemaModel, relation: &Relation) -> Vec<&'m EnumType> {
+    let mut out: Vec<&EnumType> = Vec::new();
+    for column in &relation.columns {
+        let mut ty = column.ty.element();
+        // Domains over domains are bounded by the catalog; the limit only guards a cycle.
+        for _ in 0..16 {
+            match model.domains.iter().find(|d| d.name == ty.name) {
+                Some(domain) => ty = domain.base.element(),
+                None => break,
+            }
+        }
+        if let Some(e) = model.enums.iter().find(|e| e.name == ty.name) {
+            if !out.iter().any(|seen| seen.name == e.name) {
+                out.push(e);
+            }
+        }
+    }
+    out
 }
 
 /// How a column appears in the insert model.

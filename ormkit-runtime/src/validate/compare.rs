@@ -1,9 +1,10 @@
 //! Comparing what the code expects with the introspected live schema.
 
-use ormkit_schema::{Column, Relation, SchemaModel, TypeDef, TypeRef};
+use ormkit_schema::{Column, QualifiedName, Relation, SchemaModel, TypeDef, TypeRef};
 
 use super::expected::ExpectedRelation;
 use super::finding::Finding;
+use crate::meta::EnumMeta;
 
 /// The differences of one relation, appended to `out`.
 pub(crate) fn compare_relation(
@@ -95,6 +96,21 @@ fn domain_has_default(live: &SchemaModel, ty: &TypeRef) -> bool {
 }
 
 /// The differences of the enums, domains and composite types of `expected`.
+/// An entity's enum type against the live one: missing, or with other labels.
+pub(crate) fn compare_enum(expected: &EnumMeta, live: &SchemaModel, out: &mut Vec<Finding>) {
+    let name = QualifiedName::new(expected.schema, expected.name);
+    let labels: Vec<String> = expected.labels.iter().map(|l| l.to_string()).collect();
+    match live.enums.iter().find(|l| l.name == name) {
+        None => out.push(Finding::TypeNotFound { name, kind: "enum" }),
+        Some(l) if l.labels != labels => out.push(Finding::EnumLabelsMismatch {
+            name,
+            expected: labels,
+            actual: l.labels.clone(),
+        }),
+        Some(_) => {}
+    }
+}
+
 pub(crate) fn compare_types(expected: &SchemaModel, live: &SchemaModel, out: &mut Vec<Finding>) {
     for e in &expected.enums {
         match live.enums.iter().find(|l| l.name == e.name) {

@@ -4,7 +4,7 @@
 use ormkit_schema::{introspect, IntrospectOptions, SchemaLock, SchemaModel};
 use sqlx::PgPool;
 
-use super::compare::{compare_relation, compare_types};
+use super::compare::{compare_enum, compare_relation, compare_types};
 use super::error::ValidationError;
 use super::expected::ExpectedRelation;
 use super::finding::ValidationReport;
@@ -26,9 +26,8 @@ impl SchemaValidator {
         SchemaValidator { pool: pool.clone() }
     }
 
-    /// Compares one entity's table or view (its columns' names, types and nullability, and
-    /// its primary key) with the database. Enum labels are not in an entity's metadata:
-    /// [`validate_lock`](Self::validate_lock) checks them.
+    /// Compares one entity's table or view (its columns' names, types and nullability, its
+    /// primary key, and the labels of the enum types its columns use) with the database.
     ///
     /// # Errors
     ///
@@ -47,13 +46,26 @@ impl SchemaValidator {
         &self,
         entities: &[&EntityMeta],
     ) -> Result<ValidationReport, ValidationError> {
-        let mut schemas: Vec<String> = entities.iter().map(|m| m.schema.to_owned()).collect();
+        let enums = || entities.iter().flat_map(|m| m.enums.iter());
+        let mut schemas: Vec<String> = entities
+            .iter()
+            .map(|m| m.schema)
+            .chain(enums().map(|e| e.schema))
+            .map(str::to_owned)
+            .collect();
         schemas.sort();
         schemas.dedup();
         let live = self.introspect(schemas).await?;
         let mut findings = Vec::new();
         for meta in entities {
             compare_relation(&ExpectedRelation::from_meta(meta), &live, &mut findings);
+        }
+        let mut checked: Vec<(&str, &str)> = Vec::new();
+        for e in enums() {
+            if !checked.contains(&(e.schema, e.name)) {
+                checked.push((e.schema, e.name));
+                compare_enum(e, &live, &mut findings);
+            }
         }
         Ok(ValidationReport::new(findings))
     }

@@ -2,7 +2,7 @@
 
 use ormkit::sqlx::postgres::PgRow;
 use ormkit::validate::{Finding, SchemaValidator};
-use ormkit::{ColumnMeta, Entity, EntityMeta, RelationKind};
+use ormkit::{ColumnMeta, Entity, EntityMeta, EnumMeta, RelationKind};
 
 /// A column's metadata, as generated code writes it.
 const fn column(
@@ -54,6 +54,11 @@ impl Entity for User {
         select_by_key: "",
         delete_by_key: "",
         comment: None,
+        enums: &[EnumMeta {
+            schema: "public",
+            name: "mood",
+            labels: &["happy", "sad", "so-so", "Very Happy"],
+        }],
     };
 }
 
@@ -70,6 +75,7 @@ const GHOST: EntityMeta = EntityMeta {
     select_by_key: "",
     delete_by_key: "",
     comment: None,
+    enums: &[],
 };
 
 #[tokio::test]
@@ -90,7 +96,8 @@ async fn entity_drift_is_reported_column_by_column() {
          ALTER TABLE users ALTER COLUMN settings TYPE json;
          ALTER TABLE users ALTER COLUMN created_at DROP NOT NULL;
          ALTER TABLE users ADD COLUMN nickname text;
-         ALTER TABLE users DROP CONSTRAINT users_pkey CASCADE;",
+         ALTER TABLE users DROP CONSTRAINT users_pkey CASCADE;
+         ALTER TYPE mood ADD VALUE 'angry' BEFORE 'sad';",
     )
     .await;
     let validator = SchemaValidator::new(&db.pool);
@@ -104,10 +111,16 @@ async fn entity_drift_is_reported_column_by_column() {
             "public.users: column \"settings\" has type json, expected jsonb",
             "public.users: primary key is absent, expected (id)",
             "analytics.ghosts: table not found",
+            "enum public.mood: labels are ['happy', 'angry', 'sad', 'so-so', 'Very Happy'], \
+             expected ['happy', 'sad', 'so-so', 'Very Happy']",
             "public.users: column \"nickname\" (text) is not known to the code",
         ]
     );
     assert!(matches!(report.findings[4], Finding::TableNotFound { .. }));
-    assert_eq!(report.errors().count(), 5);
+    assert!(matches!(
+        report.findings[5],
+        Finding::EnumLabelsMismatch { .. }
+    ));
+    assert_eq!(report.errors().count(), 6);
     assert!(!report.is_ok());
 }

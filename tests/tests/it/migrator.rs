@@ -18,6 +18,26 @@ async fn embedded_migrations_apply_from_a_spawned_task() -> anyhow::Result<()> {
         .validate_lock(entities::SCHEMA_LOCK)
         .await?;
     assert!(report.is_ok(), "{report}");
+
+    // The generated entities' metadata, enum labels included, matches the database…
+    let validator = ormkit::SchemaValidator::new(&pool);
+    let report = validator.validate_all(entities::ENTITIES).await?;
+    assert!(report.findings.is_empty(), "{report}");
+    // …until a label is added behind the code's back.
+    ormkit::sqlx::query("ALTER TYPE analytics.event_kind ADD VALUE 'refund'")
+        .execute(&pool)
+        .await?;
+    let report = validator
+        .validate_entity::<entities::analytics::Event>()
+        .await?;
+    let lines: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "enum analytics.event_kind: labels are ['view', 'click', 'purchase', 'refund'], \
+          expected ['view', 'click', 'purchase']"
+        ]
+    );
     pool.close().await;
     Ok(())
 }
