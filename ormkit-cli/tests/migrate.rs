@@ -296,3 +296,56 @@ fn a_missing_database_url_or_an_unreachable_database_is_a_clear_error() {
     let error = assert_one_paragraph_error(&output);
     assert!(error.contains("cannot connect to the database"), "{error}");
 }
+
+#[test]
+fn import_adopts_a_diesel_history_from_the_shell() {
+    let db = database();
+    let project = project();
+    let dir = project.path();
+    // What Diesel left after running the first reference migration.
+    let output = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(dir.join("migrations/20240101000000_types/up.sql"))
+        .arg(db.url())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    psql(
+        &db,
+        "CREATE TABLE __diesel_schema_migrations (
+             version VARCHAR(50) PRIMARY KEY NOT NULL,
+             run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+         INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000')",
+    );
+
+    let output = run(dir, &db, &["migrate", "import", "--from", "diesel"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        stdout(&output),
+        "adopted 20240101000000_types (applied by diesel)\n"
+    );
+    let output = run(dir, &db, &["migrate", "up"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        !stdout(&output).contains("20240101000000_types"),
+        "{}",
+        text(&output)
+    );
+    let applied = stdout(&output)
+        .lines()
+        .filter(|l| l.starts_with("applied "))
+        .count();
+    assert_eq!(applied, 5, "{}", text(&output));
+
+    // A second import, or an unknown tool, is a one-paragraph error.
+    let err =
+        assert_one_paragraph_error(&run(dir, &db, &["migrate", "import", "--from", "diesel"]));
+    assert!(err.contains("already records"), "{err}");
+    let output = run(dir, &db, &["migrate", "import", "--from", "flyway"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("not diesel or sqlx"),
+        "{}",
+        text(&output)
+    );
+}

@@ -77,7 +77,7 @@ pub use cache::{
 #[cfg(feature = "orm")]
 pub use db::Db;
 #[cfg(feature = "migrations")]
-pub use migrate::{MigrateError, Migrator};
+pub use migrate::{ForeignHistory, MigrateError, Migrator};
 #[cfg(feature = "parallel")]
 pub use parallel::{BulkFetch, OnConflict, ParallelExecutor};
 #[cfg(feature = "smart-pool")]

@@ -1,9 +1,10 @@
-//! `ormkit-cli migrate up | down | status | repair`: the runtime Migrator from the shell.
+//! `ormkit-cli migrate up | down | status | repair | import`: the runtime Migrator from the
+//! shell.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ormkit::migrate::{MigrateReport, Migrator};
+use ormkit::migrate::{ForeignHistory, MigrateReport, Migrator};
 use ormkit::sqlx::PgPool;
 
 use super::{block_on, paragraph, DatabaseArgs};
@@ -26,6 +27,21 @@ enum MigrateCommand {
     /// Clear failed no-transaction migrations, after you have inspected the database and
     /// completed or undone what they did by hand; they become pending again.
     Repair(RepairArgs),
+    /// Adopt the history of the migrator used before (Diesel or sqlx), once, when switching:
+    /// what it applied is recorded as applied, so `up` runs only new migrations.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Whose tracking table to read: `diesel` (__diesel_schema_migrations) or `sqlx`
+    /// (_sqlx_migrations).
+    #[arg(long, value_name = "TOOL")]
+    from: ForeignHistory,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,6 +110,7 @@ pub(crate) fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             MigrateCommand::Down(args) => down(args).await,
             MigrateCommand::Status(args) => status(args).await,
             MigrateCommand::Repair(args) => repair(args).await,
+            MigrateCommand::Import(args) => import(args).await,
         }
     })?
 }
@@ -152,6 +169,23 @@ async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         .await;
     pool.close().await;
     println!("{}", status.map_err(paragraph)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let pool = args.db.pool().await?;
+    let adopted = migrator(&pool, &args.db, &args.run.lock)?
+        .ignore_missing(args.run.ignore_missing)
+        .import_history(args.from)
+        .await;
+    pool.close().await;
+    let adopted = adopted.map_err(paragraph)?;
+    if adopted.is_empty() {
+        println!("{} recorded no applied migration", args.from.tool());
+    }
+    for migration in adopted {
+        println!("adopted {migration} (applied by {})", args.from.tool());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

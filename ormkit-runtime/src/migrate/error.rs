@@ -132,6 +132,15 @@ pub enum MigrateError {
         version: String,
     },
 
+    /// Another tool's history could not be imported; nothing was recorded.
+    #[error("importing {tool}'s migration history: {message}")]
+    HistoryImport {
+        /// `diesel` or `sqlx`.
+        tool: &'static str,
+        /// Why, and what to do.
+        message: String,
+    },
+
     /// A target version is not made of digits and dashes.
     #[error("{version:?} is not a migration version: expected digits and dashes")]
     InvalidVersion {

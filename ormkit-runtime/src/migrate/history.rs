@@ -149,6 +149,31 @@ impl History {
         Ok(())
     }
 
+    /// Records `migration` as applied at `applied_at` by another tool (an import).
+    pub(crate) async fn insert_imported(
+        &self,
+        conn: &mut PgConnection,
+        migration: &Migration,
+        applied_at: DateTime<Utc>,
+        execution_ms: i64,
+    ) -> Result<(), MigrateError> {
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, applied_at, execution_ms, success)
+             VALUES ($1, $2, $3, $4, $5, true)",
+            self.table
+        );
+        sqlx::query(&sql)
+            .bind(&migration.version)
+            .bind(&migration.name)
+            .bind(&migration.up.checksum)
+            .bind(applied_at)
+            .bind(execution_ms)
+            .execute(conn)
+            .await
+            .map_err(MigrateError::db("recording an imported migration"))?;
+        Ok(())
+    }
+
     /// Sets a row's outcome.
     pub(crate) async fn set_outcome(
         &self,

@@ -10,6 +10,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::error::MigrateError;
 use super::history::History;
+use super::import::{self, ForeignHistory};
 use super::lock::{self, MigrationLock};
 use super::plan::{self, DownTarget, Rules};
 use super::report::{Direction, MigrateReport, Step};
@@ -186,6 +187,39 @@ impl Migrator {
     pub async fn repair(&self) -> Result<Vec<String>, MigrateError> {
         let mut lock = self.lock().await?;
         let result = repair_locked(lock.conn()).await;
+        lock.release().await;
+        result
+    }
+
+    /// Adopts the history of the migrator this project used before (Diesel or sqlx): every
+    /// migration that tool recorded as applied is recorded in `_ormkit_migrations`, with the
+    /// checksum of its file as it is now, so `migrate_up` applies only what is new. Run once,
+    /// when switching; the other tool's table is left as it was. Returns `<version>_<name>`
+    /// of each adopted migration.
+    ///
+    /// # Errors
+    ///
+    /// [`MigrateError::HistoryImport`], changing nothing, when `_ormkit_migrations` already
+    /// has rows, when the tool's table does not exist, when it records a failed migration,
+    /// or when it records a version no file has (unless
+    /// [`ignore_missing`](Self::ignore_missing)); [`MigrateError::LockTimeout`],
+    /// [`MigrateError::Database`].
+    pub async fn import_history(&self, from: ForeignHistory) -> Result<Vec<String>, MigrateError> {
+        let mut lock = self.lock().await?;
+        let conn = lock.conn();
+        let result = async {
+            let history = History::locate(conn).await?;
+            history.ensure(conn).await?;
+            import::import(
+                conn,
+                &history,
+                &self.migrations,
+                from,
+                self.rules.ignore_missing,
+            )
+            .await
+        }
+        .await;
         lock.release().await;
         result
     }

@@ -37,6 +37,7 @@
 
 mod error;
 mod history;
+mod import;
 mod lock;
 mod migrator;
 mod plan;
@@ -46,6 +47,7 @@ mod source;
 mod status;
 
 pub use error::MigrateError;
+pub use import::ForeignHistory;
 pub use lock::LOCK_KEY;
 pub use migrator::Migrator;
 pub use report::{Direction, MigrateReport, Step};

@@ -7,7 +7,7 @@ use crate::support::*;
 
 /// Diesel's layout: dashed versions, its initial setup migration (PL/pgSQL in dollar
 /// quotes), `metadata.toml` turning transactions off for both scripts.
-fn diesel_project() -> Dir {
+pub(crate) fn diesel_project() -> Dir {
     let dir = Dir::new();
     dir.add(
         "00000000000000_diesel_initial_setup",
@@ -56,7 +56,7 @@ $$ LANGUAGE plpgsql;
 }
 
 /// sqlx's flat layout: a simple `.sql`, an `.up.sql`/`.down.sql` pair, `-- no-transaction`.
-fn sqlx_project() -> Dir {
+pub(crate) fn sqlx_project() -> Dir {
     let dir = Dir::new();
     dir.write(
         "20220101000000_accounts.sql",

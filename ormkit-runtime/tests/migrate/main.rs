@@ -5,6 +5,7 @@ mod support;
 
 mod concurrency;
 mod failures;
+mod import;
 mod layouts;
 mod roundtrip;
 mod safety;
