@@ -122,7 +122,7 @@ impl History {
         Ok(sorted(raw))
     }
 
-    /// Records `migration` (its up script's checksum).
+    /// Records `migration` (its up script's checksum), applied now.
     pub(crate) async fn insert(
         &self,
         conn: &mut PgConnection,
@@ -130,23 +130,11 @@ impl History {
         execution_ms: i64,
         success: bool,
     ) -> Result<(), MigrateError> {
-        let sql = format!(
-            "INSERT INTO {} (version, name, checksum, execution_ms, success)
-             VALUES ($1, $2, $3, $4, $5)",
-            self.table
-        );
-        sqlx::query(&sql)
-            .bind(&migration.version)
-            .bind(&migration.name)
-            .bind(&migration.up.checksum)
-            .bind(execution_ms)
-            .bind(success)
-            .execute(conn)
+        self.record(conn, migration, None, execution_ms, success)
             .await
             .map_err(MigrateError::db(
                 "recording the migration in _ormkit_migrations",
-            ))?;
-        Ok(())
+            ))
     }
 
     /// Records `migration` as applied at `applied_at` by another tool (an import).
@@ -157,9 +145,23 @@ impl History {
         applied_at: DateTime<Utc>,
         execution_ms: i64,
     ) -> Result<(), MigrateError> {
+        self.record(conn, migration, Some(applied_at), execution_ms, true)
+            .await
+            .map_err(MigrateError::db("recording an imported migration"))
+    }
+
+    /// One row; `applied_at` defaults to now.
+    async fn record(
+        &self,
+        conn: &mut PgConnection,
+        migration: &Migration,
+        applied_at: Option<DateTime<Utc>>,
+        execution_ms: i64,
+        success: bool,
+    ) -> Result<(), sqlx::Error> {
         let sql = format!(
             "INSERT INTO {} (version, name, checksum, applied_at, execution_ms, success)
-             VALUES ($1, $2, $3, $4, $5, true)",
+             VALUES ($1, $2, $3, COALESCE($4, now()), $5, $6)",
             self.table
         );
         sqlx::query(&sql)
@@ -168,9 +170,9 @@ impl History {
             .bind(&migration.up.checksum)
             .bind(applied_at)
             .bind(execution_ms)
+            .bind(success)
             .execute(conn)
-            .await
-            .map_err(MigrateError::db("recording an imported migration"))?;
+            .await?;
         Ok(())
     }
 

@@ -98,18 +98,18 @@ async fn imports_that_cannot_be_trusted_are_refused_and_record_nothing() {
     let db = TestDb::new().await;
     let dir = sqlx_project();
     let migrator = Migrator::from_dir(&db.pool, dir.path()).unwrap();
-    let refused = |err: MigrateError| {
+    // The refusal's message, after checking that it is one.
+    let refused = || async {
+        let err = migrator
+            .import_history(ForeignHistory::Sqlx)
+            .await
+            .unwrap_err();
         assert!(matches!(err, MigrateError::HistoryImport { .. }), "{err}");
         err.to_string()
     };
 
     // No table at all.
-    let err = refused(
-        migrator
-            .import_history(ForeignHistory::Sqlx)
-            .await
-            .unwrap_err(),
-    );
+    let err = refused().await;
     assert!(err.contains("no table _sqlx_migrations"), "{err}");
 
     // A failed (dirty) migration.
@@ -120,12 +120,7 @@ async fn imports_that_cannot_be_trusted_are_refused_and_record_nothing() {
                 (20220103000000, 'payments index', false, '\\x00', 0)",
     )
     .await;
-    let err = refused(
-        migrator
-            .import_history(ForeignHistory::Sqlx)
-            .await
-            .unwrap_err(),
-    );
+    let err = refused().await;
     assert!(err.contains("failed migration(s) 20220103000000"), "{err}");
 
     // A version no file has, unless missing files are ignored.
@@ -135,12 +130,7 @@ async fn imports_that_cannot_be_trusted_are_refused_and_record_nothing() {
          VALUES (20211231000000, 'gone', true, '\\x00', 0)",
     )
     .await;
-    let err = refused(
-        migrator
-            .import_history(ForeignHistory::Sqlx)
-            .await
-            .unwrap_err(),
-    );
+    let err = refused().await;
     assert!(err.contains("version(s) 20211231000000"), "{err}");
     assert!(db.tracking_rows().await.is_empty(), "nothing was recorded");
 
