@@ -130,31 +130,14 @@ impl<'p> ParallelExecutor<'p> {
                 .div_ceil(self.max_parallel)
                 .clamp(COPY_CHUNK_MIN, COPY_CHUNK_MAX)
         });
-        // Group consecutive rows by the columns they set, then chunk each group.
-        let mut groups: Vec<(Vec<&'static str>, Vec<T::Insert>)> = Vec::new();
-        for row in rows {
-            let mut columns = Vec::new();
-            row.set_columns(&mut columns);
-            match groups.last_mut() {
-                Some((cols, group)) if *cols == columns && group.len() < chunk_size => {
-                    group.push(row)
-                }
-                _ => groups.push((columns, vec![row])),
-            }
-        }
-        let mut jobs = Vec::new();
-        let mut first = 0;
-        for (columns, group) in groups {
-            let mut group = group.into_iter().peekable();
-            while group.peek().is_some() {
-                let chunk: Vec<T::Insert> = group.by_ref().take(chunk_size).collect();
-                let len = chunk.len();
-                jobs.push((first, columns.clone(), chunk));
-                first += len;
-            }
-        }
+        let jobs = column_chunks::<T>(rows, chunk_size);
         let written: Vec<u64> = stream::iter(jobs)
-            .map(|(first, columns, chunk)| async move {
+            .map(|job| async move {
+                let ColumnChunk {
+                    first,
+                    columns,
+                    rows: chunk,
+                } = job;
                 let last = first + chunk.len().saturating_sub(1);
                 self.copy_chunk::<T>(&columns, chunk)
                     .await
@@ -258,35 +241,31 @@ impl<'p> ParallelExecutor<'p> {
         rows: Vec<T::Insert>,
         conflict: String,
     ) -> Result<Vec<T>> {
+        let jobs = column_chunks::<T>(rows, self.chunk_size);
         // The types of every distinct set of written columns, read once for all chunks.
         let mut types: HashMap<Vec<&'static str>, Vec<unnest::ColumnType>> = HashMap::new();
         let mut conn = self.pool.acquire().await?;
-        for row in &rows {
-            let mut columns = Vec::new();
-            row.set_columns(&mut columns);
-            if let Entry::Vacant(slot) = types.entry(columns) {
+        for job in &jobs {
+            if let Entry::Vacant(slot) = types.entry(job.columns.clone()) {
                 let found = unnest::column_types(&mut conn, T::META.qualified, slot.key()).await?;
                 slot.insert(found);
             }
         }
         drop(conn);
-        let types = &types;
-        let mut chunks = Vec::new();
-        let mut rows = rows.into_iter().peekable();
-        let mut first = 0;
-        while rows.peek().is_some() {
-            let chunk: Vec<T::Insert> = rows.by_ref().take(self.chunk_size).collect();
-            let len = chunk.len();
-            chunks.push((first, chunk));
-            first += len;
-        }
-        let conflict = &conflict;
-        let results: Vec<Vec<T>> = stream::iter(chunks)
-            .map(|(first, chunk)| async move {
+        let (types, conflict) = (&types, &conflict);
+        let results: Vec<Vec<T>> = stream::iter(jobs)
+            .map(|job| async move {
+                let ColumnChunk {
+                    first,
+                    columns,
+                    rows: chunk,
+                } = job;
                 let last = first + chunk.len().saturating_sub(1);
                 let work = async {
                     let mut tx = self.pool.begin().await?;
-                    let stored = unnest_chunk::<T>(&mut tx, chunk, types, conflict).await?;
+                    let stored =
+                        insert_returning::<T>(&mut tx, &columns, &types[&columns], chunk, conflict)
+                            .await?;
                     tx.commit().await?;
                     Ok::<_, OrmkitError>(stored)
                 };
@@ -370,57 +349,68 @@ impl<'p> ParallelExecutor<'p> {
     }
 }
 
-/// Inserts one chunk on `conn`: consecutive rows that set the same columns go in one
-/// `unnest` statement (or, when one of those columns is an array, one multi-row `VALUES`
-/// statement per parameter-limit's worth).
-async fn unnest_chunk<T: Table>(
-    conn: &mut PgConnection,
-    chunk: Vec<T::Insert>,
-    types: &HashMap<Vec<&'static str>, Vec<unnest::ColumnType>>,
-    conflict: &str,
-) -> Result<Vec<T>> {
-    let mut groups: Vec<(Vec<&'static str>, Vec<T::Insert>)> = Vec::new();
-    for row in chunk {
+/// Consecutive rows that set the same columns: one statement's worth.
+struct ColumnChunk<I> {
+    /// The index of its first row among all rows.
+    first: usize,
+    columns: Vec<&'static str>,
+    rows: Vec<I>,
+}
+
+/// `rows` cut into [`ColumnChunk`]s of at most `max` rows.
+fn column_chunks<T: Table>(rows: Vec<T::Insert>, max: usize) -> Vec<ColumnChunk<T::Insert>> {
+    let mut chunks: Vec<ColumnChunk<T::Insert>> = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
         let mut columns = Vec::new();
         row.set_columns(&mut columns);
-        match groups.last_mut() {
-            Some((cols, group)) if *cols == columns => group.push(row),
-            _ => groups.push((columns, vec![row])),
+        match chunks.last_mut() {
+            Some(chunk) if chunk.columns == columns && chunk.rows.len() < max => {
+                chunk.rows.push(row)
+            }
+            _ => chunks.push(ColumnChunk {
+                first: i,
+                columns,
+                rows: vec![row],
+            }),
         }
     }
-    let mut out = Vec::new();
-    for (columns, group) in groups {
-        let types = types.get(&columns).ok_or_else(|| OrmkitError::Query {
-            table: table_name::<T>(),
-            message: format!("no column types read for {columns:?}"),
-        })?;
-        if columns.is_empty() || types.iter().any(|t| t.is_array) {
-            let repo = Repository::<T>::new(&mut *conn);
-            out.extend(repo.insert_many_with(group, conflict).await?);
-            continue;
-        }
-        let mut arrays = unnest::ColumnArrays::new(types);
-        let mut names = Vec::with_capacity(columns.len());
-        for row in group {
-            names.clear();
-            arrays.begin_row();
-            row.bind_columns(&mut names, &mut arrays)
-                .map_err(encode_err::<T>)?;
-        }
-        let sql = unnest::insert_sql::<T>(&columns, types, conflict);
-        let mut args = PgArguments::default();
-        for param in arrays.into_params() {
-            args.add(param).map_err(encode_err::<T>)?;
-        }
-        let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-        let db = crate::db::Db::from(&mut *conn);
-        out.extend(with_executor!(
-            &db,
-            (T::META, "insert", crate::metrics::rows_vec),
-            |e| query.fetch_all(e).await
-        )?);
+    chunks
+}
+
+/// Inserts rows that all set `columns` (of `types`) on `conn` and returns them as stored: one
+/// `unnest` statement, or, when a column is an array (which `unnest` would flatten), multi-row
+/// `VALUES` statements.
+async fn insert_returning<T: Table>(
+    conn: &mut PgConnection,
+    columns: &[&'static str],
+    types: &[unnest::ColumnType],
+    rows: Vec<T::Insert>,
+    conflict: &str,
+) -> Result<Vec<T>> {
+    if columns.is_empty() || types.iter().any(|t| t.is_array) {
+        let repo = Repository::<T>::new(&mut *conn);
+        return repo.insert_many_with(rows, conflict).await;
     }
-    Ok(out)
+    let mut arrays = unnest::ColumnArrays::new(types);
+    let mut names = Vec::with_capacity(columns.len());
+    for row in rows {
+        names.clear();
+        arrays.begin_row();
+        row.bind_columns(&mut names, &mut arrays)
+            .map_err(encode_err::<T>)?;
+    }
+    let sql = unnest::insert_sql::<T>(columns, types, conflict);
+    let mut args = PgArguments::default();
+    for param in arrays.into_params() {
+        args.add(param).map_err(encode_err::<T>)?;
+    }
+    let query = sqlx::query_as_with::<_, T, _>(&sql, args);
+    let db = crate::db::Db::from(&mut *conn);
+    Ok(with_executor!(
+        &db,
+        (T::META, "insert", crate::metrics::rows_vec),
+        |e| query.fetch_all(e).await
+    )?)
 }
 
 /// `found` rearranged in the order of `ids` (`None` where a row is missing), and the missing
