@@ -90,7 +90,7 @@ impl<E: Entity> OnConflict<E> {
 /// A written column's type, from the catalog.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnType {
-    /// The type's name as SQL accepts it (`regtype` output: quoted and qualified as needed).
+    /// The type's qualified, quoted internal name, without a type modifier.
     cast: String,
     oid: u32,
     shape: Shape,
@@ -104,11 +104,14 @@ pub(crate) async fn column_types(
     table: &str,
     columns: &[&'static str],
 ) -> Result<Vec<ColumnType>, sqlx::Error> {
+    // The cast names the type by schema and internal name (`pg_catalog.bpchar`), never by
+    // its SQL spelling, whose bare form can carry a modifier (`character` is `character(1)`).
     let rows: Vec<(i64, String, bool)> = sqlx::query_as(
-        "SELECT a.atttypid::int8, a.atttypid::regtype::text, t.typcategory = 'A'
+        "SELECT a.atttypid::int8, format('%I.%I', n.nspname, t.typname), t.typcategory = 'A'
          FROM unnest($2::text[]) WITH ORDINALITY AS c(name, ord)
          JOIN pg_catalog.pg_attribute a ON a.attrelid = $1::regclass AND a.attname = c.name
          JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+         JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
          ORDER BY c.ord",
     )
     .bind(table)

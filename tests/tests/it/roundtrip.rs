@@ -250,3 +250,39 @@ async fn serde_derives_serialize_rows_that_came_from_the_database() -> anyhow::R
     assert_eq!(back, user);
     Ok(())
 }
+
+/// The bulk `INSERT … SELECT * FROM unnest(…)` path carries every scalar type (each column
+/// becomes a typed array parameter) and loses nothing: not the `char(3)` padding, not a
+/// domain's type, not an enum or a composite.
+#[tokio::test]
+async fn every_scalar_type_round_trips_through_unnest() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let mut full = full_row();
+    // Array columns take the multi-row VALUES path; this test is about unnest.
+    full.c_int4_array = None;
+    full.c_text_array = None;
+    full.c_uuid_array = None;
+    full.c_mood_array = None;
+    full.c_address_array = None;
+    let mut short = full.clone();
+    short.c_email = "other@example.com".into();
+    short.c_bpchar = Some("a".into());
+    let exec = ormkit::ParallelExecutor::new(&db.pool, 1);
+    let (stored, statements) = ormkit::count_statements(
+        exec.bulk_insert_returning::<AllType>(vec![full.clone(), short.clone()]),
+    )
+    .await;
+    let stored = stored?;
+    assert_eq!(statements, 1, "one unnest statement");
+    assert_eq!(stored[0], expected(&full, &stored[0]));
+    assert_eq!(
+        stored[1].c_bpchar.as_deref(),
+        Some("a  "),
+        "char(3) pads, never truncates"
+    );
+    let read = Repository::<AllType>::new(&db.pool)
+        .find_by_id(stored[0].id)
+        .await?;
+    assert_eq!(read.as_ref(), Some(&stored[0]));
+    Ok(())
+}
