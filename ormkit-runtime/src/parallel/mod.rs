@@ -133,13 +133,8 @@ impl<'p> ParallelExecutor<'p> {
         let jobs = column_chunks::<T>(rows, chunk_size);
         let written: Vec<u64> = stream::iter(jobs)
             .map(|job| async move {
-                let ColumnChunk {
-                    first,
-                    columns,
-                    rows: chunk,
-                } = job;
-                let last = first + chunk.len().saturating_sub(1);
-                self.copy_chunk::<T>(&columns, chunk)
+                let (first, last) = job.span();
+                self.copy_chunk::<T>(&job.columns, job.rows)
                     .await
                     .map_err(|e| chunk_error::<T>(first, last, e))
             })
@@ -255,16 +250,12 @@ impl<'p> ParallelExecutor<'p> {
         let (types, conflict) = (&types, &conflict);
         let results: Vec<Vec<T>> = stream::iter(jobs)
             .map(|job| async move {
-                let ColumnChunk {
-                    first,
-                    columns,
-                    rows: chunk,
-                } = job;
-                let last = first + chunk.len().saturating_sub(1);
+                let (first, last) = job.span();
                 let work = async {
                     let mut tx = self.pool.begin().await?;
+                    let types = &types[&job.columns];
                     let stored =
-                        insert_returning::<T>(&mut tx, &columns, &types[&columns], chunk, conflict)
+                        insert_returning::<T>(&mut tx, &job.columns, types, job.rows, conflict)
                             .await?;
                     tx.commit().await?;
                     Ok::<_, OrmkitError>(stored)
@@ -355,6 +346,13 @@ struct ColumnChunk<I> {
     first: usize,
     columns: Vec<&'static str>,
     rows: Vec<I>,
+}
+
+impl<I> ColumnChunk<I> {
+    /// The indexes of its first and last rows, for errors.
+    fn span(&self) -> (usize, usize) {
+        (self.first, self.first + self.rows.len().saturating_sub(1))
+    }
 }
 
 /// `rows` cut into [`ColumnChunk`]s of at most `max` rows.
