@@ -40,9 +40,9 @@ impl TypeMapper<'_> {
         let inner = element;
         Ok(
             if non_null_elements || self.config.non_null_array_elements {
-                quote!(::std::vec::Vec<#inner>)
+                quote!(Vec<#inner>)
             } else {
-                quote!(::std::vec::Vec<::std::option::Option<#inner>>)
+                quote!(Vec<Option<#inner>>)
             },
         )
     }
@@ -103,9 +103,9 @@ impl TypeMapper<'_> {
             ("char", true) => quote!(i8),
             ("numeric", true) => quote!(::ormkit::rust_decimal::Decimal),
             ("text" | "varchar" | "bpchar" | "name", true) | ("citext", _) => {
-                quote!(::std::string::String)
+                quote!(String)
             }
-            ("bytea", true) => quote!(::std::vec::Vec<u8>),
+            ("bytea", true) => quote!(Vec<u8>),
             ("uuid", true) => quote!(::ormkit::uuid::Uuid),
             ("json" | "jsonb", true) => quote!(::ormkit::serde_json::Value),
             ("inet" | "cidr", true) => quote!(::ormkit::ipnetwork::IpNetwork),
@@ -214,4 +214,83 @@ pub(crate) fn check_forbids_null_elements(definition: &str, column: &str) -> boo
     let quoted = ormkit_schema::quote_ident_if_needed(column);
     compact.contains(&format!("array_position({quoted},NULL"))
         && compact.to_ascii_uppercase().contains(")ISNULL")
+}
+
+/// Rust types that implement `ormkit::KeyPart` (bound, hashed and compared as key parts), as
+/// this module writes them; generated enums and typed IDs over these implement it too.
+const KEY_PARTS: &[&str] = &[
+    "bool",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "String",
+    "Vec < u8 >",
+    ":: ormkit :: rust_decimal :: Decimal",
+    ":: ormkit :: uuid :: Uuid",
+    ":: ormkit :: chrono :: NaiveDate",
+    ":: ormkit :: chrono :: NaiveTime",
+    ":: ormkit :: chrono :: NaiveDateTime",
+    ":: ormkit :: chrono :: DateTime < :: ormkit :: chrono :: Utc >",
+    ":: ormkit :: time :: Date",
+    ":: ormkit :: time :: Time",
+    ":: ormkit :: time :: PrimitiveDateTime",
+    ":: ormkit :: time :: OffsetDateTime",
+    ":: ormkit :: ipnetwork :: IpNetwork",
+    ":: ormkit :: sqlx :: postgres :: types :: Oid",
+];
+
+/// Rust types that are `Copy`, as this module writes them (generated enums are too).
+const COPY_TYPES: &[&str] = &[
+    "bool",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "f32",
+    "f64",
+    ":: ormkit :: rust_decimal :: Decimal",
+    ":: ormkit :: uuid :: Uuid",
+    ":: ormkit :: chrono :: NaiveDate",
+    ":: ormkit :: chrono :: NaiveTime",
+    ":: ormkit :: chrono :: NaiveDateTime",
+    ":: ormkit :: chrono :: DateTime < :: ormkit :: chrono :: Utc >",
+    ":: ormkit :: time :: Date",
+    ":: ormkit :: time :: Time",
+    ":: ormkit :: time :: PrimitiveDateTime",
+    ":: ormkit :: time :: OffsetDateTime",
+    ":: ormkit :: ipnetwork :: IpNetwork",
+    ":: ormkit :: sqlx :: postgres :: types :: Oid",
+];
+
+/// What a value type (without nullability) can do as a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyTraits {
+    /// It implements `ormkit::KeyPart`.
+    pub(crate) key_part: bool,
+    /// It is `Copy` (no `.clone()` needed).
+    pub(crate) copy: bool,
+}
+
+impl TypeMapper<'_> {
+    /// The key traits of the Rust type `rust` that `ty` maps to (overrides are trusted only
+    /// when they name one of the known types).
+    pub(crate) fn key_traits(&self, ty: &TypeRef, rust: &TokenStream) -> KeyTraits {
+        let (resolved, _) = self.model.resolve(ty);
+        let text = rust.to_string();
+        if !resolved.array && matches!(self.model.type_def(&resolved.name), TypeDef::Enum(_)) {
+            // The generated enum itself (unless overridden by another type).
+            let generated = !KEY_PARTS.contains(&text.as_str()) && !text.contains('<');
+            if generated {
+                return KeyTraits {
+                    key_part: true,
+                    copy: true,
+                };
+            }
+        }
+        KeyTraits {
+            key_part: KEY_PARTS.contains(&text.as_str()),
+            copy: COPY_TYPES.contains(&text.as_str()),
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! Typed columns: `users::EMAIL` is a `Column<User, String>`, so a value of the wrong type, a
 //! column of another table, or ordering by a type without an order does not compile.
 
+use crate::entity::Entity;
+use crate::meta::ColumnMeta;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -18,22 +20,38 @@ type ColumnMarker<E, T, A> = PhantomData<fn() -> (E, T, A)>;
 /// A column of entity `E` holding values of Rust type `T` (`Option<_>` when nullable);
 /// `A` is [`Writable`] or [`ReadOnly`].
 pub struct Column<E, T, A = Writable> {
-    name: &'static str,
+    index: usize,
     _marker: ColumnMarker<E, T, A>,
 }
 
 impl<E, T, A> Column<E, T, A> {
-    /// The column called `name` (its exact SQL name). Generated code calls this.
-    pub const fn new(name: &'static str) -> Self {
+    /// Column number `index` of `E` (its position in [`EntityMeta::columns`]). Generated
+    /// code calls this.
+    ///
+    /// [`EntityMeta::columns`]: crate::EntityMeta::columns
+    #[doc(hidden)]
+    pub const fn new(index: usize) -> Self {
         Column {
-            name,
+            index,
             _marker: PhantomData,
         }
     }
 
+    /// The column's position in its entity's columns.
+    pub const fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl<E: Entity, T, A> Column<E, T, A> {
+    /// The column's metadata.
+    pub fn meta(&self) -> &'static ColumnMeta {
+        &E::META.columns[self.index]
+    }
+
     /// The column's exact SQL name.
-    pub const fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &'static str {
+        self.meta().name
     }
 }
 
@@ -45,9 +63,9 @@ impl<E, T, A> Clone for Column<E, T, A> {
 
 impl<E, T, A> Copy for Column<E, T, A> {}
 
-impl<E, T, A> fmt::Debug for Column<E, T, A> {
+impl<E: Entity, T, A> fmt::Debug for Column<E, T, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Column").field(&self.name).finish()
+        f.debug_tuple("Column").field(&self.name()).finish()
     }
 }
 

@@ -1,9 +1,12 @@
 //! [`Db`]: one handle for a pool, a connection or a transaction, so every query API takes the
 //! same argument whatever it runs on.
 
+use crate::error::Result;
 use crate::transaction::Tx;
+use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
-use tokio::sync::Mutex;
+use std::ops::{Deref, DerefMut};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 /// Where statements run: a pool (each statement on any connection), or one connection (a plain
 /// connection or a transaction, used by one statement at a time).
@@ -45,86 +48,95 @@ impl<'a> From<&'a Tx> for Db<'a> {
     }
 }
 
-/// Runs one statement: `$body` with `$e` bound to a `sqlx::Executor` for `$db` (a `&Db`),
-/// inside a `tracing` span (`ormkit.query`: table, op, rows, duration), recorded in the
-/// metrics. `$meta` is the entity's `EntityMeta`, `$op` the operation's name and `$rows` a
-/// function counting the result's rows.
-///
-/// On a connection or transaction the body is boxed as a `Send` future: checking `Send`
-/// there, with concrete lifetimes, keeps the caller's future `Send` for every lifetime (so
-/// it can be `tokio::spawn`ed), which sqlx's `Executor` impls otherwise defeat.
-macro_rules! with_executor {
-    ($db:expr, ($meta:expr, $op:expr, $rows:expr), |$e:ident| $body:expr) => {{
-        use ::tracing::Instrument as _;
-        $crate::stats::record_statement();
-        let meta: &'static $crate::meta::EntityMeta = $meta;
-        let span = ::tracing::debug_span!(
-            "ormkit.query",
-            table = meta.name,
-            op = $op,
-            rows = ::tracing::field::Empty,
-            duration_us = ::tracing::field::Empty,
-            error = ::tracing::field::Empty,
-        );
-        let start = ::std::time::Instant::now();
-        let result = match $db {
-            $crate::db::Db::Pool(pool) => {
-                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async move {
-                    let mut conn = $crate::metrics::acquire(pool).await?;
-                    let $e = &mut *conn;
-                    $body
-                });
-                fut.instrument(span.clone()).await
-            }
-            $crate::db::Db::Conn(conn) => {
-                let mut guard = conn.lock().await;
-                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async {
-                    let $e = &mut **guard;
-                    $body
-                });
-                fut.instrument(span.clone()).await
-            }
-            $crate::db::Db::Tx(tx) => {
-                let mut guard = tx.lock().await?;
-                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async {
-                    let $e = &mut *guard;
-                    $body
-                });
-                fut.instrument(span.clone()).await
-            }
-        };
-        $crate::metrics::record(meta, $op, start.elapsed(), &result, $rows, &span);
-        result
-    }};
-    // A statement not tied to one entity: counted, not labelled.
-    ($db:expr, |$e:ident| $body:expr) => {{
-        $crate::stats::record_statement();
-        match $db {
-            $crate::db::Db::Pool(pool) => {
-                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async move {
-                    let mut conn = $crate::metrics::acquire(pool).await?;
-                    let $e = &mut *conn;
-                    $body
-                });
-                fut.await
-            }
-            $crate::db::Db::Conn(conn) => {
-                let mut guard = conn.lock().await;
-                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async {
-                    let $e = &mut **guard;
-                    $body
-                });
-                fut.await
-            }
-            $crate::db::Db::Tx(tx) => {
-                let mut guard = tx.lock().await?;
-                let fut: ::futures::future::BoxFuture<'_, _> = Box::pin(async {
-                    let $e = &mut *guard;
-                    $body
-                });
-                fut.await
-            }
-        }
-    }};
+/// The connection one statement runs on: taken from the pool for the statement, or the
+/// borrowed connection or transaction, held for the statement.
+pub(crate) enum Conn<'g, 'a> {
+    Pooled(PoolConnection<Postgres>),
+    Borrowed(MutexGuard<'g, &'a mut PgConnection>),
+    Tx(MappedMutexGuard<'g, PgConnection>),
 }
-pub(crate) use with_executor;
+
+impl Deref for Conn<'_, '_> {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        match self {
+            Conn::Pooled(conn) => conn,
+            Conn::Borrowed(conn) => conn,
+            Conn::Tx(conn) => conn,
+        }
+    }
+}
+
+impl DerefMut for Conn<'_, '_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match self {
+            Conn::Pooled(conn) => conn,
+            Conn::Borrowed(conn) => conn,
+            Conn::Tx(conn) => conn,
+        }
+    }
+}
+
+impl<'a> Db<'a> {
+    /// The connection for one statement.
+    pub(crate) async fn connection(&self) -> Result<Conn<'_, 'a>> {
+        Ok(match self {
+            Db::Pool(pool) => Conn::Pooled(crate::metrics::acquire(pool).await?),
+            Db::Conn(conn) => Conn::Borrowed(conn.lock().await),
+            Db::Tx(tx) => Conn::Tx(tx.lock().await?),
+        })
+    }
+}
+
+/// A pooled connection held for a multi-statement job (a bulk chunk's transaction): it goes
+/// back to the pool only when the job ended in a state the protocol knows (success, or an
+/// error the server reported). Dropped any other way — the job's future cancelled mid-COPY,
+/// an I/O error, a protocol error — it is closed instead, so no other caller ever gets a
+/// connection in the middle of someone else's statement.
+#[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+pub(crate) struct Exclusive {
+    conn: PoolConnection<Postgres>,
+    known: bool,
+}
+
+#[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+impl Exclusive {
+    pub(crate) async fn acquire(pool: &PgPool) -> Result<Self> {
+        Ok(Exclusive {
+            conn: crate::metrics::acquire(pool).await?,
+            known: false,
+        })
+    }
+
+    /// Marks the job's outcome: the connection may be reused if `outcome` leaves its protocol
+    /// state known.
+    pub(crate) fn settle<T>(&mut self, outcome: &Result<T>) {
+        self.known = match outcome {
+            Ok(_) => true,
+            Err(err) => err.leaves_connection_usable(),
+        };
+    }
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        if !self.known {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl Deref for Exclusive {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Exclusive {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+}

@@ -1,11 +1,27 @@
 //! The traits generated code implements: a readable [`Entity`], a writable [`Table`], a
 //! [`HasPrimaryKey`] with its typed key, and the insert and patch models.
+//!
+//! Generated code only describes: its metadata, how a row is decoded (by position, in
+//! column order) and which fields a model sets ([`InsertModel::write`],
+//! [`PatchModel::write`]). Every statement is built by the runtime.
 
+use crate::key::KeyValue;
 use crate::meta::EntityMeta;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::postgres::PgRow;
+use sqlx::{Encode, Postgres, Type};
+
+/// A column value type ormkit can bind: what sqlx's `Encode` + `Type` give, owned and
+/// `Send`.
+pub trait SqlValue: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send + 'static {}
+
+impl<T> SqlValue for T where T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send + 'static {}
 
 /// A row type generated for a table or a view: it can be read.
+///
+/// Its `FromRow` reads the columns by position, in [`EntityMeta::columns`] order, so a raw
+/// query decoding into it must select exactly those columns first, in that order (`SELECT *`
+/// does).
 pub trait Entity: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static {
     /// Where the rows live and what their columns are.
     const META: &'static EntityMeta;
@@ -27,79 +43,85 @@ pub trait HasPrimaryKey: Table {
     fn id(&self) -> Self::Id;
 }
 
-/// A value that can be bound as a primary key: typed IDs and tuples of key parts.
-pub trait KeyValue: Clone + Send + Sync + std::fmt::Debug + 'static {
-    /// Binds each part of the key, in key order.
-    fn bind_key(self, args: &mut PgArguments) -> Result<(), BoxDynError>;
-}
+/// Receives the columns a model sets, by their index in [`EntityMeta::columns`]: bind
+/// parameters, a binary COPY row, one array per column, or just the list of columns.
+/// Generated models call it; applications do not need to.
+pub trait ColumnWriter {
+    /// Column `column` is written with `value`.
+    fn set<T: SqlValue>(&mut self, column: usize, value: &T) -> Result<(), BoxDynError>;
 
-macro_rules! tuple_key {
-    ($($name:ident),+) => {
-        impl<$($name),+> KeyValue for ($($name,)+)
-        where
-            $($name: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>
-                + Clone + Send + Sync + std::fmt::Debug + 'static),+
-        {
-            #[allow(non_snake_case)]
-            fn bind_key(self, args: &mut PgArguments) -> Result<(), BoxDynError> {
-                use sqlx::Arguments as _;
-                let ($($name,)+) = self;
-                $(args.add($name)?;)+
-                Ok(())
-            }
+    /// Column `column` is written with the value inside `value`, if there is one (`None`
+    /// leaves the column out: its default in an insert, unchanged in a patch).
+    fn set_some<T: SqlValue>(
+        &mut self,
+        column: usize,
+        value: &Option<T>,
+    ) -> Result<(), BoxDynError> {
+        match value {
+            Some(value) => self.set(column, value),
+            None => Ok(()),
         }
-    };
+    }
 }
-tuple_key!(A, B);
-tuple_key!(A, B, C);
-tuple_key!(A, B, C, D);
 
 /// A generated insert model: required columns are plain fields, columns the database can
 /// fill in are `Option`s, read-only columns are absent.
-pub trait InsertModel: Send + 'static {
+pub trait InsertModel: Send + Sync + 'static {
     /// The table it inserts into.
     type Entity: Table;
-    /// Pushes the name of every column this value sets, in the order `bind_columns` binds.
-    fn set_columns(&self, columns: &mut Vec<&'static str>);
-    /// Pushes the name of every column this value sets, and adds its value to `sink` (bind
-    /// parameters, or a binary COPY row), in the same order.
-    fn bind_columns<S: ValueSink>(
-        self,
-        columns: &mut Vec<&'static str>,
-        sink: &mut S,
-    ) -> Result<(), BoxDynError>;
-}
-
-/// Where an insert model's values go: bind parameters ([`PgArguments`]) or a binary COPY
-/// stream ([`CopyRows`](crate::parallel::CopyRows)).
-pub trait ValueSink {
-    /// Adds one value.
-    fn add_value<T>(&mut self, value: T) -> Result<(), BoxDynError>
-    where
-        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static;
-}
-
-impl ValueSink for PgArguments {
-    fn add_value<T>(&mut self, value: T) -> Result<(), BoxDynError>
-    where
-        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
-    {
-        use sqlx::Arguments as _;
-        self.add(value)
-    }
+    /// Gives `writer` every column this value sets, in column order.
+    fn write<W: ColumnWriter>(&self, writer: &mut W) -> Result<(), BoxDynError>;
 }
 
 /// A generated patch model: the key plus one `Option` per writable column; only the set
 /// fields are written.
-pub trait PatchModel: Send + 'static {
+pub trait PatchModel: Send + Sync + 'static {
     /// The table it updates.
     type Entity: HasPrimaryKey;
+    /// The key of the row it changes.
+    fn key(&self) -> <Self::Entity as HasPrimaryKey>::Id;
+    /// Gives `writer` every column this patch sets, in column order.
+    fn write<W: ColumnWriter>(&self, writer: &mut W) -> Result<(), BoxDynError>;
     /// Whether no field is set (an update would write nothing).
-    fn is_empty(&self) -> bool;
-    /// Pushes and binds every set column, and returns the key of the row to update.
-    fn bind_changes(
-        self,
-        columns: &mut Vec<&'static str>,
-        args: &mut PgArguments,
-    ) -> Result<<Self::Entity as HasPrimaryKey>::Id, BoxDynError>;
+    fn is_empty(&self) -> bool {
+        columns_of(|w| self.write(w)).is_empty()
+    }
+}
+
+/// The columns a model sets, without encoding any value.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnList(pub(crate) Vec<u16>);
+
+impl ColumnWriter for ColumnList {
+    fn set<T: SqlValue>(&mut self, column: usize, _: &T) -> Result<(), BoxDynError> {
+        // PostgreSQL tables have at most 1600 columns.
+        self.0.push(column as u16);
+        Ok(())
+    }
+}
+
+/// The indexes of the columns `write` sets (listing encodes nothing, so it cannot fail).
+pub(crate) fn columns_of(
+    write: impl FnOnce(&mut ColumnList) -> Result<(), BoxDynError>,
+) -> Vec<u16> {
+    let mut list = ColumnList::default();
+    let _ = write(&mut list);
+    list.0
+}
+
+/// Reads a row's columns one after the other, by position: what a generated `FromRow` does.
+#[derive(Debug, Default)]
+pub struct Position(usize);
+
+impl Position {
+    /// The next column's value.
+    pub fn next<'r, T>(&mut self, row: &'r PgRow) -> Result<T, sqlx::Error>
+    where
+        T: sqlx::Decode<'r, Postgres> + Type<Postgres>,
+    {
+        use sqlx::Row as _;
+        let value = row.try_get(self.0);
+        self.0 += 1;
+        value
+    }
 }

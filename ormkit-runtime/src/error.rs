@@ -59,6 +59,12 @@ pub enum OrmkitError {
         /// What happened.
         message: String,
     },
+    /// A bulk write of [`ParallelExecutor`](crate::ParallelExecutor) failed in part: which
+    /// rows failed and why (the database error itself), and exactly which rows were
+    /// committed anyway.
+    #[cfg(feature = "parallel")]
+    #[error(transparent)]
+    Bulk(Box<crate::parallel::BulkError>),
     /// A Migrator run failed or was refused.
     #[cfg(feature = "migrations")]
     #[error(transparent)]
@@ -183,6 +189,8 @@ impl OrmkitError {
     /// The SQLSTATE of a database error, if any.
     pub fn sqlstate(&self) -> Option<String> {
         match self {
+            #[cfg(feature = "parallel")]
+            OrmkitError::Bulk(bulk) => bulk.source().sqlstate(),
             OrmkitError::Database(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
             OrmkitError::Transaction {
                 source: Some(sqlx::Error::Database(db)),
@@ -221,6 +229,8 @@ impl OrmkitError {
             OrmkitError::Transaction { .. } => ErrorCategory::Transaction,
             OrmkitError::EmptyPatch { .. } | OrmkitError::Query { .. } => ErrorCategory::Usage,
             OrmkitError::Cache { .. } => ErrorCategory::Cache,
+            #[cfg(feature = "parallel")]
+            OrmkitError::Bulk(bulk) => bulk.source().category(),
             #[cfg(feature = "migrations")]
             OrmkitError::Migration(_) => ErrorCategory::Migration,
             #[cfg(feature = "validate")]
@@ -232,12 +242,34 @@ impl OrmkitError {
     /// outcome is never retryable: the first attempt may have committed.
     pub fn is_retryable(&self) -> bool {
         match self {
+            // Retrying the whole call after a partial commit would write those rows twice;
+            // the error says which rows to send again.
+            #[cfg(feature = "parallel")]
+            OrmkitError::Bulk(bulk) => bulk.committed().is_empty() && bulk.source().is_retryable(),
             OrmkitError::Database(sqlx::Error::Database(db)) => {
                 db.code().is_some_and(|code| sqlstate_is_retryable(&code))
             }
             OrmkitError::Database(
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed,
             ) => true,
+            _ => false,
+        }
+    }
+}
+
+impl OrmkitError {
+    /// Whether the connection the failing call used is still in a state the protocol knows:
+    /// the server answered with an error, or ormkit refused before sending anything. A lost
+    /// connection, a protocol error or a decoding failure (rows may still be in flight) is
+    /// not: such a connection must be closed, never reused.
+    #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
+    pub(crate) fn leaves_connection_usable(&self) -> bool {
+        match self {
+            OrmkitError::Database(err) => matches!(err, sqlx::Error::Database(_)),
+            OrmkitError::Encode { .. }
+            | OrmkitError::EmptyPatch { .. }
+            | OrmkitError::Query { .. }
+            | OrmkitError::EntityNotFound { .. } => true,
             _ => false,
         }
     }

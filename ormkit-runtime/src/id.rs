@@ -1,10 +1,9 @@
 //! Typed primary keys: `UserId` is `Id<User, i64>`, so a `PostId` where a `UserId` is
 //! expected does not compile, while on the wire it is just the `int8` it wraps.
 
-use crate::entity::KeyValue;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgHasArrayType, PgTypeInfo, PgValueRef};
+use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Encode, Postgres, Type};
 use std::cmp::Ordering;
 use std::fmt;
@@ -137,15 +136,5 @@ impl<'q, E, T: Encode<'q, Postgres>> Encode<'q, Postgres> for Id<E, T> {
 impl<'r, E, T: Decode<'r, Postgres>> Decode<'r, Postgres> for Id<E, T> {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
         T::decode(value).map(Id::new)
-    }
-}
-
-impl<E: 'static, T> KeyValue for Id<E, T>
-where
-    T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Clone + Send + Sync + fmt::Debug + 'static,
-{
-    fn bind_key(self, args: &mut PgArguments) -> Result<(), BoxDynError> {
-        use sqlx::Arguments as _;
-        args.add(self)
     }
 }

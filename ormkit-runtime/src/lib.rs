@@ -30,15 +30,19 @@
 //! Without `orm`, generated entities still compile (rows, models, metadata, typed IDs);
 //! their `query()` constructors and the operators on typed columns are what `orm` adds.
 
-mod column;
+pub mod column;
 mod entity;
 mod error;
-mod id;
+pub mod id;
+mod ident;
+pub mod key;
+mod macros;
 mod meta;
 pub mod metrics;
 mod migration;
-pub mod pg_type;
+mod pg_type;
 mod relation;
+mod statement;
 
 #[cfg(feature = "cache")]
 pub mod cache;
@@ -62,12 +66,14 @@ mod transaction;
 pub mod validate;
 
 pub use column::{Column, ReadOnly, SqlOrd, SqlText, Writable};
-pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table, ValueSink};
+pub use entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, SqlValue, Table};
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
+pub use key::{KeyPart, KeyValue};
 pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
 pub use migration::EmbeddedMigration;
-pub use relation::{BelongsTo, HasMany, KeyText};
+pub use pg_type::UnknownLabel;
+pub use relation::{BelongsTo, HasMany};
 
 #[cfg(feature = "cache")]
 pub use cache::{
@@ -79,7 +85,7 @@ pub use db::Db;
 #[cfg(feature = "migrations")]
 pub use migrate::{ForeignHistory, MigrateError, Migrator};
 #[cfg(feature = "parallel")]
-pub use parallel::{BulkFetch, OnConflict, ParallelExecutor};
+pub use parallel::{BulkError, BulkFetch, OnConflict, ParallelExecutor};
 #[cfg(feature = "smart-pool")]
 pub use pool::{create_smart_pool, create_smart_pool_with, PoolConfig, POOL_ENV_VARS};
 #[cfg(feature = "orm")]
@@ -95,26 +101,39 @@ pub use transaction::{
 #[cfg(feature = "validate")]
 pub use validate::{SchemaValidator, ValidationError, ValidationReport};
 
-/// Expands its input only when ormkit's `orm` feature is on: generated code wraps its
-/// `query()` constructors in it.
+/// What generated code calls and applications do not: not part of ormkit's documented API,
+/// and free to change with the code generator.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::entity::{ColumnWriter, Position};
+    /// What a model's `write` returns.
+    pub type WriteResult = Result<(), sqlx::error::BoxDynError>;
+    pub use crate::pg_type::{array_matches, type_matches, FieldValue};
+}
+
+/// Expands to an entity's `query()` constructor when ormkit's `orm` feature is on,
+/// to nothing when it is off: `::ormkit::__with_orm!(User);`.
 #[cfg(feature = "orm")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __with_orm {
-    ($($item:item)*) => { $($item)* };
+    ($entity:ident) => {
+        impl $entity {
+            /// A typed query over these rows.
+            pub fn query() -> $crate::Select<Self> {
+                $crate::Select::new()
+            }
+        }
+    };
 }
 
-/// Expands its input only when ormkit's `orm` feature is on (it is off).
+/// Expands to a generated entity's `query()` constructor when ormkit's `orm` feature is on
+/// (it is off: nothing).
 #[cfg(not(feature = "orm"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __with_orm {
-    ($($item:item)*) => {};
-}
-
-/// Identifier quoting shared with the code generator.
-pub mod ident {
-    pub use ormkit_schema::{quote_ident, quote_ident_if_needed};
+    ($entity:ident) => {};
 }
 
 // Crates the generated code names, re-exported so an application depends on `ormkit` alone.

@@ -1,19 +1,8 @@
-//! Static metadata about generated entities: what the query builder, the repository and
-//! schema validation read instead of re-parsing SQL.
+//! Static metadata about generated entities: what the statement layer, the query builder and
+//! schema validation read. Generated code writes it as data; every SQL statement is built
+//! from it by the runtime's statement layer.
 
-/// What kind of relation an entity maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RelationKind {
-    /// An ordinary table.
-    Table,
-    /// A partitioned table's parent.
-    PartitionedTable,
-    /// A view (read-only).
-    View,
-    /// A materialized view (read-only).
-    MaterializedView,
-}
+pub use ormkit_schema::RelationKind;
 
 /// A generated entity's table or view.
 #[derive(Debug)]
@@ -22,45 +11,31 @@ pub struct EntityMeta {
     pub schema: &'static str,
     /// The table's name, exactly as in the database.
     pub name: &'static str,
-    /// `"schema"."name"`, quoted, ready to splice into SQL.
-    pub qualified: &'static str,
     /// Table, view, ….
     pub kind: RelationKind,
-    /// Columns in table order.
+    /// Columns in table order: the order rows are selected and decoded in.
     pub columns: &'static [ColumnMeta],
     /// Primary-key column names in key order (empty without a key).
     pub primary_key: &'static [&'static str],
     /// Foreign keys declared on this table.
     pub foreign_keys: &'static [ForeignKeyMeta],
-    /// Every column, quoted and comma-separated: the `SELECT` list of a row.
-    pub select_list: &'static str,
-    /// `SELECT <all columns> FROM <table> WHERE <key> = $1 …`, empty without a key.
-    pub select_by_key: &'static str,
-    /// `DELETE FROM <table> WHERE <key> = $1 …`, empty without a key.
-    pub delete_by_key: &'static str,
     /// `COMMENT ON TABLE`, if any.
     pub comment: Option<&'static str>,
     /// The enum types its columns use (directly, as array elements or under a domain), with
     /// the labels the code was generated with: what `SchemaValidator::validate_entity`
     /// checks them against.
-    pub enums: &'static [EnumMeta],
-}
-
-/// A PostgreSQL enum type as the generated code knows it.
-#[derive(Debug)]
-pub struct EnumMeta {
-    /// The type's schema.
-    pub schema: &'static str,
-    /// The type's name.
-    pub name: &'static str,
-    /// Its labels, in declaration order, exactly as written.
-    pub labels: &'static [&'static str],
+    pub enums: &'static [&'static EnumMeta],
 }
 
 impl EntityMeta {
     /// The column called `name`.
     pub fn column(&self, name: &str) -> Option<&'static ColumnMeta> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// `"schema"."name"`, quoted, as statements name the table.
+    pub fn qualified(&'static self) -> &'static str {
+        &crate::statement::sql(self).table
     }
 }
 
@@ -83,6 +58,73 @@ pub struct ColumnMeta {
     pub primary_key: bool,
 }
 
+impl ColumnMeta {
+    /// A NOT NULL, writable column without a default, named `name` in SQL and `field` in
+    /// Rust: `ColumnMeta::new("email", "email", "text")`, refined with the flag methods below
+    /// (all `const`, for generated statics).
+    pub const fn new(name: &'static str, field: &'static str, sql_type: &'static str) -> Self {
+        ColumnMeta {
+            name,
+            field,
+            sql_type,
+            nullable: false,
+            has_default: false,
+            read_only: false,
+            primary_key: false,
+        }
+    }
+
+    /// It can hold NULL.
+    pub const fn nullable(mut self) -> Self {
+        self.nullable = true;
+        self
+    }
+
+    /// An INSERT may leave it out.
+    pub const fn has_default(mut self) -> Self {
+        self.has_default = true;
+        self
+    }
+
+    /// Only the database writes it.
+    pub const fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// It is part of the primary key.
+    pub const fn key(mut self) -> Self {
+        self.primary_key = true;
+        self
+    }
+}
+
+/// A PostgreSQL enum type as the generated code knows it.
+#[derive(Debug)]
+pub struct EnumMeta {
+    /// The type's schema.
+    pub schema: &'static str,
+    /// The type's name.
+    pub name: &'static str,
+    /// Its labels, in declaration order, exactly as written.
+    pub labels: &'static [&'static str],
+}
+
+impl EnumMeta {
+    /// The enum `schema.name` with `labels`.
+    pub const fn new(
+        schema: &'static str,
+        name: &'static str,
+        labels: &'static [&'static str],
+    ) -> Self {
+        EnumMeta {
+            schema,
+            name,
+            labels,
+        }
+    }
+}
+
 /// A foreign key, from the referencing side.
 #[derive(Debug)]
 pub struct ForeignKeyMeta {
@@ -96,4 +138,22 @@ pub struct ForeignKeyMeta {
     pub references_table: &'static str,
     /// The referenced columns, paired with `columns`.
     pub referenced_columns: &'static [&'static str],
+}
+
+impl ForeignKeyMeta {
+    /// The foreign key `name` from `columns` to `referenced_columns` of `schema.table`.
+    pub const fn new(
+        name: &'static str,
+        columns: &'static [&'static str],
+        (references_schema, references_table): (&'static str, &'static str),
+        referenced_columns: &'static [&'static str],
+    ) -> Self {
+        ForeignKeyMeta {
+            name,
+            columns,
+            references_schema,
+            references_table,
+            referenced_columns,
+        }
+    }
 }

@@ -4,8 +4,6 @@
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
-use crate::error::OrmkitError;
-use crate::meta::EntityMeta;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -211,53 +209,30 @@ pub(crate) fn migration_ran(direction: &'static str, took: Duration) {
     metrics::counter!("ormkit_migrations_total", "direction" => direction).increment(1);
 }
 
-/// Rows in a list result (a `&Vec` because it is used as `fn(&Result::Ok) -> u64`).
-#[allow(clippy::ptr_arg)]
-pub(crate) fn rows_vec<T>(v: &Vec<T>) -> u64 {
-    v.len() as u64
-}
-
-/// Rows in an optional result.
-pub(crate) fn rows_opt<T>(v: &Option<T>) -> u64 {
-    u64::from(v.is_some())
-}
-
-/// Rows a write affected.
-pub(crate) fn rows_done(v: &sqlx::postgres::PgQueryResult) -> u64 {
-    v.rows_affected()
-}
-
-/// One row (a single row or a scalar).
-pub(crate) fn rows_one<T>(_: &T) -> u64 {
-    1
-}
-
 /// Records one statement: the `metrics` facade, the snapshot, and the span's fields.
-pub(crate) fn record<T>(
-    meta: &'static EntityMeta,
+pub(crate) fn record(
+    table: &'static str,
     op: &'static str,
     elapsed: Duration,
-    result: &Result<T, sqlx::Error>,
-    rows: fn(&T) -> u64,
+    error: Option<crate::error::ErrorCategory>,
+    rows: Option<u64>,
     span: &tracing::Span,
 ) {
     QUERIES.fetch_add(1, Ordering::Relaxed);
     LATENCY.record(elapsed);
-    let labels = [("table", meta.name), ("op", op)];
+    let labels = [("table", table), ("op", op)];
     metrics::histogram!("ormkit_query_duration_seconds", &labels).record(elapsed.as_secs_f64());
     metrics::counter!("ormkit_queries_total", &labels).increment(1);
     span.record("duration_us", elapsed.as_micros() as u64);
-    match result {
-        Ok(value) => {
-            span.record("rows", rows(value));
-        }
-        Err(err) => {
-            ERRORS.fetch_add(1, Ordering::Relaxed);
-            let category = OrmkitError::category_of(err).as_str();
-            metrics::counter!("ormkit_query_errors_total", "table" => meta.name, "op" => op, "category" => category)
-                .increment(1);
-            span.record("error", category);
-        }
+    if let Some(rows) = rows {
+        span.record("rows", rows);
+    }
+    if let Some(category) = error {
+        ERRORS.fetch_add(1, Ordering::Relaxed);
+        let category = category.as_str();
+        metrics::counter!("ormkit_query_errors_total", "table" => table, "op" => op, "category" => category)
+            .increment(1);
+        span.record("error", category);
     }
 }
 

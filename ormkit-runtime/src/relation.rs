@@ -1,40 +1,42 @@
-//! Relations from foreign keys: `posts::AUTHOR` is a `BelongsTo<Post, User>`, `users::POSTS`
-//! a `HasMany<User, Post>`. Both load a whole result set's related rows in one query
-//! (`= ANY($1)`, or `unnest` for composite keys), so 1000 users with their posts cost two
-//! queries, not 1001.
+//! Relations from foreign keys: `posts::AUTHOR` is a `BelongsTo<Post, User, UserId>`,
+//! `users::POSTS` a `HasMany<User, Post, UserId>`. `K` is the key the two sides are matched
+//! on, a typed value ([`KeyValue`](crate::KeyValue)) of the referenced columns' types. Both
+//! load a whole result set's related rows in one query (`= ANY($1)`, or `unnest` of one
+//! array per column for composite keys), so 1000 users with their posts cost two queries,
+//! not 1001.
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
+use crate::entity::Entity;
 use crate::meta::ForeignKeyMeta;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A key as text, one part per column: how related rows are matched in memory and bound.
-pub type KeyText = Vec<String>;
-
 /// `From` holds a foreign key to `To`: each `From` row belongs to at most one `To`.
-pub struct BelongsTo<From, To> {
-    pub(crate) foreign_key: &'static ForeignKeyMeta,
-    pub(crate) from_key: fn(&From) -> Option<KeyText>,
-    pub(crate) to_key: fn(&To) -> KeyText,
+pub struct BelongsTo<From, To, K> {
+    pub(crate) foreign_key: usize,
+    pub(crate) from_key: fn(&From) -> Option<K>,
+    pub(crate) to_key: fn(&To) -> Option<K>,
     _marker: PhantomData<fn() -> (From, To)>,
 }
 
 /// `To` holds a foreign key to `From`: each `From` row has any number of `To` rows.
-pub struct HasMany<From, To> {
-    pub(crate) foreign_key: &'static ForeignKeyMeta,
-    pub(crate) parent_key: fn(&From) -> KeyText,
-    pub(crate) child_key: fn(&To) -> Option<KeyText>,
+pub struct HasMany<From, To, K> {
+    pub(crate) foreign_key: usize,
+    pub(crate) parent_key: fn(&From) -> Option<K>,
+    pub(crate) child_key: fn(&To) -> Option<K>,
     _marker: PhantomData<fn() -> (From, To)>,
 }
 
-impl<From, To> BelongsTo<From, To> {
-    /// The relation through `foreign_key` (declared on `From`); the functions give each side's
-    /// key as text. Generated code calls this.
+impl<From, To, K> BelongsTo<From, To, K> {
+    /// The relation through `From`'s foreign key number `foreign_key` (its index in
+    /// [`EntityMeta::foreign_keys`](crate::EntityMeta::foreign_keys)); the functions give
+    /// each side's key (`None` where a part of it is NULL). Generated code calls this.
+    #[doc(hidden)]
     pub const fn new(
-        foreign_key: &'static ForeignKeyMeta,
-        from_key: fn(&From) -> Option<KeyText>,
-        to_key: fn(&To) -> KeyText,
+        foreign_key: usize,
+        from_key: fn(&From) -> Option<K>,
+        to_key: fn(&To) -> Option<K>,
     ) -> Self {
         BelongsTo {
             foreign_key,
@@ -43,19 +45,23 @@ impl<From, To> BelongsTo<From, To> {
             _marker: PhantomData,
         }
     }
+}
 
+impl<From: Entity, To, K> BelongsTo<From, To, K> {
     /// The foreign key behind the relation.
-    pub const fn foreign_key(&self) -> &'static ForeignKeyMeta {
-        self.foreign_key
+    pub fn foreign_key(&self) -> &'static ForeignKeyMeta {
+        &From::META.foreign_keys[self.foreign_key]
     }
 }
 
-impl<From, To> HasMany<From, To> {
-    /// The relation through `foreign_key` (declared on `To`). Generated code calls this.
+impl<From, To, K> HasMany<From, To, K> {
+    /// The relation through `To`'s foreign key number `foreign_key`. Generated code calls
+    /// this.
+    #[doc(hidden)]
     pub const fn new(
-        foreign_key: &'static ForeignKeyMeta,
-        parent_key: fn(&From) -> KeyText,
-        child_key: fn(&To) -> Option<KeyText>,
+        foreign_key: usize,
+        parent_key: fn(&From) -> Option<K>,
+        child_key: fn(&To) -> Option<K>,
     ) -> Self {
         HasMany {
             foreign_key,
@@ -64,25 +70,27 @@ impl<From, To> HasMany<From, To> {
             _marker: PhantomData,
         }
     }
+}
 
+impl<From, To: Entity, K> HasMany<From, To, K> {
     /// The foreign key behind the relation.
-    pub const fn foreign_key(&self) -> &'static ForeignKeyMeta {
-        self.foreign_key
+    pub fn foreign_key(&self) -> &'static ForeignKeyMeta {
+        &To::META.foreign_keys[self.foreign_key]
     }
 }
 
 macro_rules! copy_debug {
     ($name:ident) => {
-        impl<From, To> Clone for $name<From, To> {
+        impl<From, To, K> Clone for $name<From, To, K> {
             fn clone(&self) -> Self {
                 *self
             }
         }
-        impl<From, To> Copy for $name<From, To> {}
-        impl<From, To> fmt::Debug for $name<From, To> {
+        impl<From, To, K> Copy for $name<From, To, K> {}
+        impl<From: Entity, To: Entity, K> fmt::Debug for $name<From, To, K> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_tuple(stringify!($name))
-                    .field(&self.foreign_key.name)
+                    .field(&self.foreign_key().name)
                     .finish()
             }
         }

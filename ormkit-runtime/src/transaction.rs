@@ -101,7 +101,7 @@ impl TransactionOptions {
 }
 
 /// Runs SQL text on `conn`, boxed as a `Send` future so that callers' futures stay `Send`
-/// for every lifetime (see `db::with_executor`).
+/// for every lifetime (see `statement::exec::Fetch`).
 fn run_raw<'c>(
     conn: &'c mut PgConnection,
     sql: &'c str,

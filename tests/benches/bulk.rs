@@ -163,10 +163,15 @@ fn bench(c: &mut Criterion) {
     // The floor: one hand-written `= ANY` statement for all 10 000 ids, rows in the
     // server's order.
     let raw_ids: Vec<i64> = ids.iter().map(|i| i.into_inner()).collect();
+    let columns: Vec<String> = User::META
+        .columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.name))
+        .collect();
     let raw_sql = format!(
         "SELECT {} FROM {} WHERE \"id\" = ANY($1)",
-        User::META.select_list,
-        User::META.qualified
+        columns.join(", "),
+        User::META.qualified()
     );
     group.bench_function("raw sqlx, one = ANY statement", |b| {
         b.to_async(&rt).iter(|| async {

@@ -11,6 +11,16 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Names reserved in the entities module itself.
 const ROOT_RESERVED: &[&str] = &[
+    // The prelude names generated code uses unqualified.
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "String",
+    "Vec",
+    "Box",
     "SCHEMA_FINGERPRINT",
     "MIGRATIONS_DIGEST",
     "SCHEMA_LOCK",
@@ -48,10 +58,15 @@ pub(crate) struct RelationConst {
     pub(crate) to: QualifiedName,
     /// `true` for `HasMany` (declared on `to`), `false` for `BelongsTo` (declared on `from`).
     pub(crate) has_many: bool,
+    /// For a composite foreign key to `to`'s primary key: the name of the accessor on
+    /// `from`'s rows that returns the referenced key.
+    pub(crate) fk_accessor: Option<String>,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
+    /// The schema rendered at the top of the entities module.
+    pub(crate) top: String,
     /// `None` for the schema rendered at the top (public).
     pub(crate) schema_modules: BTreeMap<String, Option<Ident>>,
     /// Enums, composites and domain aliases.
@@ -84,6 +99,7 @@ impl Plan {
             }
         }
         scopes.insert(top.clone(), root);
+        plan.top = top;
 
         let type_names = model
             .enums
@@ -149,6 +165,8 @@ impl Plan {
     /// table module.
     fn plan_constants(&mut self, model: &SchemaModel) {
         let mut scopes: HashMap<QualifiedName, Scope> = HashMap::new();
+        // Inherent methods of each row type (`query` and the foreign-key accessors).
+        let mut methods: HashMap<QualifiedName, Scope> = HashMap::new();
         for relation in &model.relations {
             let mut scope = Scope::default();
             let consts = relation
@@ -183,6 +201,14 @@ impl Plan {
                 } else {
                     format!("{}_by_{belongs}", from.name.name)
                 };
+                let to_key = to.primary_key.as_ref().map(|k| &k.columns);
+                let fk_accessor = (fk.columns.len() > 1 && to_key == Some(&fk.referenced_columns))
+                    .then(|| {
+                        methods
+                            .entry(from.name.clone())
+                            .or_insert_with(|| Scope::with_reserved(&["query"]))
+                            .claim(&super::entity::accessor_name(&belongs))
+                    });
                 for (owner, text, has_many) in [(from, belongs, false), (to, many, true)] {
                     let scope = scopes.entry(owner.name.clone()).or_default();
                     let name = ident(&scope.claim(&rust_name(&text, Case::Shouty)));
@@ -195,15 +221,20 @@ impl Plan {
                             fk: i,
                             to: to.name.clone(),
                             has_many,
+                            fk_accessor: fk_accessor.clone(),
                         });
                 }
             }
         }
     }
 
-    /// The path to an item of schema `schema` called `name`, seen from a module `depth`
-    /// levels below the entities module.
-    pub(crate) fn path(&self, schema: &str, name: &Ident, depth: usize) -> TokenStream {
+    /// The path to an item of schema `schema` called `name`, seen from `here`.
+    pub(crate) fn path(&self, schema: &str, name: &Ident, here: Here<'_>) -> TokenStream {
+        if schema == here.schema {
+            // The same schema module, or a table module below it (which glob-imports it).
+            return quote!(#name);
+        }
+        let depth = self.depth(here.schema) + usize::from(here.table_module);
         let supers = (0..depth).map(|_| quote!(super::));
         match self.schema_modules.get(schema).and_then(Option::as_ref) {
             Some(module) => quote!(#(#supers)* #module::#name),
@@ -216,10 +247,59 @@ impl Plan {
         usize::from(matches!(self.schema_modules.get(schema), Some(Some(_))))
     }
 
-    pub(crate) fn type_path(&self, name: &QualifiedName, depth: usize) -> TokenStream {
+    /// Every type-namespace name the generated code declares in `schema`'s module.
+    pub(crate) fn type_names(&self, schema: &str) -> std::collections::BTreeSet<String> {
+        let rows = self
+            .relations
+            .iter()
+            .filter(|(name, _)| name.schema == schema)
+            .flat_map(|(_, n)| {
+                [
+                    Some(&n.row),
+                    n.new.as_ref(),
+                    n.patch.as_ref(),
+                    n.id.as_ref(),
+                    Some(&n.module),
+                ]
+                .into_iter()
+                .flatten()
+            });
+        let types = self
+            .types
+            .iter()
+            .filter(|(name, _)| name.schema == schema)
+            .map(|(_, ident)| ident);
+        rows.chain(types).map(ToString::to_string).collect()
+    }
+
+    pub(crate) fn type_path(&self, name: &QualifiedName, here: Here<'_>) -> TokenStream {
         match self.types.get(name) {
-            Some(ident) => self.path(&name.schema, ident, depth),
+            Some(ident) => self.path(&name.schema, ident, here),
             None => quote!(()),
+        }
+    }
+}
+
+/// Where generated code is being written: a schema's module, or a table's module below it
+/// (`pub mod users { use super::*; … }`), from which the schema's items are seen unqualified.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Here<'a> {
+    pub(crate) schema: &'a str,
+    pub(crate) table_module: bool,
+}
+
+impl<'a> Here<'a> {
+    pub(crate) fn schema(schema: &'a str) -> Self {
+        Here {
+            schema,
+            table_module: false,
+        }
+    }
+
+    pub(crate) fn table(schema: &'a str) -> Self {
+        Here {
+            schema,
+            table_module: true,
         }
     }
 }

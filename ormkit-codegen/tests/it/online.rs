@@ -28,10 +28,7 @@ fn a_schema_list_limits_what_is_generated() {
 
     // The foreign key into `public` (not generated) falls back to the plain key type.
     let code = config.render_lock(&lock, &[]).unwrap();
-    assert!(
-        code.contains("pub user_id: ::std::option::Option<i64>"),
-        "{code}"
-    );
+    assert!(code.contains("pub user_id: Option<i64>"), "{code}");
     assert!(!code.contains("UserId"));
 }
 

@@ -15,7 +15,6 @@ use crate::transaction::Tx;
 use sqlx::PgPool;
 use std::any::TypeId;
 use std::future::Future;
-use std::hash::Hash;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
@@ -85,10 +84,7 @@ impl EntityCache {
     pub fn repository<'a, T: HasPrimaryKey + Clone + Sync>(
         &'a self,
         db: impl Into<Db<'a>>,
-    ) -> CachedRepository<'a, T>
-    where
-        T::Id: Hash + Eq,
-    {
+    ) -> CachedRepository<'a, T> {
         CachedRepository::new(db, self)
     }
 
@@ -96,10 +92,7 @@ impl EntityCache {
         &self.shared.state
     }
 
-    pub(crate) fn store<T: HasPrimaryKey + Clone + Sync>(&self) -> Option<Arc<EntityStore<T>>>
-    where
-        T::Id: Hash + Eq,
-    {
+    pub(crate) fn store<T: HasPrimaryKey + Clone + Sync>(&self) -> Option<Arc<EntityStore<T>>> {
         let store = self.shared.state.entity_store(TypeId::of::<T>())?;
         store.into_any().downcast::<EntityStore<T>>().ok()
     }
@@ -164,12 +157,12 @@ impl EntityCache {
 
     /// Invalidates one row in this instance (for a write made without a
     /// [`CachedRepository`], once it has committed). Other instances are not told.
-    pub async fn invalidate<T: HasPrimaryKey + Clone + Sync>(&self, id: &T::Id)
-    where
-        T::Id: Hash + Eq,
-    {
-        let hash = super::invalidation::key_hash(T::META.qualified, &format!("{id:?}"));
-        self.shared.state.invalidate_key(hash, T::META.qualified);
+    pub async fn invalidate<T: HasPrimaryKey + Clone + Sync>(&self, id: &T::Id) {
+        match super::invalidation::key_hash(T::META.qualified(), id) {
+            Ok(hash) => self.shared.state.invalidate_key(hash, T::META.qualified()),
+            // Not expected for any key type; invalidating everything is always safe.
+            Err(_) => self.shared.state.flush(),
+        }
         if let Some(store) = self.store::<T>() {
             store.cache.invalidate(id).await;
         }
@@ -177,7 +170,7 @@ impl EntityCache {
 
     /// Invalidates the cached query results over `T`'s table in this instance.
     pub fn invalidate_table<T: Entity>(&self) {
-        self.shared.state.invalidate_table(T::META.qualified);
+        self.shared.state.invalidate_table(T::META.qualified());
     }
 
     /// Runs moka's pending maintenance now (evictions, expirations), so that

@@ -11,6 +11,8 @@
 //! `<table>` is the entity's quoted qualified name (`"public"."users"`) and comes last, so it
 //! may contain anything. A payload a listener cannot parse flushes its whole cache.
 
+use crate::key::KeyValue;
+use sqlx::error::BoxDynError;
 use std::time::Duration;
 
 /// How a cache learns that a row it holds has changed. Named for what it guarantees; the
@@ -155,10 +157,11 @@ pub(crate) fn fnv1a(parts: &[&[u8]]) -> u64 {
     hash
 }
 
-/// The published hash of a row: its table and its key as `Debug` prints it (the same
-/// generated code prints the same key the same way in every instance).
-pub(crate) fn key_hash(table: &str, key_text: &str) -> u64 {
-    fnv1a(&[table.as_bytes(), key_text.as_bytes()])
+/// The published hash of a row: FNV-1a over its table's quoted name and the
+/// [stable encoding](crate::key) of its key, so every instance, build and version of
+/// ormkit computes the same value for the same row.
+pub(crate) fn key_hash<K: KeyValue>(table: &str, key: &K) -> Result<u64, BoxDynError> {
+    Ok(fnv1a(&[table.as_bytes(), &crate::key::encoded(key)?]))
 }
 
 #[cfg(test)]
@@ -168,7 +171,7 @@ mod tests {
     #[test]
     fn payloads_round_trip() {
         let table = "\"public\".\"we\tird\"";
-        let hash = key_hash(table, "UserId(5)");
+        let hash = key_hash(table, &5_i64).unwrap();
         assert_eq!(
             parse(&key_payload(hash, table)),
             Message::Key { hash, table }
@@ -190,7 +193,37 @@ mod tests {
     fn the_hash_is_stable() {
         // Pinned: another build of another instance must publish the same value.
         assert_eq!(fnv1a(&[b"a"]), 0xaf63_dc4c_8601_ec8c);
-        assert_ne!(key_hash("t", "1"), key_hash("t1", ""));
+        assert_ne!(
+            key_hash("t", &"1".to_owned()).unwrap(),
+            key_hash("t1", &String::new()).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_key_hash_is_pinned() {
+        // The NOTIFY payload of `UserId(42)` in "public"."users" and the hash of a composite
+        // (uuid, text, int4) key: fixed values, computed independently from the documented
+        // encoding (FNV-1a over the table name, 0xff, then each part as a 4-byte big-endian
+        // length and its PostgreSQL binary form), so that two builds or two versions of
+        // ormkit publish and recognise the same keys.
+        struct User;
+        let id = crate::Id::<User, i64>::new(42);
+        assert_eq!(
+            key_payload(
+                key_hash("\"public\".\"users\"", &id).unwrap(),
+                "\"public\".\"users\""
+            ),
+            "k\tfcbbfdeb87402103\t\"public\".\"users\""
+        );
+        let composite = (
+            uuid::Uuid::from_u128(0x00112233_4455_6677_8899_aabbccddeeff),
+            "Ada".to_owned(),
+            7_i32,
+        );
+        assert_eq!(
+            format!("{:016x}", key_hash("\"s\".\"t\"", &composite).unwrap()),
+            "ac561005691ca587"
+        );
     }
 
     #[test]

@@ -63,8 +63,10 @@
 //! (a few, with about four cached rows per stripe) reload on their next read, and an
 //! announced key's entry stays in memory, never served, until it is read or evicted.
 //! Absent rows are never cached. Reads inside a transaction or on a connection bypass the
-//! cache. Keys are published by the hash of their `Debug` text, so instances must run the
-//! same generated entities (any two builds of one schema do).
+//! cache. Keys are published by a hash of their table's name and their
+//! [stable encoding](crate::key) (PostgreSQL's binary form of each key part), which does not
+//! depend on the build or the ormkit version: instances of different builds of one schema
+//! understand each other.
 
 mod entity_cache;
 mod invalidation;

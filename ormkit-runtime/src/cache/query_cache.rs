@@ -154,7 +154,7 @@ impl QueryCache {
     /// `tables` must list every table the query reads.
     pub async fn get_or_load<R, F, Fut>(
         &self,
-        tables: &[&EntityMeta],
+        tables: &[&'static EntityMeta],
         statement: &str,
         params: &(impl Debug + ?Sized),
         load: F,
@@ -173,7 +173,7 @@ impl QueryCache {
         }
         let tables: Vec<usize> = tables
             .iter()
-            .map(|m| State::table_of(m.qualified))
+            .map(|m| State::table_of(m.qualified()))
             .collect();
         let key = QueryKey {
             ty: TypeId::of::<R>(),

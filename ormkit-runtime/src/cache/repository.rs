@@ -1,35 +1,35 @@
-//! [`CachedRepository`]: `find_by_id` through the cache; `insert`, `update` and `delete`
-//! that announce themselves in the statement that writes.
+//! [`CachedRepository`]: a [`Repository`](crate::Repository) with a cache in front of its
+//! key reads and a hook on its writes. Every method runs the repository's own
+//! implementation (`crate::repository`); the cache only adds the `pg_notify` that a write
+//! sends in its own statement, and the local invalidation after it.
 
 use super::entity_cache::EntityCache;
 use super::invalidation::{key_hash, key_payload, table_payload};
 use super::state::State;
 use super::stats::bump;
-use super::store::{fetch_row, EntityStore};
-use crate::db::{with_executor, Db};
-use crate::entity::{HasPrimaryKey, InsertModel, KeyValue, PatchModel};
-use crate::error::{OrmkitError, Result};
-use crate::ident::quote_ident;
-use crate::query::select::{encode_err, table_name};
+use super::store::EntityStore;
+use crate::db::Db;
+use crate::entity::{HasPrimaryKey, PatchModel};
+use crate::error::Result;
+use crate::repository::{self as repo, encode_err};
+use crate::statement::Notify;
 use futures::future::BoxFuture;
-use sqlx::postgres::PgArguments;
-use sqlx::Arguments as _;
-use std::fmt::Write as _;
-use std::hash::Hash;
 use std::sync::Arc;
 
-/// A [`Repository`](crate::Repository) whose `find_by_id` reads through an [`EntityCache`].
+/// A [`Repository`](crate::Repository) whose key reads go through an [`EntityCache`], with
+/// every method the repository has.
 ///
-/// - Reads on a pool use the cache; reads on a transaction or a connection always go to the
-///   database (a transaction must see its own writes, and its rows must not be published
-///   before it commits). So do reads of an entity the cache was not told to cache.
+/// - Reads by key on a pool use the cache; reads on a transaction or a connection always go
+///   to the database (a transaction must see its own writes, and its rows must not be
+///   published before it commits). So do reads of an entity the cache was not told to
+///   cache, and reads that are not by key (`find_all`, `count`).
 /// - Under `strong`, each write carries `pg_notify(channel, table + key hash)` in its own
 ///   statement (`… RETURNING …, pg_notify(…)`): it is sent if and only if the write commits.
 /// - `update` and `delete` then invalidate the key in this instance; on a pool the write has
 ///   committed by then, so a read that starts after the call returns sees it. In a
 ///   transaction, use [`EntityCache::transaction`] for the same guarantee after commit.
-/// - `insert` invalidates the table's cached query results and, when write-through is on
-///   and it ran on a pool, puts the new row in the cache.
+/// - `insert` and `insert_many` invalidate the table's cached query results and, when
+///   write-through is on and they ran on a pool, put the new rows in the cache.
 pub struct CachedRepository<'a, T: HasPrimaryKey> {
     db: Db<'a>,
     cache: &'a EntityCache,
@@ -39,26 +39,15 @@ pub struct CachedRepository<'a, T: HasPrimaryKey> {
 impl<T: HasPrimaryKey> std::fmt::Debug for CachedRepository<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CachedRepository")
-            .field("table", &T::META.qualified)
+            .field("table", &T::META.qualified())
             .field("cached", &self.store.is_some())
             .finish_non_exhaustive()
-    }
-}
-
-fn where_key<T: HasPrimaryKey>(sql: &mut String, first: usize) {
-    sql.push_str(" WHERE ");
-    for (i, column) in T::META.primary_key.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(" AND ");
-        }
-        let _ = write!(sql, "{} = ${}", quote_ident(column), first + i);
     }
 }
 
 impl<'a, T> CachedRepository<'a, T>
 where
     T: HasPrimaryKey + Clone + Sync,
-    T::Id: Hash + Eq,
 {
     /// A cached repository over a pool, a connection or a transaction.
     pub fn new(db: impl Into<Db<'a>>, cache: &'a EntityCache) -> Self {
@@ -71,6 +60,16 @@ where
 
     fn state(&self) -> &'a State {
         self.cache.state()
+    }
+
+    /// Every row, in no particular order (from the database).
+    pub async fn find_all(&self) -> Result<Vec<T>> {
+        repo::find_all(&self.db).await
+    }
+
+    /// How many rows there are (from the database).
+    pub async fn count(&self) -> Result<i64> {
+        repo::count::<T>(&self.db).await
     }
 
     /// The row with key `id`, or `None`: from the cache when it may be served, else from
@@ -103,11 +102,11 @@ where
                 if self.store.is_some() {
                     bump(&state.counters.bypassed);
                 }
-                return fetch_row::<T>(&self.db, id).await;
+                return repo::find_by_id::<T>(&self.db, &id).await;
             };
             if !state.serving() {
                 bump(&state.counters.bypassed);
-                return fetch_row::<T>(&self.db, id).await;
+                return repo::find_by_id::<T>(&self.db, &id).await;
             }
             if stale {
                 store.cache.invalidate(&id).await;
@@ -117,136 +116,93 @@ where
         })
     }
 
-    /// The row with key `id`, or [`OrmkitError::EntityNotFound`].
+    /// The row with key `id`, or [`OrmkitError::EntityNotFound`](crate::OrmkitError::EntityNotFound).
     pub async fn get(&self, id: T::Id) -> Result<T> {
-        let key = format!("{id:?}");
-        self.find_by_id(id)
-            .await?
-            .ok_or_else(|| OrmkitError::EntityNotFound {
-                table: table_name::<T>(),
-                key,
-            })
+        let found = self.find_by_id(id.clone()).await?;
+        found.ok_or_else(|| repo::not_found::<T>(&id))
     }
 
-    /// Binds the channel and `payload` and returns the `RETURNING` item that sends them,
-    /// under `strong`; nothing under `eventual`.
-    fn announce(&self, args: &mut PgArguments, payload: impl FnOnce() -> String) -> Result<String> {
+    /// Whether a row with key `id` exists: `true` from a servable cache entry, else from the
+    /// database.
+    pub async fn exists(&self, id: T::Id) -> Result<bool> {
         let state = self.state();
-        if !state.strategy.is_strong() {
-            return Ok(String::new());
+        if let (Db::Pool(_), Some(store)) = (&self.db, &self.store) {
+            if state.serving() {
+                if let Some(entry) = store.cache.get(&id).await {
+                    if store.servable(state, &entry) {
+                        bump(&state.counters.hits);
+                        return Ok(true);
+                    }
+                }
+            }
         }
-        let first = args.len() + 1;
-        args.add(state.channel.clone()).map_err(encode_err::<T>)?;
-        args.add(payload()).map_err(encode_err::<T>)?;
-        Ok(format!(
-            "pg_notify(${first}, ${}) AS \"ormkit.notify\"",
-            first + 1
-        ))
+        repo::exists::<T>(&self.db, &id).await
+    }
+
+    /// The `pg_notify` a write sends under `strong`; none under `eventual`.
+    fn notify(&self, payload: impl FnOnce() -> String) -> Option<Notify> {
+        let state = self.state();
+        state.strategy.is_strong().then(|| Notify {
+            channel: state.channel.clone(),
+            payload: payload(),
+        })
     }
 
     /// Inserts one row and returns it as stored; see the type's documentation for the cache.
     pub async fn insert(&self, new: T::Insert) -> Result<T> {
-        let mut columns = Vec::new();
-        let mut args = PgArguments::default();
-        new.bind_columns(&mut columns, &mut args)
-            .map_err(encode_err::<T>)?;
-        let mut sql = format!("INSERT INTO {}", T::META.qualified);
-        if columns.is_empty() {
-            sql.push_str(" DEFAULT VALUES");
-        } else {
-            let names: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-            let values: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-            let _ = write!(
-                sql,
-                " ({}) VALUES ({})",
-                names.join(", "),
-                values.join(", ")
-            );
-        }
-        let notify = self.announce(&mut args, || table_payload(T::META.qualified))?;
-        let _ = write!(sql, " RETURNING {}", T::META.select_list);
-        if !notify.is_empty() {
-            let _ = write!(sql, ", {notify}");
-        }
+        let notify = self.notify(|| table_payload(T::META.qualified()));
+        let mark = self.state().mark();
+        let row = repo::insert(&self.db, &new, notify).await?;
+        self.inserted(&mark, std::slice::from_ref(&row)).await;
+        Ok(row)
+    }
+
+    /// Inserts several rows and returns them as stored, in order (as
+    /// [`Repository::insert_many`](crate::Repository::insert_many)); see the type's
+    /// documentation for the cache.
+    pub async fn insert_many(&self, news: impl IntoIterator<Item = T::Insert>) -> Result<Vec<T>> {
+        let news: Vec<T::Insert> = news.into_iter().collect();
+        let notify = self.notify(|| table_payload(T::META.qualified()));
+        let mark = self.state().mark();
+        let rows = repo::insert_many(&self.db, &news, "", notify).await?;
+        self.inserted(&mark, &rows).await;
+        Ok(rows)
+    }
+
+    async fn inserted(&self, mark: &super::state::WriteMark, rows: &[T]) {
         let state = self.state();
-        let mark = state.mark();
-        let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-        let row = with_executor!(
-            &self.db,
-            (T::META, "insert", crate::metrics::rows_one),
-            |e| query.fetch_one(e).await
-        )?;
-        state.invalidate_table(T::META.qualified);
+        state.invalidate_table(T::META.qualified());
         if let (Db::Pool(_), Some(store)) = (&self.db, &self.store) {
             if store.write_through {
-                store.write_through(state, &mark, &row).await;
+                for row in rows {
+                    store.write_through(state, mark, row).await;
+                }
             }
         }
-        Ok(row)
     }
 
     /// Writes the fields set in `patch` and returns the stored row (`None` if no row has its
     /// key), then invalidates that key. An empty patch is an error and writes nothing.
     pub async fn update(&self, patch: T::Patch) -> Result<Option<T>> {
-        let mut columns = Vec::new();
-        let mut args = PgArguments::default();
-        let key = patch
-            .bind_changes(&mut columns, &mut args)
-            .map_err(encode_err::<T>)?;
-        if columns.is_empty() {
-            return Err(OrmkitError::EmptyPatch {
-                table: table_name::<T>(),
-                key: format!("{key:?}"),
-            });
-        }
-        let hash = key_hash(T::META.qualified, &format!("{key:?}"));
-        key.clone().bind_key(&mut args).map_err(encode_err::<T>)?;
-        let mut sql = format!("UPDATE {} SET ", T::META.qualified);
-        for (i, column) in columns.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let _ = write!(sql, "{} = ${}", quote_ident(column), i + 1);
-        }
-        where_key::<T>(&mut sql, columns.len() + 1);
-        let notify = self.announce(&mut args, || key_payload(hash, T::META.qualified))?;
-        let _ = write!(sql, " RETURNING {}", T::META.select_list);
-        if !notify.is_empty() {
-            let _ = write!(sql, ", {notify}");
-        }
-        let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-        let row = with_executor!(
-            &self.db,
-            (T::META, "update", crate::metrics::rows_opt),
-            |e| query.fetch_optional(e).await
-        )?;
+        let key = patch.key();
+        let hash = key_hash(T::META.qualified(), &key).map_err(encode_err::<T>)?;
+        let notify = self.notify(|| key_payload(hash, T::META.qualified()));
+        let row = repo::update(&self.db, &patch, notify).await?;
         self.invalidate_local(hash, &key).await;
         Ok(row)
     }
 
     /// Deletes the row with key `id` (whether there was one), then invalidates that key.
     pub async fn delete(&self, id: T::Id) -> Result<bool> {
-        let hash = key_hash(T::META.qualified, &format!("{id:?}"));
-        let mut args = PgArguments::default();
-        id.clone().bind_key(&mut args).map_err(encode_err::<T>)?;
-        let mut sql = format!("DELETE FROM {}", T::META.qualified);
-        where_key::<T>(&mut sql, 1);
-        let notify = self.announce(&mut args, || key_payload(hash, T::META.qualified))?;
-        if !notify.is_empty() {
-            let _ = write!(sql, " RETURNING {notify}");
-        }
-        let query = sqlx::query_with(&sql, args);
-        let done = with_executor!(
-            &self.db,
-            (T::META, "delete", crate::metrics::rows_done),
-            |e| query.execute(e).await
-        )?;
+        let hash = key_hash(T::META.qualified(), &id).map_err(encode_err::<T>)?;
+        let notify = self.notify(|| key_payload(hash, T::META.qualified()));
+        let deleted = repo::delete::<T>(&self.db, &id, notify).await?;
         self.invalidate_local(hash, &id).await;
-        Ok(done.rows_affected() > 0)
+        Ok(deleted)
     }
 
     async fn invalidate_local(&self, hash: u64, key: &T::Id) {
-        self.state().invalidate_key(hash, T::META.qualified);
+        self.state().invalidate_key(hash, T::META.qualified());
         if let Some(store) = &self.store {
             store.cache.invalidate(key).await;
         }

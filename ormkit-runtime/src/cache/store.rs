@@ -3,16 +3,14 @@
 
 use super::state::{Stamp, State, Store, WriteMark};
 use super::stats::{bump, Counters};
-use crate::db::{with_executor, Db};
-use crate::entity::{HasPrimaryKey, KeyValue};
+use crate::db::Db;
+use crate::entity::HasPrimaryKey;
 use crate::error::{OrmkitError, Result};
-use crate::query::select::encode_err;
+use crate::repository::{encode_err, find_by_id as fetch_row};
 use futures::future::BoxFuture;
 use moka::future::Cache;
-use sqlx::postgres::PgArguments;
 use sqlx::PgPool;
 use std::any::Any;
-use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -76,22 +74,9 @@ pub(crate) struct EntityStore<T: HasPrimaryKey> {
     pub(crate) write_through: bool,
 }
 
-/// `SELECT … WHERE key = …` on `db`, as `Repository::find_by_id` does.
-pub(crate) async fn fetch_row<T: HasPrimaryKey>(db: &Db<'_>, id: T::Id) -> Result<Option<T>> {
-    let mut args = PgArguments::default();
-    id.bind_key(&mut args).map_err(encode_err::<T>)?;
-    let query = sqlx::query_as_with::<_, T, _>(T::META.select_by_key, args);
-    Ok(with_executor!(
-        db,
-        (T::META, "select", crate::metrics::rows_opt),
-        |e| query.fetch_optional(e).await
-    )?)
-}
-
 impl<T> EntityStore<T>
 where
     T: HasPrimaryKey + Clone + Sync,
-    T::Id: Hash + Eq,
 {
     pub(crate) fn new(
         capacity: u64,
@@ -120,8 +105,9 @@ where
     /// The miss path: one shared load per key, returning only a row read after this call
     /// began (or concurrently with a write that this call overlapped).
     pub(crate) async fn load(&self, state: &State, pool: &PgPool, id: T::Id) -> Result<Option<T>> {
-        let hash = super::invalidation::key_hash(T::META.qualified, &format!("{id:?}"));
-        let (stripe, table) = (state.stripe_of(hash), State::table_of(T::META.qualified));
+        let hash =
+            super::invalidation::key_hash(T::META.qualified(), &id).map_err(encode_err::<T>)?;
+        let (stripe, table) = (state.stripe_of(hash), State::table_of(T::META.qualified()));
         let db = Db::Pool(pool);
         for _ in 0..MAX_ATTEMPTS {
             let start = state.stamp(stripe, table);
@@ -130,7 +116,7 @@ where
                 let stamp = state.stamp(stripe, table);
                 let loaded_at = Instant::now();
                 bump(&state.counters.loads);
-                match fetch_row::<T>(&db, id.clone()).await {
+                match fetch_row::<T>(&db, &id).await {
                     Ok(Some(row)) => Ok(Arc::new(Entry {
                         row,
                         stripe,
@@ -166,23 +152,26 @@ where
                         return match own {
                             Some(err) => Err(err),
                             // Another caller's load failed: try on our own, for our own error.
-                            None => fetch_row::<T>(&db, id).await,
+                            None => fetch_row::<T>(&db, &id).await,
                         };
                     }
                 },
             }
         }
         // Invalidated on every attempt: this key is being written continuously.
-        fetch_row::<T>(&db, id).await
+        fetch_row::<T>(&db, &id).await
     }
 
     /// Puts a row just written and committed, unless a key invalidation or a flush happened
     /// since `mark` (taken before the write was sent).
     pub(crate) async fn write_through(&self, state: &State, mark: &WriteMark, row: &T) {
         let id = row.id();
-        let hash = super::invalidation::key_hash(T::META.qualified, &format!("{id:?}"));
+        let Ok(hash) = super::invalidation::key_hash(T::META.qualified(), &id) else {
+            // A key that cannot be encoded cannot be announced either: do not cache it.
+            return;
+        };
         let stripe = state.stripe_of(hash);
-        let stamp = state.stamp(stripe, State::table_of(T::META.qualified));
+        let stamp = state.stamp(stripe, State::table_of(T::META.qualified()));
         if !state.unchanged_since(mark, &stamp) {
             return;
         }
@@ -200,7 +189,6 @@ where
 impl<T> Store for EntityStore<T>
 where
     T: HasPrimaryKey + Clone + Sync,
-    T::Id: Hash + Eq,
 {
     fn invalidate_all(&self) {
         self.cache.invalidate_all();

@@ -5,11 +5,15 @@
 //! built-in (it patches those OIDs only when binding parameters); COPY needs them filled, so
 //! each column's type *shape* is read from the catalog once and the OIDs are written in.
 
-use crate::entity::ValueSink;
+use crate::db::Db;
+use crate::entity::SqlValue;
+use crate::entity::{ColumnWriter, InsertModel};
+use crate::error::Result;
+use crate::statement::{One, Op, Statement};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::PgArgumentBuffer;
-use sqlx::{Encode, PgConnection, Postgres, Type};
+use sqlx::postgres::{PgArgumentBuffer, PgArguments};
+use sqlx::{Arguments as _, Encode, PgConnection, Postgres};
 use std::collections::HashMap;
 
 /// The binary COPY header: signature, flags, header extension length.
@@ -34,18 +38,24 @@ impl Shape {
     }
 }
 
-/// Reads the shape of type `oid` from the catalog (domains resolve to their base type).
-pub(crate) async fn load_shape(conn: &mut PgConnection, oid: u32) -> Result<Shape, sqlx::Error> {
+/// Reads the shape of type `oid` from the catalog (domains resolve to their base type), for a
+/// statement on `table` (the label of the look-ups' spans).
+pub(crate) async fn load_shape(
+    conn: &mut PgConnection,
+    table: &'static str,
+    oid: u32,
+) -> Result<Shape> {
     let mut cache = HashMap::new();
-    load(conn, oid, &mut cache, 0).await
+    load(&Db::from(conn), table, oid, &mut cache, 0).await
 }
 
 fn load<'a>(
-    conn: &'a mut PgConnection,
+    db: &'a Db<'_>,
+    table: &'static str,
     oid: u32,
     cache: &'a mut HashMap<u32, Shape>,
     depth: u32,
-) -> futures::future::BoxFuture<'a, Result<Shape, sqlx::Error>> {
+) -> futures::future::BoxFuture<'a, Result<Shape>> {
     Box::pin(async move {
         if let Some(shape) = cache.get(&oid) {
             return Ok(shape.clone());
@@ -53,31 +63,41 @@ fn load<'a>(
         if depth > 16 {
             return Ok(Shape::Plain);
         }
-        let (typtype, elem, base, relid): (String, i64, i64, i64) = sqlx::query_as(
-            "SELECT t.typtype::text, CASE WHEN t.typcategory = 'A' THEN t.typelem::int8 ELSE 0 END,
-                    t.typbasetype::int8, t.typrelid::int8
-             FROM pg_catalog.pg_type t WHERE t.oid = $1::int8::oid",
-        )
-        .bind(i64::from(oid))
-        .fetch_one(&mut *conn)
-        .await?;
+        let mut args = PgArguments::default();
+        args.add(i64::from(oid)).map_err(encode_err)?;
+        let One((typtype, elem, base, relid)): One<(String, i64, i64, i64)> = db
+            .run(Statement {
+                sql: "SELECT t.typtype::text, CASE WHEN t.typcategory = 'A' THEN t.typelem::int8 ELSE 0 END,
+                             t.typbasetype::int8, t.typrelid::int8
+                      FROM pg_catalog.pg_type t WHERE t.oid = $1::int8::oid"
+                    .into(),
+                args,
+                table,
+                op: Op::Catalog,
+            })
+            .await?;
         let shape = if typtype == "d" {
-            load(conn, base as u32, cache, depth + 1).await?
+            load(db, table, base as u32, cache, depth + 1).await?
         } else if elem != 0 {
-            let inner = load(conn, elem as u32, cache, depth + 1).await?;
+            let inner = load(db, table, elem as u32, cache, depth + 1).await?;
             Shape::Array(elem as u32, Box::new(inner))
         } else if typtype == "c" {
-            let fields: Vec<i64> = sqlx::query_scalar(
-                "SELECT a.atttypid::int8 FROM pg_catalog.pg_attribute a
-                 WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped
-                 ORDER BY a.attnum",
-            )
-            .bind(relid)
-            .fetch_all(&mut *conn)
-            .await?;
+            let mut args = PgArguments::default();
+            args.add(relid).map_err(encode_err)?;
+            let fields: Vec<(i64,)> = db
+                .run(Statement {
+                    sql: "SELECT a.atttypid::int8 FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped
+                          ORDER BY a.attnum"
+                        .into(),
+                    args,
+                    table,
+                    op: Op::Catalog,
+                })
+                .await?;
             let mut out = Vec::with_capacity(fields.len());
-            for f in fields {
-                out.push((f as u32, load(conn, f as u32, cache, depth + 1).await?));
+            for (f,) in fields {
+                out.push((f as u32, load(db, table, f as u32, cache, depth + 1).await?));
             }
             Shape::Record(out)
         } else {
@@ -88,9 +108,16 @@ fn load<'a>(
     })
 }
 
+fn encode_err(source: BoxDynError) -> crate::OrmkitError {
+    crate::OrmkitError::Encode {
+        table: "pg_catalog.pg_type".into(),
+        source,
+    }
+}
+
 /// Writes the OIDs `shape` calls for into a value's binary form.
-fn patch(bytes: &mut [u8], shape: &Shape) -> Result<(), BoxDynError> {
-    let read_i32 = |b: &[u8], at: usize| -> Result<i32, BoxDynError> {
+fn patch(bytes: &mut [u8], shape: &Shape) -> std::result::Result<(), BoxDynError> {
+    let read_i32 = |b: &[u8], at: usize| -> std::result::Result<i32, BoxDynError> {
         let slice = b
             .get(at..at + 4)
             .ok_or("binary value shorter than its header")?;
@@ -149,35 +176,42 @@ fn patch(bytes: &mut [u8], shape: &Shape) -> Result<(), BoxDynError> {
     }
 }
 
-/// Rows in COPY binary format, filled by insert models through [`ValueSink`]. Values are
-/// encoded straight into the outgoing buffer, which is sent in pieces while encoding goes on.
+/// Rows in COPY binary format, filled by insert models through [`ColumnWriter`]. Values
+/// are encoded straight into the outgoing buffer, which is sent in pieces while encoding
+/// goes on.
 #[derive(Debug)]
-pub struct CopyRows {
+pub(crate) struct CopyRows<'c> {
     data: PgArgumentBuffer,
+    /// The COPY's columns (indexes into the entity's columns) and their shapes.
+    columns: &'c [u16],
     shapes: Vec<Shape>,
     column: usize,
-    rows: usize,
 }
 
-impl CopyRows {
-    pub(crate) fn new(shapes: Vec<Shape>) -> Self {
+impl<'c> CopyRows<'c> {
+    pub(crate) fn new(columns: &'c [u16], shapes: Vec<Shape>) -> Self {
         let mut data = PgArgumentBuffer::default();
         data.reserve(1 << 20);
         data.extend_from_slice(HEADER);
         CopyRows {
             data,
+            columns,
             shapes,
             column: 0,
-            rows: 0,
         }
     }
 
-    /// Starts a row of `columns` fields.
-    pub(crate) fn begin_row(&mut self) {
-        let n = self.shapes.len() as i16;
+    /// Encodes one row: its field count, then every column `row` sets, which must be
+    /// exactly the statement's columns.
+    pub(crate) fn push_row<I: InsertModel>(&mut self, row: &I) -> Result<(), BoxDynError> {
+        let n = i16::try_from(self.shapes.len())?;
         self.data.extend_from_slice(&n.to_be_bytes());
         self.column = 0;
-        self.rows += 1;
+        row.write(self)?;
+        if self.column != self.columns.len() {
+            return Err("a row sets other columns than its COPY statement".into());
+        }
+        Ok(())
     }
 
     /// Bytes ready to send.
@@ -195,21 +229,14 @@ impl CopyRows {
         self.data.extend_from_slice(TRAILER);
         std::mem::take(&mut *self.data)
     }
-
-    pub(crate) fn rows(&self) -> usize {
-        self.rows
-    }
 }
 
-impl ValueSink for CopyRows {
-    fn add_value<T>(&mut self, value: T) -> Result<(), BoxDynError>
-    where
-        T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send + 'static,
-    {
-        let shape = self
-            .shapes
-            .get(self.column)
-            .ok_or("more values than COPY columns")?;
+impl ColumnWriter for CopyRows<'_> {
+    fn set<T: SqlValue>(&mut self, column: usize, value: &T) -> Result<(), BoxDynError> {
+        if self.columns.get(self.column).map(|&c| usize::from(c)) != Some(column) {
+            return Err("a row sets other columns than its COPY statement".into());
+        }
+        let shape = &self.shapes[self.column];
         self.column += 1;
         write_field(&mut self.data, value, shape)?;
         Ok(())
@@ -221,9 +248,9 @@ impl ValueSink for CopyRows {
 /// COPY fields and of array elements alike.
 pub(crate) fn write_field<T>(
     buf: &mut PgArgumentBuffer,
-    value: T,
+    value: &T,
     shape: &Shape,
-) -> Result<bool, BoxDynError>
+) -> std::result::Result<bool, BoxDynError>
 where
     T: for<'q> Encode<'q, Postgres>,
 {

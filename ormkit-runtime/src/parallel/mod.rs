@@ -1,27 +1,45 @@
 //! [`ParallelExecutor`]: many rows at once. Fetches by key in chunks of one `= ANY($1)`
 //! statement each, run concurrently up to a limit; inserts through binary `COPY`, or through
 //! `INSERT … SELECT * FROM unnest(…) RETURNING` when the stored rows must come back or
-//! conflicts must be handled (`ON CONFLICT`); updates and deletes in chunks. Each chunk is its
-//! own transaction, and a failing chunk says which rows it held.
+//! conflicts must be handled (`ON CONFLICT`); updates and deletes in chunks.
+//!
+//! # Failures
+//!
+//! By default each chunk is its own transaction, and chunks run concurrently: a load of
+//! millions of rows is not one huge transaction, and one bad row costs its chunk, not the
+//! whole load. When a chunk fails, chunks not yet started are not sent, chunks already
+//! running finish (each commits or fails on its own), and the call returns
+//! [`OrmkitError::Bulk`] with a [`BulkError`] that keeps the database's error (SQLSTATE,
+//! constraint, category), names the failing row when PostgreSQL does (COPY reports the
+//! line), and lists exactly which input rows were committed and which were never sent.
+//! [`atomic`](ParallelExecutor::atomic) runs every chunk, one after the other, in one
+//! transaction instead: all or nothing.
+//!
+//! Every statement goes through ormkit's executor (one span, metrics and count each). A
+//! chunk's connection goes back to the pool only in a state the protocol knows; a chunk
+//! cancelled mid-COPY or failing on the connection closes it instead.
 
 mod copy;
+mod report;
 mod unnest;
 
-pub use copy::CopyRows;
+pub use report::BulkError;
 pub use unnest::OnConflict;
 
-use crate::db::with_executor;
-use crate::entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, Table};
+use crate::db::{Db, Exclusive};
+use crate::entity::{columns_of, HasPrimaryKey, InsertModel, Table};
 use crate::error::{OrmkitError, Result};
-use crate::ident::quote_ident;
-use crate::query::select::{encode_err, table_name};
-use crate::query::SqlValue;
-use crate::Repository;
+use crate::key::KeyPart;
+use crate::repository::{self as repo, encode_err, table_name};
+use crate::statement::{self, copy_in, Done, Op, Statement};
+use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
-use sqlx::postgres::{PgArguments, PgHasArrayType};
-use sqlx::{Arguments as _, PgConnection, PgPool};
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments as _, Connection as _, PgConnection, PgPool};
 use std::collections::hash_map::{Entry, HashMap};
 use std::hash::Hash;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What [`ParallelExecutor::bulk_fetch_by_id`] found.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +57,7 @@ pub struct ParallelExecutor<'p> {
     max_parallel: usize,
     chunk_size: usize,
     copy_chunk_size: Option<usize>,
+    atomic: bool,
 }
 
 /// Bounds of the default rows per `COPY`: each COPY is a transaction, and each commit costs a
@@ -48,25 +67,34 @@ pub struct ParallelExecutor<'p> {
 const COPY_CHUNK_MIN: usize = 10_000;
 const COPY_CHUNK_MAX: usize = 1_000_000;
 
-fn chunk_error<T: Entity>(first: usize, last: usize, err: OrmkitError) -> OrmkitError {
-    OrmkitError::Query {
-        table: table_name::<T>(),
-        message: format!(
-            "the chunk of rows {first}..={last} failed (nothing of it was written): {err}"
-        ),
-    }
+/// Consecutive input rows that one statement writes (they set the same columns).
+#[derive(Debug, Clone)]
+struct Chunk {
+    rows: Range<usize>,
+    columns: Vec<u16>,
+}
+
+/// The statements of one chunk, on the chunk's connection (in its transaction).
+trait ChunkWork: Sync {
+    type Out: Send;
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        chunk: &'c Chunk,
+    ) -> BoxFuture<'c, Result<Self::Out>>;
 }
 
 impl<'p> ParallelExecutor<'p> {
     /// At most `max_parallel` concurrent statements (at least 1); chunks of 1000 rows, and
     /// for `COPY` the rows split evenly over `max_parallel` statements (10 000 to 1 000 000
-    /// rows each).
+    /// rows each); each chunk commits on its own.
     pub fn new(pool: &'p PgPool, max_parallel: usize) -> Self {
         ParallelExecutor {
             pool,
             max_parallel: max_parallel.max(1),
             chunk_size: 1000,
             copy_chunk_size: None,
+            atomic: false,
         }
     }
 
@@ -83,35 +111,32 @@ impl<'p> ParallelExecutor<'p> {
         self
     }
 
+    /// All or nothing: every write's chunks run one after the other in one transaction, so a
+    /// failure leaves nothing written (default: off, each chunk commits on its own and
+    /// chunks run concurrently; see the [module documentation](self)).
+    pub fn atomic(mut self, atomic: bool) -> Self {
+        self.atomic = atomic;
+        self
+    }
+
     /// The rows with these ids, in the caller's order, with the ids that have none. One
     /// `= ANY($1)` statement per chunk, chunks concurrently.
     pub async fn bulk_fetch_by_id<T>(&self, ids: Vec<T::Id>) -> Result<BulkFetch<T, T::Id>>
     where
         T: HasPrimaryKey + Clone,
-        T::Id: SqlValue + PgHasArrayType + Hash + Eq,
+        T::Id: KeyPart,
     {
-        let [key] = T::META.primary_key else {
-            return Err(OrmkitError::Query {
-                table: table_name::<T>(),
-                message: "bulk_fetch_by_id needs a single-column primary key".into(),
-            });
-        };
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {} = ANY($1)",
-            T::META.select_list,
-            T::META.qualified,
-            quote_ident(key)
-        );
+        let key = single_key::<T>("bulk_fetch_by_id")?;
+        let sql = statement::select_any(T::META, key);
+        let db = Db::Pool(self.pool);
         let found: Vec<Vec<T>> = stream::iter(ids.chunks(self.chunk_size))
             .map(|chunk| {
-                let sql = &sql;
+                let (sql, db) = (&sql, &db);
                 async move {
-                    crate::stats::record_statement();
-                    let rows = sqlx::query_as::<_, T>(sql)
-                        .bind(chunk)
-                        .fetch_all(self.pool)
-                        .await?;
-                    Ok::<_, OrmkitError>(rows)
+                    let mut args = PgArguments::default();
+                    args.add(chunk).map_err(encode_err::<T>)?;
+                    db.run(Statement::new(T::META, Op::Select, sql.clone(), args))
+                        .await
                 }
             })
             .buffer_unordered(self.max_parallel)
@@ -122,90 +147,20 @@ impl<'p> ParallelExecutor<'p> {
     }
 
     /// Inserts `rows` through binary `COPY`, chunks concurrently, each in its own
-    /// transaction; the number of rows written. No row limit, no parameter limit. Rows that set
-    /// different columns (some `None` defaults, some not) go in separate COPY statements.
+    /// transaction (or all in one, [`atomic`](Self::atomic)); the number of rows written. No
+    /// row limit, no parameter limit. Rows that set different columns (some `None` defaults,
+    /// some not) go in separate COPY statements.
     pub async fn bulk_insert<T: Table>(&self, rows: Vec<T::Insert>) -> Result<u64> {
         let chunk_size = self.copy_chunk_size.unwrap_or_else(|| {
             rows.len()
                 .div_ceil(self.max_parallel)
                 .clamp(COPY_CHUNK_MIN, COPY_CHUNK_MAX)
         });
-        let jobs = column_chunks::<T>(rows, chunk_size);
-        let written: Vec<u64> = stream::iter(jobs)
-            .map(|job| async move {
-                let (first, last) = job.span();
-                self.copy_chunk::<T>(&job.columns, job.rows)
-                    .await
-                    .map_err(|e| chunk_error::<T>(first, last, e))
-            })
-            .buffer_unordered(self.max_parallel)
-            .try_collect()
+        let chunks = column_chunks::<T>(&rows, chunk_size);
+        let written = self
+            .write_chunks::<T, _>(chunks, &CopyWork::<T> { rows: &rows })
             .await?;
         Ok(written.into_iter().sum())
-    }
-
-    async fn copy_chunk<T: Table>(
-        &self,
-        columns: &[&'static str],
-        chunk: Vec<T::Insert>,
-    ) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
-        // The column types' shapes, for the OIDs sqlx leaves to be filled in.
-        let oids: Vec<i64> = sqlx::query_scalar(
-            "SELECT a.atttypid::int8 FROM unnest($2::text[]) WITH ORDINALITY AS c(name, ord)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = $1::regclass AND a.attname = c.name
-             ORDER BY c.ord",
-        )
-        .bind(T::META.qualified)
-        .bind(columns.iter().map(|c| c.to_string()).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut shapes = Vec::with_capacity(oids.len());
-        for oid in oids {
-            shapes.push(copy::load_shape(&mut tx, oid as u32).await?);
-        }
-        let list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        if list.is_empty() {
-            // COPY needs columns; rows of defaults only are INSERT … DEFAULT VALUES.
-            let sql = format!("INSERT INTO {} DEFAULT VALUES", T::META.qualified);
-            for _ in 0..chunk.len() {
-                sqlx::query(&sql).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            return Ok(chunk.len() as u64);
-        }
-        let statement = format!(
-            "COPY {} ({}) FROM STDIN WITH (FORMAT binary)",
-            T::META.qualified,
-            list.join(", ")
-        );
-        crate::stats::record_statement();
-        let mut copy = tx.copy_in_raw(&statement).await?;
-        let mut data = CopyRows::new(shapes);
-        let mut names = Vec::with_capacity(columns.len());
-        let mut failed = None;
-        for row in chunk {
-            names.clear();
-            data.begin_row();
-            if let Err(e) = row.bind_columns(&mut names, &mut data) {
-                failed = Some(encode_err::<T>(e));
-                break;
-            }
-            // Send while encoding, so the server works in parallel.
-            if data.buffered() >= 1 << 19 {
-                copy.send(data.take()).await?;
-            }
-        }
-        if let Some(err) = failed {
-            copy.abort("ormkit: a value could not be encoded").await?;
-            return Err(err);
-        }
-        let rows = data.rows();
-        copy.send(data.finish()).await?;
-        let written = copy.finish().await?;
-        debug_assert_eq!(written, rows as u64);
-        tx.commit().await?;
-        Ok(written)
     }
 
     /// Inserts `rows` and returns them as stored, in order. Each chunk is one
@@ -236,71 +191,44 @@ impl<'p> ParallelExecutor<'p> {
         rows: Vec<T::Insert>,
         conflict: String,
     ) -> Result<Vec<T>> {
-        let jobs = column_chunks::<T>(rows, self.chunk_size);
+        let chunks = column_chunks::<T>(&rows, self.chunk_size);
         // The types of every distinct set of written columns, read once for all chunks.
-        let mut types: HashMap<Vec<&'static str>, Vec<unnest::ColumnType>> = HashMap::new();
-        let mut conn = self.pool.acquire().await?;
-        for job in &jobs {
-            if let Entry::Vacant(slot) = types.entry(job.columns.clone()) {
-                let found = unnest::column_types(&mut conn, T::META.qualified, slot.key()).await?;
-                slot.insert(found);
-            }
-        }
-        drop(conn);
-        let (types, conflict) = (&types, &conflict);
-        let results: Vec<Vec<T>> = stream::iter(jobs)
-            .map(|job| async move {
-                let (first, last) = job.span();
-                let work = async {
-                    let mut tx = self.pool.begin().await?;
-                    let types = &types[&job.columns];
-                    let stored =
-                        insert_returning::<T>(&mut tx, &job.columns, types, job.rows, conflict)
-                            .await?;
-                    tx.commit().await?;
-                    Ok::<_, OrmkitError>(stored)
-                };
-                work.await.map_err(|e| chunk_error::<T>(first, last, e))
-            })
-            .buffered(self.max_parallel)
-            .try_collect()
-            .await?;
-        Ok(results.into_iter().flatten().collect())
-    }
-
-    /// Applies `patches` (each through `Repository::update`, chunk by chunk in a transaction,
-    /// chunks concurrently); how many rows existed and were updated.
-    pub async fn bulk_update<T: HasPrimaryKey>(&self, patches: Vec<T::Patch>) -> Result<u64> {
-        let mut chunks = Vec::new();
-        let mut patches = patches.into_iter().peekable();
-        let mut first = 0;
-        while patches.peek().is_some() {
-            let chunk: Vec<T::Patch> = patches.by_ref().take(self.chunk_size).collect();
-            let len = chunk.len();
-            chunks.push((first, chunk));
-            first += len;
-        }
-        let counts: Vec<u64> = stream::iter(chunks)
-            .map(|(first, chunk)| async move {
-                let last = first + chunk.len().saturating_sub(1);
-                let work = async {
-                    let mut tx = self.pool.begin().await?;
-                    let mut n = 0;
-                    {
-                        let repo = Repository::<T>::new(&mut tx);
-                        for patch in chunk {
-                            if !patch.is_empty() && repo.update(patch).await?.is_some() {
-                                n += 1;
-                            }
+        let mut types: HashMap<Vec<u16>, Vec<unnest::ColumnType>> = HashMap::new();
+        if !chunks.is_empty() {
+            let mut conn = Exclusive::acquire(self.pool).await?;
+            let mut outcome = Ok(());
+            for chunk in &chunks {
+                if let Entry::Vacant(slot) = types.entry(chunk.columns.clone()) {
+                    match unnest::column_types::<T>(&mut conn, slot.key()).await {
+                        Ok(found) => {
+                            slot.insert(found);
+                        }
+                        Err(err) => {
+                            outcome = Err(err);
+                            break;
                         }
                     }
-                    tx.commit().await?;
-                    Ok::<_, OrmkitError>(n)
-                };
-                work.await.map_err(|e| chunk_error::<T>(first, last, e))
-            })
-            .buffer_unordered(self.max_parallel)
-            .try_collect()
+                }
+            }
+            conn.settle(&outcome);
+            outcome?;
+        }
+        let work = UnnestWork::<T> {
+            rows: &rows,
+            types: &types,
+            conflict: &conflict,
+        };
+        let stored = self.write_chunks::<T, _>(chunks, &work).await?;
+        Ok(stored.into_iter().flatten().collect())
+    }
+
+    /// Applies `patches` (each one `UPDATE … WHERE <key>`, a chunk of them per transaction,
+    /// chunks concurrently); how many rows existed and were updated. Empty patches are
+    /// skipped.
+    pub async fn bulk_update<T: HasPrimaryKey>(&self, patches: Vec<T::Patch>) -> Result<u64> {
+        let chunks = plain_chunks(patches.len(), self.chunk_size);
+        let counts = self
+            .write_chunks::<T, _>(chunks, &UpdateWork::<T> { patches: &patches })
             .await?;
         Ok(counts.into_iter().sum())
     }
@@ -310,105 +238,343 @@ impl<'p> ParallelExecutor<'p> {
     pub async fn bulk_delete<T>(&self, ids: Vec<T::Id>) -> Result<u64>
     where
         T: HasPrimaryKey,
-        T::Id: SqlValue + PgHasArrayType,
+        T::Id: KeyPart,
     {
-        let [key] = T::META.primary_key else {
-            return Err(OrmkitError::Query {
-                table: table_name::<T>(),
-                message: "bulk_delete needs a single-column primary key".into(),
-            });
+        let key = single_key::<T>("bulk_delete")?;
+        let work = DeleteWork::<T> {
+            ids: &ids,
+            sql: statement::delete_any(T::META, key),
         };
-        let sql = format!(
-            "DELETE FROM {} WHERE {} = ANY($1)",
-            T::META.qualified,
-            quote_ident(key)
-        );
-        let chunks: Vec<Vec<T::Id>> = ids.chunks(self.chunk_size).map(<[_]>::to_vec).collect();
-        let counts: Vec<u64> = stream::iter(chunks)
-            .map(|chunk| {
-                let sql = &sql;
-                async move {
-                    crate::stats::record_statement();
-                    let done = sqlx::query(sql).bind(chunk).execute(self.pool).await?;
-                    Ok::<_, OrmkitError>(done.rows_affected())
-                }
-            })
-            .buffer_unordered(self.max_parallel)
-            .try_collect()
-            .await?;
+        let chunks = plain_chunks(ids.len(), self.chunk_size);
+        let counts = self.write_chunks::<T, _>(chunks, &work).await?;
         Ok(counts.into_iter().sum())
     }
-}
 
-/// Consecutive rows that set the same columns: one statement's worth.
-struct ColumnChunk<I> {
-    /// The index of its first row among all rows.
-    first: usize,
-    columns: Vec<&'static str>,
-    rows: Vec<I>,
-}
+    /// Runs `work` for every chunk and returns the outputs in chunk order, or a
+    /// [`BulkError`] saying what was and was not written.
+    async fn write_chunks<T: Table, W: ChunkWork>(
+        &self,
+        chunks: Vec<Chunk>,
+        work: &W,
+    ) -> Result<Vec<W::Out>> {
+        if self.atomic {
+            return self.write_atomically::<T, W>(chunks, work).await;
+        }
+        let failed = AtomicBool::new(false);
+        let outcomes: Vec<(usize, Option<Result<W::Out>>)> =
+            stream::iter(chunks.iter().enumerate())
+                .map(|(i, chunk)| {
+                    let failed = &failed;
+                    async move {
+                        if failed.load(Ordering::SeqCst) {
+                            return (i, None);
+                        }
+                        let outcome = self.write_chunk(work, chunk).await;
+                        if outcome.is_err() {
+                            failed.store(true, Ordering::SeqCst);
+                        }
+                        (i, Some(outcome))
+                    }
+                })
+                // Every chunk runs to its end: none is dropped in the middle of its statements.
+                .buffer_unordered(self.max_parallel)
+                .collect()
+                .await;
+        let mut slots: Vec<Option<Result<W::Out>>> = (0..chunks.len()).map(|_| None).collect();
+        for (i, outcome) in outcomes {
+            slots[i] = outcome;
+        }
+        if !failed.load(Ordering::SeqCst) {
+            return Ok(slots.into_iter().flatten().flatten().collect());
+        }
+        let mut committed = Vec::new();
+        let mut not_attempted = Vec::new();
+        let mut errors = Vec::new();
+        for (chunk, slot) in chunks.iter().zip(slots) {
+            match slot {
+                Some(Ok(_)) => committed.push(chunk.rows.clone()),
+                Some(Err(err)) => errors.push((chunk, err)),
+                None => not_attempted.push(chunk.rows.clone()),
+            }
+        }
+        let mut errors = errors.into_iter();
+        let Some((first, source)) = errors.next() else {
+            return Err(OrmkitError::Query {
+                table: table_name::<T>(),
+                message: "a chunk failed without an error".into(),
+            });
+        };
+        Err(bulk_error::<T>(
+            first,
+            source,
+            errors.map(|(c, _)| c.rows.clone()).collect(),
+            committed,
+            not_attempted,
+        ))
+    }
 
-impl<I> ColumnChunk<I> {
-    /// The indexes of its first and last rows, for errors.
-    fn span(&self) -> (usize, usize) {
-        (self.first, self.first + self.rows.len().saturating_sub(1))
+    /// One chunk in its own transaction on its own connection.
+    async fn write_chunk<W: ChunkWork>(&self, work: &W, chunk: &Chunk) -> Result<W::Out> {
+        let mut conn = Exclusive::acquire(self.pool).await?;
+        let outcome = async {
+            let mut tx = conn.begin().await?;
+            let out = work.run(&mut tx, chunk).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+        .await;
+        conn.settle(&outcome);
+        outcome
+    }
+
+    async fn write_atomically<T: Table, W: ChunkWork>(
+        &self,
+        chunks: Vec<Chunk>,
+        work: &W,
+    ) -> Result<Vec<W::Out>> {
+        let mut conn = Exclusive::acquire(self.pool).await?;
+        let mut failure = None;
+        let outcome: Result<Vec<W::Out>> = async {
+            let mut tx = conn.begin().await?;
+            let mut outs = Vec::with_capacity(chunks.len());
+            for (i, chunk) in chunks.iter().enumerate() {
+                match work.run(&mut tx, chunk).await {
+                    Ok(out) => outs.push(out),
+                    Err(err) => {
+                        failure = Some(i);
+                        return Err(err);
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(outs)
+        }
+        .await;
+        conn.settle(&outcome);
+        match (outcome, failure) {
+            (Ok(outs), _) => Ok(outs),
+            (Err(source), Some(i)) => {
+                let later = chunks[i + 1..].iter().map(|c| c.rows.clone()).collect();
+                let earlier = chunks[..i].iter().map(|c| c.rows.clone()).collect();
+                // Rolled back: the chunks before the failing one were sent but not kept.
+                Err(bulk_error::<T>(
+                    &chunks[i],
+                    source,
+                    earlier,
+                    Vec::new(),
+                    later,
+                ))
+            }
+            (Err(err), None) => Err(err),
+        }
     }
 }
 
-/// `rows` cut into [`ColumnChunk`]s of at most `max` rows.
-fn column_chunks<T: Table>(rows: Vec<T::Insert>, max: usize) -> Vec<ColumnChunk<T::Insert>> {
-    let mut chunks: Vec<ColumnChunk<T::Insert>> = Vec::new();
-    for (i, row) in rows.into_iter().enumerate() {
-        let mut columns = Vec::new();
-        row.set_columns(&mut columns);
+fn bulk_error<T: Table>(
+    chunk: &Chunk,
+    source: OrmkitError,
+    also_failed: Vec<Range<usize>>,
+    committed: Vec<Range<usize>>,
+    not_attempted: Vec<Range<usize>>,
+) -> OrmkitError {
+    let row = report::copy_line(&source)
+        .filter(|&line| line >= 1 && line <= chunk.rows.len())
+        .map(|line| chunk.rows.start + line - 1);
+    OrmkitError::Bulk(Box::new(BulkError {
+        table: table_name::<T>(),
+        failed: chunk.rows.clone(),
+        row,
+        also_failed: report::merge(also_failed),
+        committed: report::merge(committed),
+        not_attempted: report::merge(not_attempted),
+        source,
+    }))
+}
+
+fn single_key<T: HasPrimaryKey>(what: &str) -> Result<&'static str> {
+    match T::META.primary_key {
+        [key] => Ok(key),
+        _ => Err(OrmkitError::Query {
+            table: table_name::<T>(),
+            message: format!("{what} needs a single-column primary key"),
+        }),
+    }
+}
+
+/// `0..len` in chunks of at most `max`.
+fn plain_chunks(len: usize, max: usize) -> Vec<Chunk> {
+    (0..len)
+        .step_by(max)
+        .map(|start| Chunk {
+            rows: start..(start + max).min(len),
+            columns: Vec::new(),
+        })
+        .collect()
+}
+
+/// `rows` cut into chunks of at most `max` consecutive rows that set the same columns.
+fn column_chunks<T: Table>(rows: &[T::Insert], max: usize) -> Vec<Chunk> {
+    let mut chunks: Vec<Chunk> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let columns = columns_of(|w| row.write(w));
         match chunks.last_mut() {
             Some(chunk) if chunk.columns == columns && chunk.rows.len() < max => {
-                chunk.rows.push(row)
+                chunk.rows.end = i + 1;
             }
-            _ => chunks.push(ColumnChunk {
-                first: i,
+            _ => chunks.push(Chunk {
+                rows: i..i + 1,
                 columns,
-                rows: vec![row],
             }),
         }
     }
     chunks
 }
 
-/// Inserts rows that all set `columns` (of `types`) on `conn` and returns them as stored: one
-/// `unnest` statement, or, when a column is an array (which `unnest` would flatten), multi-row
-/// `VALUES` statements.
-async fn insert_returning<T: Table>(
+struct CopyWork<'r, T: Table> {
+    rows: &'r [T::Insert],
+}
+
+impl<T: Table> ChunkWork for CopyWork<'_, T> {
+    type Out = u64;
+
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        chunk: &'c Chunk,
+    ) -> BoxFuture<'c, Result<u64>> {
+        Box::pin(async move {
+            let rows = &self.rows[chunk.rows.clone()];
+            if chunk.columns.is_empty() {
+                // COPY needs columns; rows of defaults only are INSERT … DEFAULT VALUES.
+                let db = Db::from(&mut *conn);
+                for row in rows {
+                    repo::insert::<T>(&db, row, None).await?;
+                }
+                return Ok(rows.len() as u64);
+            }
+            let shapes = copy_shapes::<T>(conn, &chunk.columns).await?;
+            let mut data = Some(copy::CopyRows::new(&chunk.columns, shapes));
+            let mut next = rows.iter();
+            let sql = statement::copy_from_stdin(T::META, &chunk.columns);
+            let statement = Statement::new(T::META, Op::Copy, sql, PgArguments::default());
+            let written = copy_in(conn, statement, || {
+                let Some(buffer) = data.as_mut() else {
+                    return Ok(None);
+                };
+                // Encode about half a megabyte, then send it while the next piece is encoded.
+                while buffer.buffered() < 1 << 19 {
+                    match next.next() {
+                        Some(row) => buffer.push_row(row)?,
+                        None => return Ok(data.take().map(copy::CopyRows::finish)),
+                    }
+                }
+                Ok(Some(buffer.take()))
+            })
+            .await?;
+            written.map_err(encode_err::<T>)
+        })
+    }
+}
+
+/// The shape of every COPY column's type, for the OIDs sqlx leaves to be filled in.
+async fn copy_shapes<T: Table>(
     conn: &mut PgConnection,
-    columns: &[&'static str],
-    types: &[unnest::ColumnType],
-    rows: Vec<T::Insert>,
-    conflict: &str,
-) -> Result<Vec<T>> {
-    if columns.is_empty() || types.iter().any(|t| t.is_array) {
-        let repo = Repository::<T>::new(&mut *conn);
-        return repo.insert_many_with(rows, conflict).await;
+    columns: &[u16],
+) -> Result<Vec<copy::Shape>> {
+    let types = unnest::column_types::<T>(conn, columns).await?;
+    Ok(types
+        .into_iter()
+        .map(unnest::ColumnType::into_shape)
+        .collect())
+}
+
+struct UnnestWork<'r, T: Table> {
+    rows: &'r [T::Insert],
+    types: &'r HashMap<Vec<u16>, Vec<unnest::ColumnType>>,
+    conflict: &'r str,
+}
+
+impl<T: Table> ChunkWork for UnnestWork<'_, T> {
+    type Out = Vec<T>;
+
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        chunk: &'c Chunk,
+    ) -> BoxFuture<'c, Result<Vec<T>>> {
+        Box::pin(async move {
+            let rows = &self.rows[chunk.rows.clone()];
+            let types = &self.types[&chunk.columns];
+            let db = Db::from(&mut *conn);
+            if chunk.columns.is_empty() || types.iter().any(|t| t.is_array) {
+                return repo::insert_many::<T>(&db, rows, self.conflict, None).await;
+            }
+            let mut arrays = unnest::ColumnArrays::new(&chunk.columns, types);
+            for row in rows {
+                arrays.push_row(row).map_err(encode_err::<T>)?;
+            }
+            let mut args = PgArguments::default();
+            for param in arrays.into_params() {
+                args.add(param).map_err(encode_err::<T>)?;
+            }
+            let sql = unnest::insert_sql::<T>(&chunk.columns, types, self.conflict);
+            db.run(Statement::new(T::META, Op::Insert, sql, args)).await
+        })
     }
-    let mut arrays = unnest::ColumnArrays::new(types);
-    let mut names = Vec::with_capacity(columns.len());
-    for row in rows {
-        names.clear();
-        arrays.begin_row();
-        row.bind_columns(&mut names, &mut arrays)
-            .map_err(encode_err::<T>)?;
+}
+
+struct UpdateWork<'r, T: HasPrimaryKey> {
+    patches: &'r [T::Patch],
+}
+
+impl<T: HasPrimaryKey> ChunkWork for UpdateWork<'_, T> {
+    type Out = u64;
+
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        chunk: &'c Chunk,
+    ) -> BoxFuture<'c, Result<u64>> {
+        Box::pin(async move {
+            use crate::entity::PatchModel as _;
+            let db = Db::from(&mut *conn);
+            let mut n = 0;
+            for patch in &self.patches[chunk.rows.clone()] {
+                if !patch.is_empty() && repo::update::<T>(&db, patch, None).await?.is_some() {
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
     }
-    let sql = unnest::insert_sql::<T>(columns, types, conflict);
-    let mut args = PgArguments::default();
-    for param in arrays.into_params() {
-        args.add(param).map_err(encode_err::<T>)?;
+}
+
+struct DeleteWork<'r, T: HasPrimaryKey> {
+    ids: &'r [T::Id],
+    sql: String,
+}
+
+impl<T: HasPrimaryKey> ChunkWork for DeleteWork<'_, T>
+where
+    T::Id: KeyPart,
+{
+    type Out = u64;
+
+    fn run<'c>(
+        &'c self,
+        conn: &'c mut PgConnection,
+        chunk: &'c Chunk,
+    ) -> BoxFuture<'c, Result<u64>> {
+        Box::pin(async move {
+            let mut args = PgArguments::default();
+            args.add(&self.ids[chunk.rows.clone()])
+                .map_err(encode_err::<T>)?;
+            let Done(n) = Db::from(&mut *conn)
+                .run(Statement::new(T::META, Op::Delete, self.sql.clone(), args))
+                .await?;
+            Ok(n)
+        })
     }
-    let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-    let db = crate::db::Db::from(&mut *conn);
-    Ok(with_executor!(
-        &db,
-        (T::META, "insert", crate::metrics::rows_vec),
-        |e| query.fetch_all(e).await
-    )?)
 }
 
 /// `found` rearranged in the order of `ids` (`None` where a row is missing), and the missing

@@ -8,14 +8,16 @@
 //! is itself an array cannot travel this way: such rows use a multi-row `VALUES` statement.
 
 use super::copy::{load_shape, write_field, Shape};
-use crate::entity::{Entity, ValueSink};
-use crate::ident::quote_ident;
+use crate::db::Db;
+use crate::entity::SqlValue;
+use crate::entity::{ColumnWriter, Entity, InsertModel};
+use crate::error::Result;
+use crate::statement::{self, Op, Statement};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
-use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo};
-use sqlx::{Encode, PgConnection, Postgres, Type};
-use std::fmt::Write as _;
+use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgTypeInfo};
+use sqlx::{Arguments as _, Encode, PgConnection, Postgres, Type};
 use std::marker::PhantomData;
 
 /// What to do when a row conflicts with a unique constraint, for
@@ -68,22 +70,7 @@ impl<E: Entity> OnConflict<E> {
 
     /// The clause, quoted: ` ON CONFLICT ("a", "b") DO NOTHING | DO UPDATE SET …`.
     pub(crate) fn clause(&self) -> String {
-        let target: Vec<String> = self.target.iter().map(|c| quote_ident(c)).collect();
-        let mut sql = format!(" ON CONFLICT ({})", target.join(", "));
-        if self.update.is_empty() {
-            sql.push_str(" DO NOTHING");
-        } else {
-            let set: Vec<String> = self
-                .update
-                .iter()
-                .map(|c| {
-                    let c = quote_ident(c);
-                    format!("{c} = EXCLUDED.{c}")
-                })
-                .collect();
-            let _ = write!(sql, " DO UPDATE SET {}", set.join(", "));
-        }
-        sql
+        statement::on_conflict(&self.target, &self.update)
     }
 }
 
@@ -98,33 +85,51 @@ pub(crate) struct ColumnType {
     pub(crate) is_array: bool,
 }
 
-/// The types of `columns` of `table` (a quoted, qualified name), in order.
-pub(crate) async fn column_types(
+impl ColumnType {
+    /// Where its values' binary form needs OIDs filled in.
+    pub(crate) fn into_shape(self) -> Shape {
+        self.shape
+    }
+}
+
+/// The types of `columns` of `T`'s table, in order.
+pub(crate) async fn column_types<T: Entity>(
     conn: &mut PgConnection,
-    table: &str,
-    columns: &[&'static str],
-) -> Result<Vec<ColumnType>, sqlx::Error> {
+    columns: &[u16],
+) -> Result<Vec<ColumnType>> {
     // The cast names the type by schema and internal name (`pg_catalog.bpchar`), never by
     // its SQL spelling, whose bare form can carry a modifier (`character` is `character(1)`).
-    let rows: Vec<(i64, String, bool)> = sqlx::query_as(
-        "SELECT a.atttypid::int8, format('%I.%I', n.nspname, t.typname), t.typcategory = 'A'
-         FROM unnest($2::text[]) WITH ORDINALITY AS c(name, ord)
-         JOIN pg_catalog.pg_attribute a ON a.attrelid = $1::regclass AND a.attname = c.name
-         JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-         JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-         ORDER BY c.ord",
-    )
-    .bind(table)
-    .bind(columns.iter().map(|c| c.to_string()).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
-    .await?;
+    let mut args = PgArguments::default();
+    let names: Vec<&str> = columns
+        .iter()
+        .map(|&c| T::META.columns[usize::from(c)].name)
+        .collect();
+    args.add(T::META.qualified())
+        .map_err(crate::repository::encode_err::<T>)?;
+    args.add(names)
+        .map_err(crate::repository::encode_err::<T>)?;
+    let rows: Vec<(i64, String, bool)> = Db::from(&mut *conn)
+        .run(Statement {
+            sql:
+                "SELECT a.atttypid::int8, format('%I.%I', n.nspname, t.typname), t.typcategory = 'A'
+                  FROM unnest($2::text[]) WITH ORDINALITY AS c(name, ord)
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid = $1::regclass AND a.attname = c.name
+                  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+                  ORDER BY c.ord"
+                    .into(),
+            args,
+            table: T::META.name,
+            op: Op::Catalog,
+        })
+        .await?;
     let mut out = Vec::with_capacity(rows.len());
     for (oid, cast, is_array) in rows {
         let oid = oid as u32;
         out.push(ColumnType {
             cast,
             oid,
-            shape: load_shape(conn, oid).await?,
+            shape: load_shape(conn, T::META.name, oid).await?,
             is_array,
         });
     }
@@ -133,23 +138,12 @@ pub(crate) async fn column_types(
 
 /// `INSERT INTO table (columns) SELECT * FROM unnest($1::t1[], …){conflict} RETURNING …`.
 pub(crate) fn insert_sql<T: Entity>(
-    columns: &[&'static str],
+    columns: &[u16],
     types: &[ColumnType],
     conflict: &str,
 ) -> String {
-    let list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-    let arrays: Vec<String> = types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("${}::{}[]", i + 1, t.cast))
-        .collect();
-    format!(
-        "INSERT INTO {} ({}) SELECT * FROM unnest({}){conflict} RETURNING {}",
-        T::META.qualified,
-        list.join(", "),
-        arrays.join(", "),
-        T::META.select_list
-    )
+    let casts: Vec<&str> = types.iter().map(|t| t.cast.as_str()).collect();
+    statement::insert_unnest(T::META, columns, &casts, conflict)
 }
 
 /// One column's values as a one-dimensional PostgreSQL array in binary form.
@@ -163,16 +157,18 @@ struct ArrayBuf {
     has_null: bool,
 }
 
-/// Insert models' values gathered per column, filled through [`ValueSink`].
+/// Insert models' values gathered per column, filled through [`ColumnWriter`].
 #[derive(Debug)]
-pub(crate) struct ColumnArrays {
+pub(crate) struct ColumnArrays<'c> {
+    columns: &'c [u16],
     arrays: Vec<ArrayBuf>,
     column: usize,
 }
 
-impl ColumnArrays {
-    pub(crate) fn new(types: &[ColumnType]) -> Self {
+impl<'c> ColumnArrays<'c> {
+    pub(crate) fn new(columns: &'c [u16], types: &[ColumnType]) -> Self {
         ColumnArrays {
+            columns,
             arrays: types
                 .iter()
                 .map(|t| ArrayBuf {
@@ -187,9 +183,14 @@ impl ColumnArrays {
         }
     }
 
-    /// Starts the next row.
-    pub(crate) fn begin_row(&mut self) {
+    /// Adds one row's values, which must set exactly the statement's columns.
+    pub(crate) fn push_row<I: InsertModel>(&mut self, row: &I) -> Result<(), BoxDynError> {
         self.column = 0;
+        row.write(self)?;
+        if self.column != self.columns.len() {
+            return Err("a row sets other columns than its statement".into());
+        }
+        Ok(())
     }
 
     /// The arrays, ready to bind in column order.
@@ -210,15 +211,12 @@ impl ColumnArrays {
     }
 }
 
-impl ValueSink for ColumnArrays {
-    fn add_value<T>(&mut self, value: T) -> Result<(), BoxDynError>
-    where
-        T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send + 'static,
-    {
-        let array = self
-            .arrays
-            .get_mut(self.column)
-            .ok_or("more values than columns")?;
+impl ColumnWriter for ColumnArrays<'_> {
+    fn set<T: SqlValue>(&mut self, column: usize, value: &T) -> Result<(), BoxDynError> {
+        if self.columns.get(self.column).map(|&c| usize::from(c)) != Some(column) {
+            return Err("a row sets other columns than its statement".into());
+        }
+        let array = &mut self.arrays[self.column];
         self.column += 1;
         array.len = array
             .len
@@ -243,7 +241,10 @@ impl Type<Postgres> for RawArray {
 }
 
 impl Encode<'_, Postgres> for RawArray {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(
+        &self,
+        buf: &mut PgArgumentBuffer,
+    ) -> std::result::Result<IsNull, BoxDynError> {
         buf.extend_from_slice(&self.0);
         Ok(IsNull::No)
     }

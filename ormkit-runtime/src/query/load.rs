@@ -1,76 +1,47 @@
 //! Eager loading through [`BelongsTo`] and [`HasMany`]: a whole result set's related rows
-//! with one statement per relation level.
+//! with one statement per relation level, matched on typed keys.
 
-use crate::db::{with_executor, Db};
+use crate::db::Db;
 use crate::entity::Entity;
 use crate::error::Result;
-use crate::ident::quote_ident;
-use crate::meta::EntityMeta;
-use crate::relation::{BelongsTo, HasMany, KeyText};
+use crate::key::KeyValue;
+use crate::relation::{BelongsTo, HasMany};
+use crate::repository::encode_err;
+use crate::statement::{self, Op, Statement};
 use sqlx::postgres::PgArguments;
-use sqlx::Arguments as _;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-/// `SELECT <all> FROM <target> WHERE <columns> match any of keys`, one statement.
-async fn fetch_matching<'a, T: Entity>(
+/// The rows of `T` whose `columns` hold one of `keys`, with one statement.
+async fn fetch_matching<T: Entity, K: KeyValue>(
     columns: &[&'static str],
-    keys: Vec<KeyText>,
-    db: Db<'a>,
+    keys: Vec<K>,
+    db: Db<'_>,
 ) -> Result<Vec<T>> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let meta: &EntityMeta = T::META;
     let mut args = PgArguments::default();
-    let mut arrays = Vec::new();
-    for (i, column) in columns.iter().enumerate() {
-        let parts: Vec<String> = keys.iter().map(|k| k[i].clone()).collect();
-        args.add(parts)
-            .map_err(crate::query::select::encode_err::<T>)?;
-        let ty = meta.column(column).map_or("text", |c| c.sql_type);
-        arrays.push(format!("${}::text[]::{ty}[]", i + 1));
-    }
-    let sql = if columns.len() == 1 {
-        format!(
-            "SELECT {} FROM {} WHERE {} = ANY({})",
-            meta.select_list,
-            meta.qualified,
-            quote_ident(columns[0]),
-            arrays[0]
-        )
-    } else {
-        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        format!(
-            "SELECT {} FROM {} WHERE ({}) IN (SELECT * FROM unnest({}))",
-            meta.select_list,
-            meta.qualified,
-            cols.join(", "),
-            arrays.join(", ")
-        )
-    };
-    let query = sqlx::query_as_with::<_, T, _>(&sql, args);
-    Ok(with_executor!(
-        &db,
-        (T::META, "load", crate::metrics::rows_vec),
-        |e| query.fetch_all(e).await
-    )?)
+    K::bind_arrays(&keys, &mut args).map_err(encode_err::<T>)?;
+    let sql = statement::select_matching(T::META, columns);
+    db.run(Statement::new(T::META, Op::Load, sql, args)).await
 }
 
-fn distinct(keys: impl Iterator<Item = KeyText>) -> Vec<KeyText> {
-    let mut seen = std::collections::HashSet::new();
+/// Each key once, in first-seen order.
+fn distinct<K: KeyValue>(keys: impl Iterator<Item = K>) -> Vec<K> {
+    let mut seen = HashSet::new();
     keys.filter(|k| seen.insert(k.clone())).collect()
 }
 
-impl<From: Entity, To: Entity + Clone> BelongsTo<From, To> {
+impl<From: Entity, To: Entity + Clone, K: KeyValue> BelongsTo<From, To, K> {
     /// The row each of `rows` references (`None` where the foreign key is NULL or dangling),
     /// in `rows`' order, with one query.
     pub async fn load<'a>(&self, rows: &[From], db: impl Into<Db<'a>>) -> Result<Vec<Option<To>>> {
         let keys = distinct(rows.iter().filter_map(self.from_key));
-        let targets: Vec<To> =
-            fetch_matching(self.foreign_key.referenced_columns, keys, db.into()).await?;
-        let by_key: HashMap<KeyText, To> = targets
+        let columns = self.foreign_key().referenced_columns;
+        let targets: Vec<To> = fetch_matching(columns, keys, db.into()).await?;
+        let by_key: HashMap<K, To> = targets
             .into_iter()
-            .map(|t| ((self.to_key)(&t), t))
+            .filter_map(|t| Some(((self.to_key)(&t)?, t)))
             .collect();
         Ok(rows
             .iter()
@@ -79,24 +50,29 @@ impl<From: Entity, To: Entity + Clone> BelongsTo<From, To> {
     }
 }
 
-impl<From: Entity, To: Entity + Clone> HasMany<From, To> {
+impl<From: Entity, To: Entity + Clone, K: KeyValue> HasMany<From, To, K> {
     /// The rows of `To` pointing at each of `rows`, in `rows`' order, with one query.
     pub async fn load<'a>(&self, rows: &[From], db: impl Into<Db<'a>>) -> Result<Vec<Vec<To>>> {
-        let keys = distinct(rows.iter().map(self.parent_key));
-        let children: Vec<To> = fetch_matching(self.foreign_key.columns, keys, db.into()).await?;
-        let mut by_key: HashMap<KeyText, Vec<To>> = HashMap::new();
+        let parent_keys: Vec<Option<K>> = rows.iter().map(self.parent_key).collect();
+        let keys = distinct(parent_keys.iter().flatten().cloned());
+        let columns = self.foreign_key().columns;
+        let children: Vec<To> = fetch_matching(columns, keys, db.into()).await?;
+        let mut by_key: HashMap<K, Vec<To>> = HashMap::new();
         for child in children {
             if let Some(key) = (self.child_key)(&child) {
                 by_key.entry(key).or_default().push(child);
             }
         }
-        let parent_keys: Vec<KeyText> = rows.iter().map(self.parent_key).collect();
-        let mut remaining: HashMap<&KeyText, usize> = HashMap::new();
-        for key in &parent_keys {
+        let mut remaining: HashMap<&K, usize> = HashMap::new();
+        for key in parent_keys.iter().flatten() {
             *remaining.entry(key).or_default() += 1;
         }
         let mut out = Vec::with_capacity(rows.len());
         for key in &parent_keys {
+            let Some(key) = key else {
+                out.push(Vec::new());
+                continue;
+            };
             // Move the children to the last parent with this key; clone for earlier repeats.
             let left = remaining.get_mut(key).map_or(0, |n| {
                 *n -= 1;

@@ -2,8 +2,10 @@
 //! ordering and assignments, each available only for column types that support it.
 
 use super::expr::{Expr, Node};
-use super::value::{IntoValue, SqlValue};
+use super::value::IntoValue;
 use crate::column::{Column, SqlOrd, SqlText, Writable};
+use crate::entity::Entity;
+use crate::entity::SqlValue;
 use sqlx::postgres::PgHasArrayType;
 use std::fmt;
 use std::marker::PhantomData;
@@ -43,7 +45,7 @@ impl<E> fmt::Debug for Assignment<E> {
     }
 }
 
-impl<E, T: SqlValue, A> Column<E, T, A> {
+impl<E: Entity, T: SqlValue, A> Column<E, T, A> {
     fn compare(self, op: &'static str, value: T) -> Expr<E> {
         Expr::new(Node::Compare {
             column: self.name(),
@@ -89,7 +91,7 @@ impl<E, T: SqlValue, A> Column<E, T, A> {
     }
 }
 
-impl<E, T: SqlValue + SqlOrd, A> Column<E, T, A> {
+impl<E: Entity, T: SqlValue + SqlOrd, A> Column<E, T, A> {
     /// `column > value`.
     pub fn gt(self, value: impl IntoValue<T>) -> Expr<E> {
         self.compare(">", value.into_value())
@@ -120,7 +122,7 @@ impl<E, T: SqlValue + SqlOrd, A> Column<E, T, A> {
     }
 }
 
-impl<E, T: SqlOrd, A> Column<E, T, A> {
+impl<E: Entity, T: SqlOrd, A> Column<E, T, A> {
     /// `ORDER BY column ASC`.
     pub fn asc(self) -> Order<E> {
         Order {
@@ -140,7 +142,7 @@ impl<E, T: SqlOrd, A> Column<E, T, A> {
     }
 }
 
-impl<E, T: SqlValue + SqlText, A> Column<E, T, A> {
+impl<E: Entity, T: SqlValue + SqlText, A> Column<E, T, A> {
     /// `column LIKE pattern` (a bound parameter; `%` and `_` are the pattern's).
     pub fn like(self, pattern: impl Into<String>) -> Expr<E> {
         self.pattern("LIKE", pattern.into())
@@ -160,7 +162,7 @@ impl<E, T: SqlValue + SqlText, A> Column<E, T, A> {
     }
 }
 
-impl<E, T, A> Column<E, Option<T>, A> {
+impl<E: Entity, T, A> Column<E, Option<T>, A> {
     /// `column IS NULL` (nullable columns only).
     pub fn is_null(self) -> Expr<E> {
         Expr::new(Node::IsNull {

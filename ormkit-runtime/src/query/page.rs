@@ -2,11 +2,13 @@
 //! ordering ([`Select::fetch_page`]), which stays stable while rows are inserted.
 
 use super::expr::Node;
-use super::select::{table_name, Select};
-use crate::db::{with_executor, Db};
+use super::select::Select;
+use crate::db::Db;
 use crate::entity::Entity;
 use crate::error::{OrmkitError, Result};
 use crate::ident::quote_ident;
+use crate::repository::table_name;
+use crate::statement::{self, One, Op, RawRows, Statement};
 use base64::Engine as _;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::Row as _;
@@ -70,25 +72,20 @@ impl<E: Entity> Select<E> {
         let mut where_sql = String::new();
         let mut count_args = PgArguments::default();
         this.render_where(&mut where_sql, &mut count_args)?;
-        let count_sql = format!("SELECT count(*) FROM {}{where_sql}", E::META.qualified);
+        let fixed = statement::sql(E::META);
+        let count_sql = format!("{}{where_sql}", fixed.count);
         // The same parameters, $1…$n, serve both statements.
         let args = count_args.clone();
-        let mut sql = format!(
-            "SELECT {} FROM {}{where_sql}",
-            E::META.select_list,
-            E::META.qualified
-        );
+        let mut sql = format!("{}{where_sql}", fixed.select_all);
         this.limit = Some(per_page);
         this.offset = Some((page - 1) * per_page);
         this.render_tail(&mut sql);
-        let count = sqlx::query_scalar_with::<_, i64, _>(&count_sql, count_args);
-        let total = with_executor!(&db, (E::META, "count", crate::metrics::rows_one), |e| count
-            .fetch_one(e)
-            .await)?;
-        let query = sqlx::query_as_with::<_, E, _>(&sql, args);
-        let items = with_executor!(&db, (E::META, "select", crate::metrics::rows_vec), |e| {
-            query.fetch_all(e).await
-        })?;
+        let One((total,)) = db
+            .run(Statement::new(E::META, Op::Count, count_sql, count_args))
+            .await?;
+        let items = db
+            .run(Statement::new(E::META, Op::Select, sql, args))
+            .await?;
         Ok(Page {
             items,
             total,
@@ -169,10 +166,10 @@ impl<E: Entity> Select<E> {
             .map(|(name, _, _)| quote_ident(name))
             .collect::<Vec<_>>()
             .join(", ");
+        let fixed = statement::sql(E::META);
         let mut sql = format!(
             "SELECT {}, json_build_array({cursor_expr})::text AS {CURSOR_COLUMN} FROM {}",
-            E::META.select_list,
-            E::META.qualified
+            fixed.select_list, fixed.table
         );
         let mut args = PgArguments::default();
         self.render_where(&mut sql, &mut args)?;
@@ -188,17 +185,16 @@ impl<E: Entity> Select<E> {
         }
         let limit = limit.max(1);
         let _ = write!(sql, " LIMIT {}", limit + 1);
-        let query = sqlx::query_with(&sql, args);
-        let mut rows: Vec<PgRow> = with_executor!(
-            &Into::<Db<'_>>::into(db),
-            (E::META, "select", crate::metrics::rows_vec),
-            |e| query.fetch_all(e).await
-        )?;
+        let RawRows(mut rows) = db
+            .into()
+            .run(Statement::new(E::META, Op::Select, sql, args))
+            .await?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = match rows.last() {
             Some(row) if more => {
-                let text: String = row.try_get(CURSOR_COLUMN)?;
+                // The cursor follows the entity's columns.
+                let text: String = row.try_get(E::META.columns.len())?;
                 Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text))
             }
             _ => None,

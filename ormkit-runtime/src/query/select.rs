@@ -3,12 +3,13 @@
 use super::expr::{Expr, Node};
 use super::ops::{Assignment, Order};
 use crate::column::Column;
-use crate::db::{with_executor, Db};
+use crate::db::Db;
 use crate::entity::{Entity, Table};
 use crate::error::{OrmkitError, Result};
 use crate::ident::quote_ident;
+use crate::repository::{encode_err, table_name};
+use crate::statement::{self, Done, One, Op, Statement};
 use futures::stream::BoxStream;
-use futures::StreamExt as _;
 use sqlx::postgres::{PgArguments, PgRow};
 use std::fmt::Write as _;
 use std::marker::PhantomData;
@@ -37,17 +38,6 @@ impl<E> std::fmt::Debug for Select<E> {
 impl<E: Entity> Default for Select<E> {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-pub(crate) fn table_name<E: Entity>() -> String {
-    format!("{}.{}", E::META.schema, E::META.name)
-}
-
-pub(crate) fn encode_err<E: Entity>(source: sqlx::error::BoxDynError) -> OrmkitError {
-    OrmkitError::Encode {
-        table: table_name::<E>(),
-        source,
     }
 }
 
@@ -118,34 +108,32 @@ impl<E: Entity> Select<E> {
         }
     }
 
-    fn build(mut self, select_list: &str) -> Result<(String, PgArguments)> {
-        let mut sql = format!("SELECT {select_list} FROM {}", E::META.qualified);
+    /// `SELECT <list> FROM <table> WHERE … ORDER BY … LIMIT … OFFSET …`.
+    fn build(mut self, op: Op, select_list: &str) -> Result<Statement> {
+        let mut sql = format!(
+            "SELECT {select_list} FROM {}",
+            statement::sql(E::META).table
+        );
         let mut args = PgArguments::default();
         self.render_where(&mut sql, &mut args)?;
         self.render_tail(&mut sql);
-        Ok((sql, args))
+        Ok(Statement::new(E::META, op, sql, args))
+    }
+
+    fn build_rows(self) -> Result<Statement> {
+        self.build(Op::Select, &statement::sql(E::META).select_list)
     }
 
     /// All matching rows.
     pub async fn fetch_all<'a>(self, db: impl Into<Db<'a>>) -> Result<Vec<E>> {
-        let (sql, args) = self.build(E::META.select_list)?;
-        let query = sqlx::query_as_with::<_, E, _>(&sql, args);
-        Ok(with_executor!(
-            &Into::<Db<'_>>::into(db),
-            (E::META, "select", crate::metrics::rows_vec),
-            |e| query.fetch_all(e).await
-        )?)
+        let statement = self.build_rows()?;
+        db.into().run(statement).await
     }
 
     /// The first matching row, or `None`.
     pub async fn fetch_optional<'a>(self, db: impl Into<Db<'a>>) -> Result<Option<E>> {
-        let (sql, args) = self.build(E::META.select_list)?;
-        let query = sqlx::query_as_with::<_, E, _>(&sql, args);
-        Ok(with_executor!(
-            &Into::<Db<'_>>::into(db),
-            (E::META, "select", crate::metrics::rows_opt),
-            |e| query.fetch_optional(e).await
-        )?)
+        let statement = self.build_rows()?;
+        db.into().run(statement).await
     }
 
     /// The first matching row; [`OrmkitError::EntityNotFound`] when there is none.
@@ -161,48 +149,22 @@ impl<E: Entity> Select<E> {
     /// Matching rows as a stream, decoded one at a time.
     pub fn fetch<'a>(self, db: impl Into<Db<'a>>) -> BoxStream<'a, Result<E>> {
         let db = db.into();
-        let built = self.build(E::META.select_list);
-        async_stream::try_stream! {
-            let (sql, args) = built?;
-            let query = sqlx::query_as_with::<_, E, _>(&sql, args);
-            crate::stats::record_statement();
-            match &db {
-                Db::Pool(pool) => {
-                    let mut rows = query.fetch(*pool);
-                    while let Some(row) = rows.next().await {
-                        yield row?;
-                    }
-                }
-                Db::Conn(conn) => {
-                    let mut guard = conn.lock().await;
-                    let mut rows = query.fetch(&mut **guard);
-                    while let Some(row) = rows.next().await {
-                        yield row?;
-                    }
-                }
-                Db::Tx(tx) => {
-                    let mut guard = tx.lock().await?;
-                    let mut rows = query.fetch(&mut *guard);
-                    while let Some(row) = rows.next().await {
-                        yield row?;
-                    }
-                }
-            }
+        match self.build_rows() {
+            Ok(statement) => statement::exec::stream(db, statement),
+            Err(err) => Box::pin(futures::stream::once(async move { Err(err) })),
         }
-        .boxed()
     }
 
     /// How many rows match (ignores order, limit and offset).
     pub async fn count<'a>(mut self, db: impl Into<Db<'a>>) -> Result<i64> {
-        let mut sql = format!("SELECT count(*) FROM {}", E::META.qualified);
+        let mut sql = statement::sql(E::META).count.clone();
         let mut args = PgArguments::default();
         self.render_where(&mut sql, &mut args)?;
-        let query = sqlx::query_scalar_with::<_, i64, _>(&sql, args);
-        Ok(with_executor!(
-            &Into::<Db<'_>>::into(db),
-            (E::META, "count", crate::metrics::rows_one),
-            |e| query.fetch_one(e).await
-        )?)
+        let One((n,)) = db
+            .into()
+            .run(Statement::new(E::META, Op::Count, sql, args))
+            .await?;
+        Ok(n)
     }
 
     /// Only some columns: `select((users::ID, users::EMAIL))` gives `(UserId, String)` rows.
@@ -217,13 +179,8 @@ impl<E: Entity> Select<E> {
             .map(|c| quote_ident(c))
             .collect::<Vec<_>>()
             .join(", ");
-        let (sql, args) = self.build(&list)?;
-        let query = sqlx::query_as_with::<_, S::Output, _>(&sql, args);
-        Ok(with_executor!(
-            &Into::<Db<'_>>::into(db),
-            (E::META, "select", crate::metrics::rows_vec),
-            |e| query.fetch_all(e).await
-        )?)
+        let statement = self.build(Op::Select, &list)?;
+        db.into().run(statement).await
     }
 }
 
@@ -248,7 +205,7 @@ impl<E: Table> Select<E> {
         db: impl Into<Db<'a>>,
     ) -> Result<u64> {
         self.require_filter("update")?;
-        let mut sql = format!("UPDATE {} SET ", E::META.qualified);
+        let mut sql = format!("UPDATE {} SET ", statement::sql(E::META).table);
         let mut args = PgArguments::default();
         let mut any = false;
         for (i, a) in assignments.into_iter().enumerate() {
@@ -266,44 +223,40 @@ impl<E: Table> Select<E> {
             });
         }
         self.render_where(&mut sql, &mut args)?;
-        let query = sqlx::query_with(&sql, args);
-        let done = with_executor!(
-            &Into::<Db<'_>>::into(db),
-            (E::META, "update", crate::metrics::rows_done),
-            |e| query.execute(e).await
-        )?;
-        Ok(done.rows_affected())
+        let Done(n) = db
+            .into()
+            .run(Statement::new(E::META, Op::Update, sql, args))
+            .await?;
+        Ok(n)
     }
 
     /// `DELETE … WHERE <filters>`; the number of rows deleted. Needs a filter.
     pub async fn delete<'a>(mut self, db: impl Into<Db<'a>>) -> Result<u64> {
         self.require_filter("delete")?;
-        let mut sql = format!("DELETE FROM {}", E::META.qualified);
+        let mut sql = format!("DELETE FROM {}", statement::sql(E::META).table);
         let mut args = PgArguments::default();
         self.render_where(&mut sql, &mut args)?;
-        let query = sqlx::query_with(&sql, args);
-        let done = with_executor!(
-            &Into::<Db<'_>>::into(db),
-            (E::META, "delete", crate::metrics::rows_done),
-            |e| query.execute(e).await
-        )?;
-        Ok(done.rows_affected())
+        let Done(n) = db
+            .into()
+            .run(Statement::new(E::META, Op::Delete, sql, args))
+            .await?;
+        Ok(n)
     }
 }
 
 /// Columns to select: one typed column or a tuple of them, all of entity `E`.
 pub trait Selection<E> {
     /// The row type: a tuple of the columns' types.
-    type Output: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin;
+    type Output: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static;
     /// The columns' SQL names.
     fn names(&self) -> Vec<&'static str>;
 }
 
 macro_rules! selection {
     ($($c:ident: $t:ident / $a:ident),+) => {
-        impl<E, $($t, $a),+> Selection<E> for ($(Column<E, $t, $a>,)+)
+        impl<E: Entity, $($t, $a),+> Selection<E> for ($(Column<E, $t, $a>,)+)
         where
-            $($t: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin),+
+            $($t: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin + 'static),+
         {
             type Output = ($($t,)+);
             #[allow(non_snake_case)]

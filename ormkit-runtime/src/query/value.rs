@@ -57,8 +57,3 @@ impl IntoValue<Option<String>> for Option<&str> {
         self.map(str::to_owned)
     }
 }
-
-/// A column value type ormkit can bind: what `Encode` + `Type` give, owned and `Send`.
-pub trait SqlValue: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send + 'static {}
-
-impl<T> SqlValue for T where T: for<'q> Encode<'q, Postgres> + Type<Postgres> + Send + 'static {}

@@ -35,7 +35,6 @@ impl Entity for User {
     const META: &'static EntityMeta = &EntityMeta {
         schema: "public",
         name: "users",
-        qualified: "\"public\".\"users\"",
         kind: RelationKind::Table,
         columns: &[
             column("id", "int8", false, true),
@@ -50,11 +49,8 @@ impl Entity for User {
         ],
         primary_key: &["id"],
         foreign_keys: &[],
-        select_list: "",
-        select_by_key: "",
-        delete_by_key: "",
         comment: None,
-        enums: &[EnumMeta {
+        enums: &[&EnumMeta {
             schema: "public",
             name: "mood",
             labels: &["happy", "sad", "so-so", "Very Happy"],
@@ -66,14 +62,10 @@ impl Entity for User {
 const GHOST: EntityMeta = EntityMeta {
     schema: "analytics",
     name: "ghosts",
-    qualified: "\"analytics\".\"ghosts\"",
     kind: RelationKind::Table,
     columns: &[],
     primary_key: &[],
     foreign_keys: &[],
-    select_list: "",
-    select_by_key: "",
-    delete_by_key: "",
     comment: None,
     enums: &[],
 };

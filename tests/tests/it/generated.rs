@@ -19,7 +19,7 @@ fn the_build_used_the_committed_lock() {
 fn metadata_describes_the_schema() {
     let meta = User::META;
     assert_eq!((meta.schema, meta.name), ("public", "users"));
-    assert_eq!(meta.qualified, "\"public\".\"users\"");
+    assert_eq!(meta.qualified(), "\"public\".\"users\"");
     assert_eq!(meta.primary_key, ["id"]);
     assert_eq!(meta.comment, Some("People who can sign in."));
     let id = meta.column("id").unwrap();

@@ -1,0 +1,156 @@
+//! Macro invocations laid out by hand. prettyplease formats items, but prints a macro's
+//! input as one stream of tokens; the generated file describes each table to
+//! `ormkit::entity!` (and each enum and composite to their macros) one column per line, so
+//! those invocations are written here as text, in the layout rustfmt would give them, and
+//! spliced into prettyplease's output where a placeholder item stands.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use std::cell::RefCell;
+
+/// The widest line this layout writes, indentation included (rustfmt's default).
+const WIDTH: usize = 100;
+
+/// Macro invocations waiting to be spliced in, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Splices(RefCell<Vec<Vec<String>>>);
+
+impl Splices {
+    /// Registers `lines` (indented from zero) and returns the placeholder item to emit where
+    /// they go.
+    pub(crate) fn item(&self, lines: Vec<String>) -> TokenStream {
+        let mut all = self.0.borrow_mut();
+        let name = format_ident!("__ORMKIT_SPLICE_{}", all.len());
+        all.push(lines);
+        quote!(const #name: () = ();)
+    }
+
+    /// `code` (prettyplease's output) with every placeholder replaced by its lines,
+    /// indented as the placeholder was.
+    pub(crate) fn apply(self, code: &str) -> String {
+        let splices = self.0.into_inner();
+        let mut out = String::with_capacity(code.len() + splices.len() * 512);
+        for line in code.lines() {
+            let trimmed = line.trim_start();
+            let index = trimmed
+                .strip_prefix("const __ORMKIT_SPLICE_")
+                .and_then(|rest| rest.strip_suffix(": () = ();"))
+                .and_then(|n| n.parse::<usize>().ok());
+            match index.and_then(|i| splices.get(i)) {
+                Some(lines) => {
+                    let indent = &line[..line.len() - trimmed.len()];
+                    for l in lines {
+                        if l.is_empty() {
+                            out.push('\n');
+                        } else {
+                            out.push_str(indent);
+                            out.push_str(l);
+                            out.push('\n');
+                        }
+                    }
+                }
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A string literal, escaped as Rust source.
+pub(crate) fn lit(text: &str) -> String {
+    Literal::string(text).to_string()
+}
+
+/// A type as prettyplease writes it (`Option<String>`, `(i32, UserId)`).
+pub(crate) fn ty(tokens: &TokenStream) -> String {
+    let file: syn::File = match syn::parse2(quote!(type T = #tokens;)) {
+        Ok(file) => file,
+        Err(_) => return tokens.to_string(),
+    };
+    let text = prettyplease::unparse(&file);
+    let text = text.trim();
+    let text = text.strip_prefix("type T = ").unwrap_or(text);
+    let text = text.strip_suffix(';').unwrap_or(text);
+    // A type too long for one line comes back broken over several: join it again.
+    text.lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("< ", "<")
+        .replace(", >", ">")
+}
+
+/// Lines being laid out at some indentation.
+#[derive(Debug, Default)]
+pub(crate) struct Lines {
+    pub(crate) lines: Vec<String>,
+    indent: usize,
+}
+
+impl Lines {
+    pub(crate) fn line(&mut self, text: impl AsRef<str>) {
+        self.lines
+            .push(format!("{}{}", "    ".repeat(self.indent), text.as_ref()));
+    }
+
+    /// Lines written one level deeper.
+    pub(crate) fn nested(&mut self, f: impl FnOnce(&mut Lines)) {
+        self.indent += 1;
+        f(self);
+        self.indent -= 1;
+    }
+
+    /// `head [a, b, c]tail` on one line if it fits in `room`, else `head [` then the items
+    /// filling lines one level deeper, then `]tail`.
+    pub(crate) fn list(&mut self, head: &str, items: &[String], tail: &str, room: usize) {
+        let (open, close) = ("[", "]");
+        self.fill(head, open, items, close, tail, room);
+    }
+
+    /// Like [`list`](Self::list) with other brackets (`open` may be empty: the items follow
+    /// `head` directly, one level deeper, and `close` ends them on its own line).
+    pub(crate) fn fill(
+        &mut self,
+        head: &str,
+        open: &str,
+        items: &[String],
+        close: &str,
+        tail: &str,
+        room: usize,
+    ) {
+        let width = room.saturating_sub(self.indent * 4);
+        let one = format!("{head}{open}{}{close}{tail}", items.join(", "));
+        if one.len() <= width && !open.is_empty() {
+            self.line(one);
+            return;
+        }
+        self.line(format!("{head}{}", open.trim_end()));
+        self.nested(|inner| {
+            let width = width.saturating_sub(4);
+            let mut current = String::new();
+            for item in items {
+                let piece = format!("{item},");
+                if !current.is_empty() && current.len() + 1 + piece.len() > width {
+                    inner.line(std::mem::take(&mut current));
+                }
+                if !current.is_empty() {
+                    current.push(' ');
+                }
+                current.push_str(&piece);
+            }
+            if !current.is_empty() {
+                inner.line(current);
+            }
+        });
+        self.line(format!("{}{tail}", close.trim_start()));
+    }
+}
+
+/// The room a splice has, given how deep its placeholder sits (the entities module and a
+/// schema module each indent by four).
+pub(crate) fn room(depth: usize) -> usize {
+    WIDTH.saturating_sub(4 * (depth + 1))
+}

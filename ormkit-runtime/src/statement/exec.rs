@@ -1,0 +1,269 @@
+//! The one executor path: every statement ormkit sends goes through [`Db::run`],
+//! [`Db::stream`] or [`copy_in`], and each gets its `tracing` span, its metrics and its
+//! [`count_statements`](crate::count_statements) count in [`Recording`], and nowhere else.
+
+use super::{Op, Statement};
+use crate::db::Db;
+use crate::error::{OrmkitError, Result};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::StreamExt as _;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::PgConnection;
+use std::time::{Duration, Instant};
+use tracing::Instrument as _;
+
+/// A decodable row: what a statement's rows are turned into.
+pub(crate) trait Row: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static {}
+impl<T> Row for T where T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static {}
+
+/// What a statement returns, and how it is fetched: all rows (`Vec`), at most one
+/// (`Option`), exactly one ([`One`]) or the number of rows affected ([`Done`]).
+pub(crate) trait Fetch: Sized + Send + 'static {
+    /// Sends `sql` with `args` on `conn`. Boxed, and checked `Send` here with concrete
+    /// lifetimes: sqlx's `Executor` impls otherwise keep callers' futures from being `Send`
+    /// for every lifetime (so they could not be `tokio::spawn`ed).
+    fn fetch<'c>(
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>>;
+    /// The rows in the result, for the span.
+    fn rows(&self) -> u64;
+}
+
+/// Exactly one row (a missing row is the driver's `RowNotFound`).
+#[derive(Debug)]
+pub(crate) struct One<T>(pub(crate) T);
+
+/// The rows a statement affected.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Done(pub(crate) u64);
+
+impl<T: Row> Fetch for Vec<T> {
+    fn fetch<'c>(
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(sqlx::query_as_with::<_, T, _>(sql, args).fetch_all(conn))
+    }
+
+    fn rows(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+impl<T: Row> Fetch for Option<T> {
+    fn fetch<'c>(
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(sqlx::query_as_with::<_, T, _>(sql, args).fetch_optional(conn))
+    }
+
+    fn rows(&self) -> u64 {
+        u64::from(self.is_some())
+    }
+}
+
+impl<T: Row> Fetch for One<T> {
+    fn fetch<'c>(
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(async move {
+            let row = sqlx::query_as_with::<_, T, _>(sql, args)
+                .fetch_one(conn)
+                .await?;
+            Ok(One(row))
+        })
+    }
+
+    fn rows(&self) -> u64 {
+        1
+    }
+}
+
+/// Rows left undecoded, for statements that select more than an entity's columns.
+#[derive(Debug)]
+pub(crate) struct RawRows(pub(crate) Vec<PgRow>);
+
+impl Fetch for RawRows {
+    fn fetch<'c>(
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(async move {
+            let rows = sqlx::query_with(sql, args).fetch_all(conn).await?;
+            Ok(RawRows(rows))
+        })
+    }
+
+    fn rows(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+impl Fetch for Done {
+    fn fetch<'c>(
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(async move {
+            let done = sqlx::query_with(sql, args).execute(conn).await?;
+            Ok(Done(done.rows_affected()))
+        })
+    }
+
+    fn rows(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One statement being recorded: its span (`ormkit.query`: table, op, rows, duration, error;
+/// never parameter values), its metrics and its statement count.
+#[derive(Debug)]
+pub(crate) struct Recording {
+    span: tracing::Span,
+    table: &'static str,
+    op: Op,
+    start: Instant,
+}
+
+impl Recording {
+    pub(crate) fn start(table: &'static str, op: Op) -> Self {
+        if op != Op::Catalog {
+            crate::stats::record_statement();
+        }
+        let span = tracing::debug_span!(
+            "ormkit.query",
+            table,
+            op = op.as_str(),
+            rows = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        Recording {
+            span,
+            table,
+            op,
+            start: Instant::now(),
+        }
+    }
+
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// Ends the recording with the statement's outcome.
+    pub(crate) fn finish<T>(self, result: &Result<T>, rows: impl FnOnce(&T) -> u64) {
+        let elapsed: Duration = self.start.elapsed();
+        let (rows, error) = match result {
+            Ok(value) => (Some(rows(value)), None),
+            Err(err) => (None, Some(err.category())),
+        };
+        crate::metrics::record(
+            self.table,
+            self.op.as_str(),
+            elapsed,
+            error,
+            rows,
+            &self.span,
+        );
+    }
+}
+
+impl Db<'_> {
+    /// Runs `statement` and fetches its result as `F` says.
+    pub(crate) async fn run<F: Fetch>(&self, statement: Statement) -> Result<F> {
+        let Statement {
+            sql,
+            args,
+            table,
+            op,
+        } = statement;
+        let recording = Recording::start(table, op);
+        let result = async {
+            let mut conn = self.connection().await?;
+            Ok(F::fetch(&sql, args, &mut conn).await?)
+        }
+        .instrument(recording.span().clone())
+        .await;
+        recording.finish(&result, F::rows);
+        result
+    }
+}
+
+/// Rows of `statement` on `db`, decoded one at a time as they arrive, recorded when the
+/// stream ends.
+pub(crate) fn stream<'a, T: Row>(db: Db<'a>, statement: Statement) -> BoxStream<'a, Result<T>> {
+    async_stream::try_stream! {
+        let Statement { sql, args, table, op } = statement;
+        let recording = Recording::start(table, op);
+        let mut conn = db.connection().await?;
+        let mut rows = sqlx::query_as_with::<_, T, _>(&sql, args).fetch(&mut *conn);
+        let mut count = 0u64;
+        let mut failed = None;
+        loop {
+            match rows.next().instrument(recording.span().clone()).await {
+                Some(Ok(row)) => {
+                    count += 1;
+                    yield row;
+                }
+                Some(Err(err)) => {
+                    failed = Some(OrmkitError::from(err));
+                    break;
+                }
+                None => break,
+            }
+        }
+        drop(rows);
+        let result = match failed {
+            Some(err) => Err(err),
+            None => Ok(count),
+        };
+        recording.finish(&result, |n| *n);
+        result?;
+    }
+    .boxed()
+}
+
+/// Streams binary COPY data into `statement` (a `COPY … FROM STDIN`) on `conn`: `next`
+/// yields the data piece by piece (encoding goes on while the server works on what was
+/// sent), `Ok(None)` at the end. The number of rows written; on an encoding error the COPY
+/// is aborted and the error returned.
+#[cfg(feature = "parallel")]
+pub(crate) async fn copy_in<E>(
+    conn: &mut PgConnection,
+    statement: Statement,
+    mut next: impl FnMut() -> std::result::Result<Option<Vec<u8>>, E> + Send,
+) -> Result<std::result::Result<u64, E>>
+where
+    E: std::fmt::Display + Send,
+{
+    let recording = Recording::start(statement.table, statement.op);
+    let result: Result<std::result::Result<u64, E>> = async {
+        let mut copy = conn.copy_in_raw(&statement.sql).await?;
+        loop {
+            match next() {
+                Ok(Some(data)) => {
+                    copy.send(data).await?;
+                }
+                Ok(None) => return Ok(Ok(copy.finish().await?)),
+                Err(err) => {
+                    copy.abort(format!("ormkit: {err}")).await?;
+                    return Ok(Err(err));
+                }
+            }
+        }
+    }
+    .instrument(recording.span().clone())
+    .await;
+    recording.finish(&result, |r| *r.as_ref().unwrap_or(&0));
+    result
+}

@@ -1,0 +1,465 @@
+//! The statement layer: every statement ormkit sends is built here from an entity's
+//! [`EntityMeta`], and run through the one executor in [`exec`].
+//!
+//! Nothing else assembles SQL for reading or writing rows: the repository, the cached
+//! repository, eager loading, the bulk executor and the query builder call these builders,
+//! and generated code carries no SQL text at all. Identifiers reach SQL only through
+//! `quote_ident`; values only as bound parameters.
+//!
+//! The per-entity pieces that never change (the quoted table name, the select list, the
+//! statements by key) are built once per entity and kept for the life of the process.
+
+#![cfg_attr(not(feature = "orm"), allow(dead_code))]
+
+#[cfg(feature = "orm")]
+pub(crate) mod exec;
+
+use crate::ident::quote_ident;
+use crate::meta::EntityMeta;
+use sqlx::postgres::PgArguments;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{OnceLock, RwLock};
+
+#[cfg(feature = "parallel")]
+pub(crate) use exec::copy_in;
+#[cfg(feature = "orm")]
+pub(crate) use exec::{Done, One, RawRows};
+
+/// What a statement does, for its span and metrics (`op`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Select,
+    Count,
+    Insert,
+    Update,
+    Delete,
+    /// An eager-loading fetch.
+    Load,
+    /// A binary `COPY … FROM STDIN`.
+    #[cfg(feature = "parallel")]
+    Copy,
+    /// A look-up in the system catalog on the caller's behalf (type OIDs): traced and
+    /// measured, but not one of the caller's statements for
+    /// [`count_statements`](crate::count_statements).
+    Catalog,
+}
+
+impl Op {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Op::Select => "select",
+            Op::Count => "count",
+            Op::Insert => "insert",
+            Op::Update => "update",
+            Op::Delete => "delete",
+            Op::Load => "load",
+            #[cfg(feature = "parallel")]
+            Op::Copy => "copy",
+            Op::Catalog => "catalog",
+        }
+    }
+}
+
+/// One statement: its text, its bound parameters, and what it is (for the span and the
+/// metrics: the table's name and the operation).
+#[derive(Debug)]
+pub(crate) struct Statement {
+    pub(crate) sql: Cow<'static, str>,
+    pub(crate) args: PgArguments,
+    pub(crate) table: &'static str,
+    pub(crate) op: Op,
+}
+
+impl Statement {
+    pub(crate) fn new(
+        meta: &'static EntityMeta,
+        op: Op,
+        sql: impl Into<Cow<'static, str>>,
+        args: PgArguments,
+    ) -> Self {
+        Statement {
+            sql: sql.into(),
+            args,
+            table: meta.name,
+            op,
+        }
+    }
+}
+
+/// A model's set columns and their values as bind parameters, in column order.
+#[derive(Debug, Default)]
+pub(crate) struct Values {
+    pub(crate) columns: Vec<u16>,
+    pub(crate) args: PgArguments,
+}
+
+impl crate::entity::ColumnWriter for Values {
+    fn set<T: crate::entity::SqlValue>(
+        &mut self,
+        column: usize,
+        value: &T,
+    ) -> Result<(), sqlx::error::BoxDynError> {
+        use sqlx::Arguments as _;
+        // PostgreSQL tables have at most 1600 columns.
+        self.columns.push(column as u16);
+        self.args.add(value)
+    }
+}
+
+/// A `pg_notify(channel, payload)` to send from a write's own statement (as a `RETURNING`
+/// item), so that it is delivered if and only if the write commits.
+#[derive(Debug, Clone)]
+pub(crate) struct Notify {
+    pub(crate) channel: String,
+    pub(crate) payload: String,
+}
+
+impl Notify {
+    /// Binds channel and payload after the statement's other parameters and returns the
+    /// `RETURNING` item that sends them.
+    pub(crate) fn bind(self, args: &mut PgArguments) -> Result<String, sqlx::error::BoxDynError> {
+        use sqlx::Arguments as _;
+        let first = args.len() + 1;
+        args.add(self.channel)?;
+        args.add(self.payload)?;
+        Ok(format!(
+            "pg_notify(${first}, ${}) AS \"ormkit.notify\"",
+            first + 1
+        ))
+    }
+}
+
+/// The SQL of one entity that never changes, built on first use.
+#[derive(Debug)]
+pub(crate) struct EntitySql {
+    /// `"schema"."name"`.
+    pub(crate) table: String,
+    /// Each column, quoted, in column order.
+    pub(crate) columns: Vec<String>,
+    /// Every column, quoted, comma-separated.
+    pub(crate) select_list: String,
+    /// `SELECT <all> FROM <table>`.
+    pub(crate) select_all: String,
+    /// `SELECT count(*) FROM <table>`.
+    pub(crate) count: String,
+    /// `SELECT <all> FROM <table> WHERE <key> = $1 …` (empty without a key).
+    pub(crate) select_by_key: String,
+    /// `SELECT EXISTS (SELECT FROM <table> WHERE <key> = $1 …)`.
+    pub(crate) exists_by_key: String,
+    /// `DELETE FROM <table> WHERE <key> = $1 …`.
+    pub(crate) delete_by_key: String,
+}
+
+/// The entity's fixed SQL.
+pub(crate) fn sql(meta: &'static EntityMeta) -> &'static EntitySql {
+    static BUILT: OnceLock<RwLock<HashMap<usize, &'static EntitySql>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    // Keyed by address: one promoted constant per entity (a duplicate address, which a
+    // constant used from several crates may have, only builds the same text twice).
+    let key = std::ptr::from_ref(meta) as usize;
+    if let Some(sql) = built.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return sql;
+    }
+    let mut built = built.write().unwrap_or_else(|e| e.into_inner());
+    built
+        .entry(key)
+        .or_insert_with(|| Box::leak(Box::new(EntitySql::build(meta))))
+}
+
+impl EntitySql {
+    fn build(meta: &EntityMeta) -> Self {
+        let table = format!("{}.{}", quote_ident(meta.schema), quote_ident(meta.name));
+        let columns: Vec<String> = meta.columns.iter().map(|c| quote_ident(c.name)).collect();
+        let select_list = columns.join(", ");
+        let select_all = format!("SELECT {select_list} FROM {table}");
+        let key = key_filter(meta.primary_key, 1);
+        let (select_by_key, exists_by_key, delete_by_key) = if meta.primary_key.is_empty() {
+            Default::default()
+        } else {
+            (
+                format!("{select_all} WHERE {key}"),
+                format!("SELECT EXISTS (SELECT FROM {table} WHERE {key})"),
+                format!("DELETE FROM {table} WHERE {key}"),
+            )
+        };
+        EntitySql {
+            count: format!("SELECT count(*) FROM {table}"),
+            table,
+            columns,
+            select_list,
+            select_all,
+            select_by_key,
+            exists_by_key,
+            delete_by_key,
+        }
+    }
+
+    /// The quoted name of column `index`.
+    pub(crate) fn column(&self, index: u16) -> &str {
+        &self.columns[usize::from(index)]
+    }
+}
+
+/// `"a" = $first AND "b" = $first+1 …`.
+fn key_filter(columns: &[&str], first: usize) -> String {
+    let mut sql = String::new();
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" AND ");
+        }
+        let _ = write!(sql, "{} = ${}", quote_ident(column), first + i);
+    }
+    sql
+}
+
+/// `$first, $first+1, …` for `n` parameters.
+fn placeholders(sql: &mut String, first: usize, n: usize) {
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "${}", first + i);
+    }
+}
+
+/// ` RETURNING <all columns>[, <extra>]`, or ` RETURNING <extra>` without the row.
+fn returning(sql: &mut String, e: &EntitySql, row: bool, extra: Option<&str>) {
+    match (row, extra) {
+        (true, Some(extra)) => {
+            let _ = write!(sql, " RETURNING {}, {extra}", e.select_list);
+        }
+        (true, None) => {
+            let _ = write!(sql, " RETURNING {}", e.select_list);
+        }
+        (false, Some(extra)) => {
+            let _ = write!(sql, " RETURNING {extra}");
+        }
+        (false, None) => {}
+    }
+}
+
+/// `INSERT INTO t (cols) VALUES ($1, …), (…)<conflict> RETURNING <all>[, <extra>]`, for
+/// `rows` rows that all set `columns`; `DEFAULT VALUES` when no column is set (one row).
+pub(crate) fn insert(
+    meta: &'static EntityMeta,
+    columns: &[u16],
+    rows: usize,
+    conflict: &str,
+    extra: Option<&str>,
+) -> String {
+    let e = sql(meta);
+    let mut sql = format!("INSERT INTO {}", e.table);
+    if columns.is_empty() {
+        sql.push_str(" DEFAULT VALUES");
+    } else {
+        sql.push_str(" (");
+        column_list(&mut sql, e, columns);
+        sql.push_str(") VALUES ");
+        for row in 0..rows {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            placeholders(&mut sql, row * columns.len() + 1, columns.len());
+            sql.push(')');
+        }
+    }
+    sql.push_str(conflict);
+    returning(&mut sql, e, true, extra);
+    sql
+}
+
+fn column_list(sql: &mut String, e: &EntitySql, columns: &[u16]) {
+    for (i, &c) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(e.column(c));
+    }
+}
+
+/// `UPDATE t SET a = $1, … WHERE <key> = $n… RETURNING <all>[, <extra>]`: the set columns'
+/// values first, then the key.
+pub(crate) fn update_by_key(
+    meta: &'static EntityMeta,
+    columns: &[u16],
+    extra: Option<&str>,
+) -> String {
+    let e = sql(meta);
+    let mut sql = format!("UPDATE {} SET ", e.table);
+    for (i, &c) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "{} = ${}", e.column(c), i + 1);
+    }
+    let _ = write!(
+        sql,
+        " WHERE {}",
+        key_filter(meta.primary_key, columns.len() + 1)
+    );
+    returning(&mut sql, e, true, extra);
+    sql
+}
+
+/// `DELETE FROM t WHERE <key> = $1 …[ RETURNING <extra>]`.
+pub(crate) fn delete_by_key(meta: &'static EntityMeta, extra: Option<&str>) -> Cow<'static, str> {
+    let e = sql(meta);
+    match extra {
+        None => Cow::Borrowed(e.delete_by_key.as_str()),
+        Some(_) => {
+            let mut sql = e.delete_by_key.clone();
+            returning(&mut sql, e, false, extra);
+            Cow::Owned(sql)
+        }
+    }
+}
+
+/// `SELECT <all> FROM t WHERE "column" = ANY($1)`.
+pub(crate) fn select_any(meta: &'static EntityMeta, column: &str) -> String {
+    let e = sql(meta);
+    format!("{} WHERE {} = ANY($1)", e.select_all, quote_ident(column))
+}
+
+/// `DELETE FROM t WHERE "column" = ANY($1)`.
+#[cfg(feature = "parallel")]
+pub(crate) fn delete_any(meta: &'static EntityMeta, column: &str) -> String {
+    let e = sql(meta);
+    format!(
+        "DELETE FROM {} WHERE {} = ANY($1)",
+        e.table,
+        quote_ident(column)
+    )
+}
+
+/// The rows whose `columns` match any of the keys bound as one array per column: `= ANY($1)`
+/// for one column, `(a, b) IN (SELECT * FROM unnest($1, $2))` for several.
+pub(crate) fn select_matching(meta: &'static EntityMeta, columns: &[&str]) -> String {
+    if let [column] = columns {
+        return select_any(meta, column);
+    }
+    let e = sql(meta);
+    let list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+    let mut sql = format!(
+        "{} WHERE ({}) IN (SELECT * FROM unnest(",
+        e.select_all,
+        list.join(", ")
+    );
+    placeholders(&mut sql, 1, columns.len());
+    sql.push_str("))");
+    sql
+}
+
+/// `COPY t (cols) FROM STDIN WITH (FORMAT binary)`.
+#[cfg(feature = "parallel")]
+pub(crate) fn copy_from_stdin(meta: &'static EntityMeta, columns: &[u16]) -> String {
+    let e = sql(meta);
+    let mut sql = format!("COPY {} (", e.table);
+    column_list(&mut sql, e, columns);
+    sql.push_str(") FROM STDIN WITH (FORMAT binary)");
+    sql
+}
+
+/// `INSERT INTO t (cols) SELECT * FROM unnest($1::t1[], …)<conflict> RETURNING <all>`: one
+/// array parameter per column, each cast to its column's type (`casts`: qualified, quoted
+/// type names).
+#[cfg(feature = "parallel")]
+pub(crate) fn insert_unnest(
+    meta: &'static EntityMeta,
+    columns: &[u16],
+    casts: &[&str],
+    conflict: &str,
+) -> String {
+    let e = sql(meta);
+    let mut sql = format!("INSERT INTO {} (", e.table);
+    column_list(&mut sql, e, columns);
+    sql.push_str(") SELECT * FROM unnest(");
+    for (i, cast) in casts.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "${}::{cast}[]", i + 1);
+    }
+    sql.push(')');
+    sql.push_str(conflict);
+    returning(&mut sql, e, true, None);
+    sql
+}
+
+/// ` ON CONFLICT ("a", …) DO NOTHING` or ` … DO UPDATE SET "c" = EXCLUDED."c", …`.
+#[cfg(feature = "parallel")]
+pub(crate) fn on_conflict(target: &[&str], update: &[&str]) -> String {
+    let target: Vec<String> = target.iter().map(|c| quote_ident(c)).collect();
+    let mut sql = format!(" ON CONFLICT ({})", target.join(", "));
+    if update.is_empty() {
+        sql.push_str(" DO NOTHING");
+    } else {
+        sql.push_str(" DO UPDATE SET ");
+        for (i, column) in update.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let c = quote_ident(column);
+            let _ = write!(sql, "{c} = EXCLUDED.{c}");
+        }
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::{ColumnMeta, RelationKind};
+
+    static META: EntityMeta = EntityMeta {
+        schema: "public",
+        name: "we\"ird",
+        kind: RelationKind::Table,
+        columns: &[
+            ColumnMeta::new("id", "id", "int8").key(),
+            ColumnMeta::new("org", "org", "int4").key(),
+            ColumnMeta::new("na\"me", "name", "text"),
+        ],
+        primary_key: &["id", "org"],
+        foreign_keys: &[],
+        comment: None,
+        enums: &[],
+    };
+
+    #[test]
+    fn statements_quote_every_identifier() {
+        let e = sql(&META);
+        assert_eq!(e.table, r#""public"."we""ird""#);
+        assert_eq!(
+            e.select_by_key,
+            r#"SELECT "id", "org", "na""me" FROM "public"."we""ird" WHERE "id" = $1 AND "org" = $2"#
+        );
+        assert_eq!(
+            update_by_key(&META, &[2], Some("x")),
+            r#"UPDATE "public"."we""ird" SET "na""me" = $1 WHERE "id" = $2 AND "org" = $3 RETURNING "id", "org", "na""me", x"#
+        );
+        assert_eq!(
+            insert(&META, &[0, 2], 2, "", None),
+            r#"INSERT INTO "public"."we""ird" ("id", "na""me") VALUES ($1, $2), ($3, $4) RETURNING "id", "org", "na""me""#
+        );
+        assert_eq!(
+            insert(&META, &[], 1, "", None),
+            r#"INSERT INTO "public"."we""ird" DEFAULT VALUES RETURNING "id", "org", "na""me""#
+        );
+        assert_eq!(
+            select_matching(&META, &["id", "org"]),
+            r#"SELECT "id", "org", "na""me" FROM "public"."we""ird" WHERE ("id", "org") IN (SELECT * FROM unnest($1, $2))"#
+        );
+        assert_eq!(
+            delete_by_key(&META, Some("pg_notify($3, $4)")),
+            r#"DELETE FROM "public"."we""ird" WHERE "id" = $1 AND "org" = $2 RETURNING pg_notify($3, $4)"#
+        );
+        assert_eq!(
+            on_conflict(&["na\"me"], &["org"]),
+            r#" ON CONFLICT ("na""me") DO UPDATE SET "org" = EXCLUDED."org""#
+        );
+        assert!(std::ptr::eq(sql(&META), e), "built once");
+    }
+}
