@@ -106,6 +106,14 @@ pub use validate::{SchemaValidator, ValidationError, ValidationReport};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::entity::{ColumnWriter, Position};
+    /// The first of `items`, if any: an optional macro argument as an `Option`.
+    pub const fn first(items: &[&'static str]) -> Option<&'static str> {
+        match items {
+            [first, ..] => Some(first),
+            [] => None,
+        }
+    }
+
     /// What a model's `write` returns.
     pub type WriteResult = Result<(), sqlx::error::BoxDynError>;
     pub use crate::pg_type::{array_matches, type_matches, FieldValue};

@@ -14,37 +14,31 @@
 ///         email: "email" "text",
 ///     }
 ///     key: ["id"],
-///     foreign_keys: [],
-///     comment: None,
-///     enums: [],
-///     insert NewUser {
-///         required: [email: String = 1],
-///         nullable: [],
-///         defaulted: [],
-///     }
+///     insert NewUser { required: [email: String = 1] }
 ///     patch UserPatch (id: UserId) -> UserId { email = 1 }
 /// }
 /// ```
 ///
 /// Columns are listed in table order (the order rows are selected and decoded in); the
-/// numbers are column positions.
+/// numbers are column positions. Empty sections (`key`, `foreign_keys`, `comment`, `enums`,
+/// and each list of `insert`) are left out.
 #[macro_export]
 macro_rules! entity {
     (
         $row:ident = $schema:literal . $name:literal ($kind:ident) {
             $( $field:ident: $column:literal $sql_type:literal $(.$flag:ident())* ),* $(,)?
         }
-        key: [$($key:literal),* $(,)?],
-        foreign_keys: [$(
+        $(key: [$($key:literal),* $(,)?],)?
+        $(foreign_keys: [$(
             $fk:literal: [$($fk_column:literal),* $(,)?]
                 => $fk_schema:literal . $fk_table:literal [$($fk_ref:literal),* $(,)?]
-        ),* $(,)?],
-        comment: $comment:expr,
-        enums: [$($enum:path),* $(,)?],
+        ),* $(,)?],)?
+        $(comment: $comment:literal,)?
+        $(enums: [$($enum:path),* $(,)?],)?
         $(insert $new:ident {
-            required: [$($req:ident: $req_ty:ty = $req_at:literal),* $(,)?],
-            nullable: [$($nul:ident = $nul_at:literal),* $(,)?],
-            defaulted: [$($def:ident = $def_at:literal),* $(,)?],
+            $(required: [$($req:ident: $req_ty:ty = $req_at:literal),* $(,)?] $(,)?)?
+            $(nullable: [$($nul:ident = $nul_at:literal),* $(,)?] $(,)?)?
+            $(defaulted: [$($def:ident = $def_at:literal),* $(,)?] $(,)?)?
         })?
         $(patch $patch:ident ($($key_field:ident: $key_ty:ty),+ $(,)?) -> $id:ty {
             $($set:ident = $set_at:literal),* $(,)?
@@ -65,15 +59,15 @@ macro_rules! entity {
                 columns: &[$(
                     $crate::ColumnMeta::new($column, stringify!($field), $sql_type)$(.$flag())*
                 ),*],
-                primary_key: &[$($key),*],
-                foreign_keys: &[$($crate::ForeignKeyMeta::new(
+                primary_key: &[$($($key),*)?],
+                foreign_keys: &[$($($crate::ForeignKeyMeta::new(
                     $fk,
                     &[$($fk_column),*],
                     ($fk_schema, $fk_table),
                     &[$($fk_ref),*],
-                )),*],
-                comment: $comment,
-                enums: &[$(&<$enum>::META),*],
+                )),*)?],
+                comment: $crate::__private::first(&[$($comment)?]),
+                enums: &[$($(&<$enum>::META),*)?],
             };
         }
 
@@ -82,8 +76,8 @@ macro_rules! entity {
         $(
             impl $new {
                 /// The required columns; every optional one is `None`.
-                pub fn new($($req: $req_ty),*) -> Self {
-                    Self { $($req,)* $($nul: None,)* $($def: None,)* }
+                pub fn new($($($req: $req_ty),*)?) -> Self {
+                    Self { $($($req,)*)? $($($nul: None,)*)? $($($def: None,)*)? }
                 }
             }
 
@@ -94,9 +88,9 @@ macro_rules! entity {
                     &self,
                     _w: &mut W,
                 ) -> $crate::__private::WriteResult {
-                    $(_w.set($req_at, &self.$req)?;)*
-                    $(_w.set($nul_at, &self.$nul)?;)*
-                    $(_w.set_some($def_at, &self.$def)?;)*
+                    $($(_w.set($req_at, &self.$req)?;)*)?
+                    $($(_w.set($nul_at, &self.$nul)?;)*)?
+                    $($(_w.set_some($def_at, &self.$def)?;)*)?
                     Ok(())
                 }
             }

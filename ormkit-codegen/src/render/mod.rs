@@ -158,7 +158,10 @@ pub(crate) fn render(
     let mut top = Vec::new();
     let mut modules = Vec::new();
     for (schema, module) in &ctx.plan.schema_modules {
-        let body = items.remove(schema.as_str()).unwrap_or_default();
+        let mut body = items.remove(schema.as_str()).unwrap_or_default();
+        if model.relations.iter().any(|r| &r.name.schema == schema) {
+            body.insert(0, entity::imports(&ctx, schema));
+        }
         match module {
             None => top.extend(body),
             Some(module) => {

@@ -110,6 +110,19 @@ impl Lines {
         self.fill(head, open, items, close, tail, room);
     }
 
+    /// `head [a, b]tail` on one line if it fits in `room`, else one item per line.
+    pub(crate) fn rows(&mut self, head: &str, items: &[String], tail: &str, room: usize) {
+        let width = room.saturating_sub(self.indent * 4);
+        let one = format!("{head}[{}]{tail}", items.join(", "));
+        if one.len() <= width {
+            self.line(one);
+            return;
+        }
+        self.line(format!("{head}["));
+        self.nested(|inner| items.iter().for_each(|i| inner.line(format!("{i},"))));
+        self.line(format!("]{tail}"));
+    }
+
     /// Like [`list`](Self::list) with other brackets (`open` may be empty: the items follow
     /// `head` directly, one level deeper, and `close` ends them on its own line).
     pub(crate) fn fill(

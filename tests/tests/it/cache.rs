@@ -104,6 +104,70 @@ async fn writes_invalidate_and_inserts_write_through() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `CachedRepository` has every method `Repository` has, each running the repository's own
+/// statement (plus its `pg_notify` under `strong`).
+#[tokio::test]
+async fn the_cached_repository_has_every_repository_method() -> anyhow::Result<()> {
+    use ormkit::sqlx::postgres::PgListener;
+    let db = TestDb::new().await?;
+    let cache = EntityCache::builder()
+        .strategy(InvalidationStrategy::strong().heartbeat(None))
+        .application_name("ormkit_it_every_method")
+        .entity_with::<User>(EntityOptions::new().write_through(true))
+        .build(&db.pool)
+        .await?;
+    let mut listener = PgListener::connect_with(&db.pool).await?;
+    listener.listen("ormkit_cache").await?;
+    let users = cache.repository::<User>(&db.pool);
+    let plain = Repository::<User>::new(&db.pool);
+
+    let ada = users.insert(NewUser::new("ada@x.io".into())).await?;
+    assert!(next_payload(&mut listener).await?.starts_with("t\t"));
+    let many = users
+        .insert_many((0..3).map(|i| NewUser::new(format!("m{i}@x.io"))))
+        .await?;
+    assert_eq!(many.len(), 3);
+    assert!(
+        next_payload(&mut listener).await?.starts_with("t\t"),
+        "insert_many announces its table"
+    );
+    // Written through: every inserted row is served without a statement.
+    for user in many.iter().chain([&ada]) {
+        let (row, statements) = count_statements(users.get(user.id)).await;
+        assert_eq!((row?, statements), (user.clone(), 0));
+    }
+    let (found, statements) = count_statements(users.exists(many[0].id)).await;
+    assert_eq!(
+        (found?, statements),
+        (true, 0),
+        "exists from a cached entry"
+    );
+    let missing = UserId::new(ada.id.into_inner() + 1000);
+    assert!(!users.exists(missing).await?);
+    assert_eq!(users.find_by_id(missing).await?, None);
+    assert!(matches!(
+        users.get(missing).await,
+        Err(ormkit::OrmkitError::EntityNotFound { .. })
+    ));
+
+    assert_eq!(users.count().await?, 4);
+    assert_eq!(users.count().await?, plain.count().await?);
+    let mut all = users.find_all().await?;
+    all.sort_by_key(|u| u.id);
+    let mut expected = plain.find_all().await?;
+    expected.sort_by_key(|u| u.id);
+    assert_eq!(all, expected);
+
+    let updated = users.update(karma(ada.id, 3)).await?.expect("exists");
+    assert_eq!(updated.karma, Some(3));
+    assert!(next_payload(&mut listener).await?.starts_with("k\t"));
+    assert_eq!(users.get(ada.id).await?.karma, Some(3));
+    assert!(users.delete(many[2].id).await?);
+    assert!(next_payload(&mut listener).await?.starts_with("k\t"));
+    assert!(!users.exists(many[2].id).await?);
+    Ok(())
+}
+
 #[tokio::test]
 async fn rollback_sends_nothing() -> anyhow::Result<()> {
     let db = TestDb::new().await?;

@@ -2,6 +2,7 @@
 
 mod cache;
 mod generated;
+mod keys;
 mod migrator;
 mod observability;
 mod pagination;

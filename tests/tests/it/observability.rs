@@ -227,3 +227,69 @@ async fn the_metrics_facade_sees_statements_pool_waits_cache_events_and_migratio
     }
     Ok(())
 }
+
+/// Bulk statements run through the same executor as every other: a COPY and an unnest
+/// insert each get their span (with the rows they wrote) and their metrics.
+#[tokio::test]
+async fn bulk_copy_and_unnest_inserts_get_spans_and_metrics() -> anyhow::Result<()> {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let db = TestDb::new().await?;
+    let exec = ormkit::ParallelExecutor::new(&db.pool, 1);
+    let logs = (0..250)
+        .map(|i| NewAuditLog::new(format!("line {i}")))
+        .collect();
+    assert_eq!(exec.bulk_insert::<AuditLog>(logs).await?, 250);
+    let users = (0..40)
+        .map(|i| NewUser::new(format!("bulk{i}@x.io")))
+        .collect();
+    assert_eq!(exec.bulk_insert_returning::<User>(users).await?.len(), 40);
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone())?;
+    let spans: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ormkit.query{") && l.contains(": close"))
+        .collect();
+    assert!(
+        spans.iter().any(|l| l.contains("op=\"copy\"")
+            && l.contains("table=\"audit_log\"")
+            && l.contains("rows=250")),
+        "{text}"
+    );
+    assert!(
+        spans.iter().any(|l| l.contains("op=\"insert\"")
+            && l.contains("table=\"users\"")
+            && l.contains("rows=40")),
+        "{text}"
+    );
+    let recorded = snapshotter.snapshot().into_vec();
+    let count = |table: &str, op: &str| {
+        recorded.iter().find_map(|(key, .., value)| {
+            let key = key.key();
+            let labels: Vec<(&str, &str)> = key.labels().map(|l| (l.key(), l.value())).collect();
+            (key.name() == "ormkit_queries_total"
+                && labels.contains(&("table", table))
+                && labels.contains(&("op", op)))
+            .then_some(match value {
+                DebugValue::Counter(n) => *n,
+                _ => 0,
+            })
+        })
+    };
+    assert_eq!(count("audit_log", "copy"), Some(1), "one COPY statement");
+    assert_eq!(count("users", "insert"), Some(1), "one unnest statement");
+    Ok(())
+}

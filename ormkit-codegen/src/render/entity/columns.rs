@@ -50,33 +50,8 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> Result<TokenStream>
         .iter()
         .filter_map(|l| link(l, &belongs_to, &has_many))
         .collect();
-    let mut imports: Vec<&TokenStream> = Vec::new();
-    let any_ro = plan
-        .columns
-        .iter()
-        .any(|c| c.column.is_read_only() || !writable);
-    let used = [
-        (
-            &belongs_to,
-            plan.links.iter().any(|l| !l.has_many && l.key.is_ok()),
-        ),
-        (&column, !plan.columns.is_empty()),
-        (
-            &has_many,
-            plan.links.iter().any(|l| l.has_many && l.key.is_ok()),
-        ),
-        (&read_only, any_ro),
-    ];
-    for (path, used) in used {
-        if used && !path.to_string().starts_with("::") {
-            imports.push(path);
-        }
-    }
-    let import = if imports.is_empty() {
-        TokenStream::new()
-    } else {
-        quote!(use ::ormkit::{#(#imports),*};)
-    };
+    // The names not taken are imported by the schema's module (`imports`) and reach this
+    // module through `use super::*`.
     let mut text = format!(
         "Typed columns (in column order) and relations of `{}`, for queries.",
         plan.sql_name
@@ -94,7 +69,6 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> Result<TokenStream>
         #module_doc
         pub mod #module {
             use super::*;
-            #import
 
             #(#consts)*
             #(#links)*
@@ -130,4 +104,15 @@ fn link(link: &Link, belongs_to: &TokenStream, has_many: &TokenStream) -> Option
                 #belongs_to::new(#fk, |r| #from_key, |r| #to_key);
         }
     })
+}
+
+/// ormkit's names the table modules of `schema` use, imported once in the schema's module:
+/// those the schema does not declare a type of its own by.
+pub(crate) fn imports(ctx: &Ctx<'_>, schema: &str) -> TokenStream {
+    let taken = ctx.plan.type_names(schema);
+    let names = ["BelongsTo", "Column", "HasMany", "ReadOnly"]
+        .into_iter()
+        .filter(|n| !taken.contains(*n))
+        .map(|n| proc_macro2::Ident::new(n, proc_macro2::Span::call_site()));
+    quote!(use ::ormkit::{#(#names),*};)
 }

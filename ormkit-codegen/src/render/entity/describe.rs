@@ -58,7 +58,9 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> TokenStream {
         });
         o.line("}");
         let key: Vec<String> = key.iter().map(|k| lit(k)).collect();
-        o.list("key: ", &key, ",", room);
+        if !key.is_empty() {
+            o.list("key: ", &key, ",", room);
+        }
         let fks: Vec<String> = relation
             .foreign_keys
             .iter()
@@ -75,23 +77,20 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> TokenStream {
                 )
             })
             .collect();
-        if fks.is_empty() {
-            o.line("foreign_keys: [],");
-        } else {
-            o.line("foreign_keys: [");
-            o.nested(|o| fks.iter().for_each(|fk| o.line(format!("{fk},"))));
-            o.line("],");
+        if !fks.is_empty() {
+            o.rows("foreign_keys: ", &fks, ",", room);
         }
-        o.line(match &relation.comment {
-            Some(c) => format!("comment: Some({}),", lit(c)),
-            None => "comment: None,".to_owned(),
-        });
+        if let Some(c) = &relation.comment {
+            o.line(format!("comment: {},", lit(c)));
+        }
         let here = Here::schema(schema);
         let enums: Vec<String> = column_enums(ctx.model, relation)
             .into_iter()
             .map(|e| ty(&ctx.plan.type_path(&e.name, here)))
             .collect();
-        o.list("enums: ", &enums, ",", room);
+        if !enums.is_empty() {
+            o.list("enums: ", &enums, ",", room);
+        }
         insert_section(o, plan, room);
         patch_section(o, plan, room);
     });
@@ -116,11 +115,28 @@ fn insert_section(o: &mut Lines, plan: &TablePlan<'_>, room: usize) {
             None => {}
         }
     }
+    let sections: Vec<(&str, Vec<String>)> = [
+        ("required: ", required),
+        ("nullable: ", nullable),
+        ("defaulted: ", defaulted),
+    ]
+    .into_iter()
+    .filter(|(_, items)| !items.is_empty())
+    .collect();
+    let one_line: Vec<String> = sections
+        .iter()
+        .map(|(head, items)| format!("{head}[{}]", items.join(", ")))
+        .collect();
+    let one_line = format!("insert {new} {{ {} }}", one_line.join(", "));
+    if one_line.len() + 8 <= room {
+        o.line(one_line);
+        return;
+    }
     o.line(format!("insert {new} {{"));
     o.nested(|o| {
-        o.list("required: ", &required, ",", room);
-        o.list("nullable: ", &nullable, ",", room);
-        o.list("defaulted: ", &defaulted, ",", room);
+        for (head, items) in &sections {
+            o.list(head, items, ",", room);
+        }
     });
     o.line("}");
 }

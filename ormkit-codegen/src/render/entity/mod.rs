@@ -14,6 +14,7 @@ use ormkit_schema::Relation;
 use plan::TablePlan;
 use proc_macro2::TokenStream;
 
+pub(crate) use columns::imports;
 pub(crate) use plan::accessor_name;
 
 pub(super) fn render(ctx: &Ctx<'_>, relation: &Relation) -> Result<TokenStream> {

@@ -30,17 +30,36 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> TokenStream {
         (&c.ty, owner)
     }));
     let derives = ctx.derives(quote!(Debug, Clone, PartialEq), serde_ok);
+    // A field is documented where its SQL side is not already plain from the field: a
+    // column comment, a SQL name other than the field's, or a type of the schema's own
+    // (domain, enum, composite). `ormkit::entity!` below lists every column's SQL name and
+    // type.
     let fields = plan.columns.iter().map(|c| {
-        let mut text = format!(
-            "`{}` ({}{})",
-            c.column.name,
-            c.column.ty,
-            if c.column.nullable { ", nullable" } else { "" }
-        );
-        if let Some(comment) = &c.column.comment {
-            text = format!("{comment}\n\n{text}");
+        let col = c.column;
+        let renamed = c.field.to_string().trim_start_matches("r#") != col.name;
+        let own_type = !col.ty.element().is_builtin();
+        let mut text = String::new();
+        if renamed || own_type {
+            text = format!(
+                "`{}` ({}{})",
+                col.name,
+                col.ty,
+                if col.nullable { ", nullable" } else { "" }
+            );
         }
-        let (d, field, ty) = (doc(&text), &c.field, c.field_type());
+        if let Some(comment) = &col.comment {
+            text = if text.is_empty() {
+                comment.clone()
+            } else {
+                format!("{comment}\n\n{text}")
+            };
+        }
+        let (field, ty) = (&c.field, c.field_type());
+        let d = if text.is_empty() {
+            TokenStream::new()
+        } else {
+            doc(&text)
+        };
         quote!(#d pub #field: #ty,)
     });
     let accessors = accessors(plan);
