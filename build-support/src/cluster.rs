@@ -16,7 +16,7 @@ use tempfile::TempDir;
 use crate::account::{describe_status, spawn_error, ServerAccount};
 use crate::error::{Error, Result, INSTALL_HINT};
 use crate::fsutil::copy_tree;
-use crate::process::{poll_until, stop_child};
+use crate::process::{poll_until, stop_child, stop_child_fast};
 use crate::reap::{reap_stale, write_owner, CLUSTER_PREFIX, SOCKET_PREFIX};
 use crate::template::{ensure_template, initdb};
 use crate::tools::PgTools;
@@ -102,6 +102,25 @@ impl LocalCluster {
     }
 
     /// Stops the server and deletes its directories; idempotent.
+    /// Stops the postmaster (a fast shutdown: every session is terminated, committed data
+    /// kept, as when a server is restarted or fails over), waits `downtime`, and starts it
+    /// again on the same data directory and socket.
+    pub(crate) fn restart(&mut self, downtime: Duration) -> Result<()> {
+        if let Some(mut postmaster) = self.postmaster.take() {
+            if !stop_child_fast(&mut postmaster) {
+                return Err(Error::Cleanup {
+                    what: "the throwaway cluster's restart".into(),
+                    details: format!(
+                        "the postmaster (pid {}) did not stop, even after SIGKILL",
+                        postmaster.id()
+                    ),
+                });
+            }
+        }
+        std::thread::sleep(downtime);
+        self.launch()
+    }
+
     pub(crate) fn shutdown(&mut self) -> Result<()> {
         let Some(root) = self.root.take() else {
             return Ok(());

@@ -104,6 +104,20 @@ impl ScratchDatabase {
         }
     }
 
+    /// Restarts a throwaway cluster: its postmaster shuts down fast (every session is
+    /// terminated, as when a server is restarted or fails over), stays down for
+    /// `downtime`, and starts again, on the same socket and data. Only clusters this handle owns can be restarted: for a
+    /// database on a server, an error says so.
+    pub fn restart(&mut self, downtime: std::time::Duration) -> Result<()> {
+        match &mut self.backend {
+            Backend::Server(server) => Err(crate::Error::Unsupported(format!(
+                "restarting the server of temporary database {}: only a throwaway cluster can be restarted",
+                server.name()
+            ))),
+            Backend::Cluster(cluster) => cluster.restart(downtime),
+        }
+    }
+
     /// Removes the scratch database now, reporting any cleanup failure.
     pub fn close(mut self) -> Result<()> {
         match &mut self.backend {

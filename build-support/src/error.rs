@@ -118,6 +118,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// The operation does not apply to this kind of scratch database.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+
     /// Tearing down a scratch database left something behind.
     #[error("cleanup of {what} failed: {details}")]
     Cleanup {

@@ -69,6 +69,14 @@ pub(crate) fn stop_child(child: &mut Child) -> bool {
     })
 }
 
+/// Stops our postmaster child with a fast shutdown (SIGINT: sessions are terminated, the
+/// data is flushed), then as [`stop_child`] if it lingers. Returns whether it is gone.
+pub(crate) fn stop_child_fast(child: &mut Child) -> bool {
+    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
+    poll_until(GRACE, || !matches!(child.try_wait(), Ok(None))) || stop_child(child)
+}
+
 /// Sends SIGQUIT, then SIGKILL, each followed by `gone(grace period)`.
 fn escalate(pid: i32, mut gone: impl FnMut(Duration) -> bool) -> bool {
     for (signal, grace) in [(Signal::SIGQUIT, GRACE), (Signal::SIGKILL, GRACE)] {

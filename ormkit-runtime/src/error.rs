@@ -258,6 +258,24 @@ impl OrmkitError {
 }
 
 impl OrmkitError {
+    /// Whether the statement failed because its connection did (lost, reset, or the server
+    /// shutting down): the signal that other pooled connections may be dead too.
+    #[cfg_attr(not(feature = "orm"), allow(dead_code))]
+    pub(crate) fn is_connection_failure(&self) -> bool {
+        match self {
+            OrmkitError::Database(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            OrmkitError::Database(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            _ => false,
+        }
+    }
+
     /// Whether the connection the failing call used is still in a state the protocol knows:
     /// the server answered with an error, or ormkit refused before sending anything. A lost
     /// connection, a protocol error or a decoding failure (rows may still be in flight) is

@@ -33,6 +33,7 @@
 pub mod column;
 mod entity;
 mod error;
+mod health;
 pub mod id;
 mod ident;
 pub mod key;

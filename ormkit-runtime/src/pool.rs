@@ -3,9 +3,11 @@
 //! been idle a while, keeps warm connections, and fails at its deadline instead of hanging.
 
 use crate::error::{OrmkitError, Result};
+use crate::health::PoolHealth;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgPool};
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Pool settings; every field can be set in code or by an `ORMKIT_POOL_*` variable.
@@ -18,7 +20,11 @@ pub struct PoolConfig {
     /// How long `acquire` waits before failing (`ORMKIT_POOL_ACQUIRE_TIMEOUT_MS`, default 30 s).
     pub acquire_timeout: Duration,
     /// A connection idle longer than this is pinged before use
-    /// (`ORMKIT_POOL_CHECK_IDLE_AFTER_MS`, default 60 s).
+    /// (`ORMKIT_POOL_CHECK_IDLE_AFTER_MS`, default 250 ms). Busy connections are never
+    /// pinged; after a restart or failover (which takes longer than this), every connection
+    /// that outlived the old server is checked and replaced before a statement uses it. So
+    /// is any connection released before a statement anywhere in the process failed on its
+    /// connection.
     pub check_idle_after: Duration,
     /// Idle connections above the minimum are closed after this (`ORMKIT_POOL_IDLE_TIMEOUT_MS`,
     /// default 10 min).
@@ -33,7 +39,7 @@ impl Default for PoolConfig {
             max_connections: 50,
             min_connections: 10,
             acquire_timeout: Duration::from_secs(30),
-            check_idle_after: Duration::from_secs(60),
+            check_idle_after: Duration::from_millis(250),
             idle_timeout: Duration::from_secs(600),
             max_lifetime: Duration::from_secs(1800),
         }
@@ -96,8 +102,14 @@ impl PoolConfig {
         Ok(config)
     }
 
-    /// sqlx pool options for this configuration.
+    /// sqlx pool options for this configuration. A pool built from them checks connections
+    /// that idled past `check_idle_after`; only [`create_smart_pool_with`] also checks those
+    /// released before a connection failure on the pool.
     pub fn pool_options(&self) -> PgPoolOptions {
+        self.options_with(Arc::default())
+    }
+
+    fn options_with(&self, health: Arc<PoolHealth>) -> PgPoolOptions {
         let check_after = self.check_idle_after;
         PgPoolOptions::new()
             .max_connections(self.max_connections)
@@ -107,8 +119,13 @@ impl PoolConfig {
             .max_lifetime(Some(self.max_lifetime))
             .test_before_acquire(false)
             .before_acquire(move |conn, meta| {
+                let health = Arc::clone(&health);
                 Box::pin(async move {
-                    if meta.idle_for >= check_after {
+                    // Idle a while, or released before a connection somewhere failed (a
+                    // restart or failover kills every connection of the server at once).
+                    if meta.idle_for >= check_after
+                        || health.released_before_last_failure(meta.idle_for)
+                    {
                         // A failed ping discards the connection; the pool opens another.
                         return Ok(conn.ping().await.is_ok());
                     }
@@ -127,7 +144,13 @@ pub async fn create_smart_pool(url: &str) -> Result<PgPool> {
 /// A pool on `url` with `config`.
 pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<PgPool> {
     let options = PgConnectOptions::from_str(url)?;
-    Ok(config.pool_options().connect_with(options).await?)
+    let health = Arc::new(PoolHealth::default());
+    let pool = config
+        .options_with(Arc::clone(&health))
+        .connect_with(options)
+        .await?;
+    crate::health::register(&pool, health);
+    Ok(pool)
 }
 
 #[cfg(test)]

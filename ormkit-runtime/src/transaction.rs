@@ -75,6 +75,12 @@ pub struct TransactionOptions {
     pub read_only: bool,
     /// Whether and how to re-run the closure.
     pub retry: RetryPolicy,
+    /// `SET LOCAL statement_timeout`: a statement of the transaction that runs longer fails
+    /// with 57014 (category `Timeout`). `None` keeps the session's setting.
+    pub statement_timeout: Option<Duration>,
+    /// `SET LOCAL lock_timeout`: a statement that waits longer for a lock fails with 55P03
+    /// (category `Timeout`, retryable). `None` keeps the session's setting.
+    pub lock_timeout: Option<Duration>,
 }
 
 impl Default for TransactionOptions {
@@ -83,6 +89,8 @@ impl Default for TransactionOptions {
             isolation: IsolationLevel::ReadCommitted,
             read_only: false,
             retry: RetryPolicy::NONE,
+            statement_timeout: None,
+            lock_timeout: None,
         }
     }
 }
@@ -97,6 +105,20 @@ impl TransactionOptions {
         let mode = self.read_only.then_some("READ ONLY");
         let parts: Vec<&str> = level.into_iter().chain(mode).collect();
         (!parts.is_empty()).then(|| format!("SET TRANSACTION {}", parts.join(" ")))
+    }
+
+    /// `SET LOCAL` of the timeouts, one statement (milliseconds, at least 1: 0 would mean
+    /// "no timeout").
+    fn set_timeouts(&self) -> Option<String> {
+        let ms = |d: Duration| d.as_millis().clamp(1, i32::MAX as u128);
+        let mut parts = Vec::new();
+        if let Some(d) = self.statement_timeout {
+            parts.push(format!("SET LOCAL statement_timeout = {}", ms(d)));
+        }
+        if let Some(d) = self.lock_timeout {
+            parts.push(format!("SET LOCAL lock_timeout = {}", ms(d)));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 
@@ -240,6 +262,9 @@ where
     if let Some(set) = options.set_statement() {
         run_raw(&mut tx, &set).await?;
     }
+    if let Some(set) = options.set_timeouts() {
+        run_raw(&mut tx, &set).await?;
+    }
     let state = Arc::new(TxState {
         tx: Mutex::new(Some(tx)),
         savepoints: AtomicU32::new(0),
@@ -305,12 +330,19 @@ mod tests {
             isolation: IsolationLevel::Serializable,
             read_only: true,
             retry: RetryPolicy::NONE,
+            statement_timeout: Some(Duration::from_millis(1500)),
+            lock_timeout: Some(Duration::ZERO),
         };
         assert_eq!(
             options.set_statement().as_deref(),
             Some("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY")
         );
+        assert_eq!(
+            options.set_timeouts().as_deref(),
+            Some("SET LOCAL statement_timeout = 1500; SET LOCAL lock_timeout = 1")
+        );
         assert_eq!(TransactionOptions::default().set_statement(), None);
+        assert_eq!(TransactionOptions::default().set_timeouts(), None);
     }
 
     #[test]

@@ -64,4 +64,5 @@
 ormkit::include_entities!();
 ormkit::include_entities!("ormkit_entities_time.rs");
 
+pub mod fault;
 pub mod support;

@@ -40,6 +40,24 @@ impl TestDb {
         let plan = ScratchPlan::from_env();
         let scratch = ScratchDatabase::start(&plan)?
             .ok_or_else(|| anyhow::anyhow!("tests need PostgreSQL: {plan}"))?;
+        Self::migrated(scratch).await
+    }
+
+    /// A fresh database on a throwaway cluster of its own, whatever the environment says:
+    /// for tests that restart the server.
+    pub async fn on_own_cluster() -> anyhow::Result<TestDb> {
+        let bindir = ormkit_build_support::find_bindir(|v| std::env::var(v).ok())
+            .ok_or_else(|| anyhow::anyhow!("this test needs PostgreSQL's server binaries"))?;
+        Self::migrated(ScratchDatabase::local_cluster(&bindir, None)?).await
+    }
+
+    /// Restarts the database's own cluster (see [`TestDb::on_own_cluster`]): every
+    /// connection is cut, the server stays down for `downtime`, then accepts connections.
+    pub fn restart(&mut self, downtime: std::time::Duration) -> anyhow::Result<()> {
+        Ok(self._scratch.restart(downtime)?)
+    }
+
+    async fn migrated(scratch: ScratchDatabase) -> anyhow::Result<TestDb> {
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .connect(scratch.url())

@@ -180,6 +180,11 @@ impl Recording {
 
 impl Db<'_> {
     /// Runs `statement` and fetches its result as `F` says.
+    ///
+    /// A read on a pool whose connection failed (a server restart or failover leaves dead
+    /// connections in the pool) is sent once more on another connection: ormkit's reads have
+    /// no side effects, so a second send is harmless. A write is never sent again: its
+    /// outcome is unknown.
     pub(crate) async fn run<F: Fetch>(&self, statement: Statement) -> Result<F> {
         let Statement {
             sql,
@@ -187,14 +192,36 @@ impl Db<'_> {
             table,
             op,
         } = statement;
+        let retry = (op.is_read() && matches!(self, Db::Pool(_))).then(|| args.clone());
+        let result = self.send::<F>(&sql, args, table, op).await;
+        match (result, retry) {
+            (Err(err), Some(args)) if err.is_connection_failure() => {
+                self.send::<F>(&sql, args, table, op).await
+            }
+            (result, _) => result,
+        }
+    }
+
+    async fn send<F: Fetch>(
+        &self,
+        sql: &str,
+        args: PgArguments,
+        table: &'static str,
+        op: Op,
+    ) -> Result<F> {
         let recording = Recording::start(table, op);
         let result = async {
             let mut conn = self.connection().await?;
-            Ok(F::fetch(&sql, args, &mut conn).await?)
+            Ok(F::fetch(sql, args, &mut conn).await?)
         }
         .instrument(recording.span().clone())
         .await;
         recording.finish(&result, F::rows);
+        if let (Err(err), Db::Pool(pool)) = (&result, self) {
+            if err.is_connection_failure() {
+                crate::health::connection_failed(pool);
+            }
+        }
         result
     }
 }

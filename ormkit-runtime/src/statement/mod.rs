@@ -47,6 +47,11 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    /// Whether the statement only reads (sending it twice changes nothing).
+    pub(crate) fn is_read(self) -> bool {
+        matches!(self, Op::Select | Op::Count | Op::Load | Op::Catalog)
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Op::Select => "select",
