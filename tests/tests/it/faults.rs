@@ -131,7 +131,8 @@ async fn a_connection_cut_mid_copy_writes_nothing_of_the_chunk_and_the_pool_stay
     assert_eq!(bulk.failed(), 0..10_000, "{err}");
     assert_eq!(bulk.source().category(), ErrorCategory::Connection, "{err}");
     assert!(bulk.committed().is_empty(), "{err}");
-    assert_eq!(bulk.not_attempted(), [10_000..40_000], "{err}");
+    assert_eq!(bulk.not_attempted().len(), 1, "{err}");
+    assert_eq!(bulk.not_attempted()[0], 10_000..40_000, "{err}");
     assert_eq!(Repository::<AuditLog>::new(&db.pool).count().await?, 0);
     assert_healthy(&pool, 5).await?;
     Ok(())
