@@ -5,7 +5,9 @@ fn main() {
     let mut config = ormkit_codegen::Config::new();
     config
         .migrations("../migrations")
-        .lock_file("../schema.lock");
+        .lock_file("../schema.lock")
+        // No default mapping: a `String` override reads it as text and writes it cast back.
+        .type_override("regclass", "String");
     // The same schema mapped to the `time` crate and with serde derives, to prove those
     // options compile (and run) too.
     let mut time = config.clone();

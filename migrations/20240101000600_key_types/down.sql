@@ -1,3 +1,4 @@
+DROP TABLE documents;
 DROP TABLE matches;
 DROP TABLE seasons;
 DROP TABLE diary_entries;

@@ -45,3 +45,15 @@ CREATE TABLE matches (
     score int4,
     FOREIGN KEY (team_id, year) REFERENCES seasons (team_id, year)
 );
+
+-- Types without a binary mapping: read as text, written as text cast to their type.
+CREATE TABLE documents (
+    id serial PRIMARY KEY,
+    body tsvector NOT NULL,
+    query tsquery,
+    markup xml,
+    flags bit(4),
+    bits varbit,
+    mac macaddr,
+    rel regclass
+);

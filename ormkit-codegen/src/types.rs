@@ -106,6 +106,8 @@ impl TypeMapper<'_> {
                 quote!(String)
             }
             ("bytea", true) => quote!(Vec<u8>),
+            // No binary mapping in sqlx: read as text, written as text cast to the type.
+            (name, true) if TEXT_FORM.contains(&name) => quote!(String),
             ("uuid", true) => quote!(::ormkit::uuid::Uuid),
             ("json" | "jsonb", true) => quote!(::ormkit::serde_json::Value),
             ("inet" | "cidr", true) => quote!(::ormkit::ipnetwork::IpNetwork),
@@ -156,6 +158,95 @@ impl TypeMapper<'_> {
             _ => return None,
         };
         Some(t)
+    }
+}
+
+/// Built-in types mapped to `String` and carried as text (`::text` when read, a cast to the
+/// type when written): sqlx has no binary mapping for them.
+const TEXT_FORM: &[&str] = &[
+    "tsvector",
+    "tsquery",
+    "xml",
+    "bit",
+    "varbit",
+    "macaddr",
+    "macaddr8",
+    "pg_lsn",
+    "txid_snapshot",
+    "pg_snapshot",
+    "jsonpath",
+];
+
+/// Types whose values are text on the wire (a `String` binds them as they are).
+const TEXT_TYPES: &[&str] = &["text", "varchar", "bpchar", "name"];
+
+/// How values of a column are bound and read beyond their Rust type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Binding {
+    /// The SQL type bound values are cast to.
+    pub(crate) cast: Option<String>,
+    /// Read as `::text`, written as text cast to the type.
+    pub(crate) text_form: bool,
+}
+
+impl TypeMapper<'_> {
+    /// The override that applies to `ty` for `owner`, if any.
+    fn override_of(&self, ty: &TypeRef, owner: &str) -> Option<&syn::Type> {
+        if let Some(t) = self.overrides.get(owner) {
+            return Some(t);
+        }
+        let (resolved, _) = self.model.resolve(ty);
+        let element = resolved.element();
+        [
+            element.name.to_string(),
+            element.to_string(),
+            format!("{}.{}", element.name.schema, element.name.name),
+            element.name.name.clone(),
+        ]
+        .into_iter()
+        .find_map(|key| self.overrides.get(&key))
+    }
+
+    /// How a column of `ty` (its Rust value type `rust`) is bound: `citext` values are cast
+    /// to `citext` (so comparisons stay case-insensitive), and a type given a `String` that
+    /// is not text on the wire travels as text, cast to its type.
+    pub(crate) fn binding(&self, ty: &TypeRef, owner: &str, rust: &TokenStream) -> Binding {
+        let (resolved, _) = self.model.resolve(ty);
+        let element = resolved.element();
+        let name = element.name.name.as_str();
+        let string = {
+            let text = rust.to_string().replace(' ', "");
+            matches!(
+                text.as_str(),
+                "String" | "::std::string::String" | "std::string::String"
+            ) || text.ends_with("<String>>") && text.starts_with("Vec<")
+                || text == "Vec<String>"
+        };
+        let builtin_text = element.is_builtin() && TEXT_TYPES.contains(&name);
+        if name == "citext" {
+            return Binding {
+                cast: Some(resolved.to_string()),
+                text_form: false,
+            };
+        }
+        let text_form = (element.is_builtin() && TEXT_FORM.contains(&name))
+            || (self.override_of(ty, owner).is_some()
+                && string
+                && !builtin_text
+                && !matches!(self.model.type_def(&element.name), TypeDef::Enum(_)));
+        if text_form {
+            // `bit` without its length is `bit(1)`: cast to `varbit`, which assigns to any
+            // `bit(n)` of its own length.
+            let cast = match (element.is_builtin(), name) {
+                (true, "bit") => ty.to_string().replacen("bit", "varbit", 1),
+                _ => ty.to_string(),
+            };
+            return Binding {
+                cast: Some(cast),
+                text_form: true,
+            };
+        }
+        Binding::default()
     }
 }
 

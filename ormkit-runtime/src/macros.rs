@@ -26,7 +26,7 @@
 macro_rules! entity {
     (
         $row:ident = $schema:literal . $name:literal ($kind:ident) {
-            $( $field:ident: $column:literal $sql_type:literal $(.$flag:ident())* ),* $(,)?
+            $( $field:ident: $column:literal $sql_type:literal $(.$flag:ident($($arg:literal)?))* ),* $(,)?
         }
         $(key: [$($key:literal),* $(,)?],)?
         $(foreign_keys: [$(
@@ -57,7 +57,7 @@ macro_rules! entity {
                 name: $name,
                 kind: $crate::RelationKind::$kind,
                 columns: &[$(
-                    $crate::ColumnMeta::new($column, stringify!($field), $sql_type)$(.$flag())*
+                    $crate::ColumnMeta::new($column, stringify!($field), $sql_type)$(.$flag($($arg)?))*
                 ),*],
                 primary_key: &[$($($key),*)?],
                 foreign_keys: &[$($($crate::ForeignKeyMeta::new(

@@ -56,6 +56,13 @@ pub struct ColumnMeta {
     pub read_only: bool,
     /// Whether it is part of the primary key.
     pub primary_key: bool,
+    /// The SQL type values bound for it are cast to (`$1::public.citext`), when binding them
+    /// as their Rust type would change their meaning: a `String` for a `citext` column (which
+    /// must compare case-insensitively), or for a type read and written as text.
+    pub cast: Option<&'static str>,
+    /// Whether it is read as text (`"col"::text`) and written as text cast to its type: a
+    /// type without a binary mapping, given a `String` (`tsvector`, `xml`, …).
+    pub text_form: bool,
 }
 
 impl ColumnMeta {
@@ -71,7 +78,22 @@ impl ColumnMeta {
             has_default: false,
             read_only: false,
             primary_key: false,
+            cast: None,
+            text_form: false,
         }
+    }
+
+    /// Values bound for it are cast to `sql_type`.
+    pub const fn cast(mut self, sql_type: &'static str) -> Self {
+        self.cast = Some(sql_type);
+        self
+    }
+
+    /// It is read as text and written as text cast to its type (which [`cast`](Self::cast)
+    /// names).
+    pub const fn text_form(mut self) -> Self {
+        self.text_form = true;
+        self
     }
 
     /// It can hold NULL.

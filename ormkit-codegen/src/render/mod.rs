@@ -55,6 +55,21 @@ impl Ctx<'_> {
         }
     }
 
+    /// How values of `ty` (Rust type `rust`) are bound and read beyond their Rust type.
+    pub(crate) fn binding(
+        &self,
+        ty: &TypeRef,
+        owner: &str,
+        rust: &TokenStream,
+    ) -> crate::types::Binding {
+        let mapper = TypeMapper {
+            model: self.model,
+            config: self.config,
+            overrides: &self.overrides,
+        };
+        mapper.binding(ty, owner, rust)
+    }
+
     /// What the Rust type `rust` of values of `ty` can do as a key.
     pub(crate) fn key_traits(&self, ty: &TypeRef, rust: &TokenStream) -> crate::types::KeyTraits {
         let mapper = TypeMapper {

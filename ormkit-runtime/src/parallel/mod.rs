@@ -452,7 +452,15 @@ impl<T: Table> ChunkWork for CopyWork<'_, T> {
                 }
                 return Ok(rows.len() as u64);
             }
-            let shapes = copy_shapes::<T>(conn, &chunk.columns).await?;
+            let types = unnest::column_types::<T>(conn, &chunk.columns).await?;
+            if types.iter().any(|t| t.text_form) {
+                // Binary COPY cannot take a type as text: one unnest statement instead.
+                return insert_counted::<T>(conn, rows, &chunk.columns, &types).await;
+            }
+            let shapes = types
+                .into_iter()
+                .map(unnest::ColumnType::into_shape)
+                .collect();
             let mut data = Some(copy::CopyRows::new(&chunk.columns, shapes));
             let mut next = rows.iter();
             let sql = statement::copy_from_stdin(T::META, &chunk.columns);
@@ -476,16 +484,32 @@ impl<T: Table> ChunkWork for CopyWork<'_, T> {
     }
 }
 
-/// The shape of every COPY column's type, for the OIDs sqlx leaves to be filled in.
-async fn copy_shapes<T: Table>(
+/// Inserts `rows` (which set `columns`, of `types`) without returning them: one unnest
+/// statement, or multi-row `VALUES` when a column is an array; the rows written.
+async fn insert_counted<T: Table>(
     conn: &mut PgConnection,
+    rows: &[T::Insert],
     columns: &[u16],
-) -> Result<Vec<copy::Shape>> {
-    let types = unnest::column_types::<T>(conn, columns).await?;
-    Ok(types
-        .into_iter()
-        .map(unnest::ColumnType::into_shape)
-        .collect())
+    types: &[unnest::ColumnType],
+) -> Result<u64> {
+    let db = Db::from(&mut *conn);
+    if types.iter().any(|t| t.is_array) {
+        let stored: Vec<T> = repo::insert_many::<T>(&db, rows, "", None).await?;
+        return Ok(stored.len() as u64);
+    }
+    let mut arrays = unnest::ColumnArrays::new(columns, types);
+    for row in rows {
+        arrays.push_row(row).map_err(encode_err::<T>)?;
+    }
+    let mut args = PgArguments::default();
+    for param in arrays.into_params() {
+        args.add(param).map_err(encode_err::<T>)?;
+    }
+    let sql = unnest::insert_sql::<T>(columns, types, "", false);
+    let Done(n) = db
+        .run(Statement::new(T::META, Op::Insert, sql, args))
+        .await?;
+    Ok(n)
 }
 
 struct UnnestWork<'r, T: Table> {
@@ -517,7 +541,7 @@ impl<T: Table> ChunkWork for UnnestWork<'_, T> {
             for param in arrays.into_params() {
                 args.add(param).map_err(encode_err::<T>)?;
             }
-            let sql = unnest::insert_sql::<T>(&chunk.columns, types, self.conflict);
+            let sql = unnest::insert_sql::<T>(&chunk.columns, types, self.conflict, true);
             db.run(Statement::new(T::META, Op::Insert, sql, args)).await
         })
     }

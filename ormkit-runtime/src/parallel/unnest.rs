@@ -83,7 +83,12 @@ pub(crate) struct ColumnType {
     shape: Shape,
     /// Whether the column's type is an array (which `unnest` would flatten).
     pub(crate) is_array: bool,
+    /// Whether the column is text-form (sent as text; binary COPY cannot take it).
+    pub(crate) text_form: bool,
 }
+
+/// `pg_catalog.text`.
+const TEXT_OID: u32 = 25;
 
 impl ColumnType {
     /// Where its values' binary form needs OIDs filled in.
@@ -124,13 +129,25 @@ pub(crate) async fn column_types<T: Entity>(
         })
         .await?;
     let mut out = Vec::with_capacity(rows.len());
-    for (oid, cast, is_array) in rows {
+    for ((oid, cast, is_array), &c) in rows.into_iter().zip(columns) {
+        if T::META.columns[usize::from(c)].text_form {
+            // Sent as text, and cast to its type by the statement.
+            out.push(ColumnType {
+                cast: "pg_catalog.text".into(),
+                oid: TEXT_OID,
+                shape: Shape::Plain,
+                is_array,
+                text_form: true,
+            });
+            continue;
+        }
         let oid = oid as u32;
         out.push(ColumnType {
             cast,
             oid,
             shape: load_shape(conn, T::META.name, oid).await?,
             is_array,
+            text_form: false,
         });
     }
     Ok(out)
@@ -141,9 +158,10 @@ pub(crate) fn insert_sql<T: Entity>(
     columns: &[u16],
     types: &[ColumnType],
     conflict: &str,
+    returning: bool,
 ) -> String {
     let casts: Vec<&str> = types.iter().map(|t| t.cast.as_str()).collect();
-    statement::insert_unnest(T::META, columns, &casts, conflict)
+    statement::insert_unnest(T::META, columns, &casts, conflict, returning)
 }
 
 /// One column's values as a one-dimensional PostgreSQL array in binary form.

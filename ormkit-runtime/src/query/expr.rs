@@ -1,7 +1,8 @@
 //! [`Expr`]: a typed `WHERE` condition over the columns of one entity.
 
-use super::value::{placeholder, BindValue};
+use super::value::{array_placeholder, placeholder, BindValue};
 use crate::ident::quote_ident;
+use crate::meta::ColumnMeta;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::PgArguments;
 use std::fmt;
@@ -9,21 +10,21 @@ use std::marker::PhantomData;
 
 pub(crate) enum Node {
     Compare {
-        column: &'static str,
+        column: &'static ColumnMeta,
         op: &'static str,
         value: Box<dyn BindValue>,
     },
     Between {
-        column: &'static str,
+        column: &'static ColumnMeta,
         low: Box<dyn BindValue>,
         high: Box<dyn BindValue>,
     },
     IsNull {
-        column: &'static str,
+        column: &'static ColumnMeta,
         negated: bool,
     },
     Any {
-        column: &'static str,
+        column: &'static ColumnMeta,
         values: Box<dyn BindValue>,
         negated: bool,
     },
@@ -46,30 +47,33 @@ impl Node {
     ) -> Result<(), BoxDynError> {
         match self {
             Node::Compare { column, op, value } => {
-                let p = placeholder(value, args)?;
-                sql.push_str(&format!("{} {op} {p}", quote_ident(column)));
+                let p = placeholder(column, value, args)?;
+                sql.push_str(&format!("{} {op} {p}", quote_ident(column.name)));
             }
             Node::Between { column, low, high } => {
-                let low = placeholder(low, args)?;
-                let high = placeholder(high, args)?;
-                sql.push_str(&format!("{} BETWEEN {low} AND {high}", quote_ident(column)));
+                let low = placeholder(column, low, args)?;
+                let high = placeholder(column, high, args)?;
+                sql.push_str(&format!(
+                    "{} BETWEEN {low} AND {high}",
+                    quote_ident(column.name)
+                ));
             }
             Node::IsNull { column, negated } => {
                 let not = if negated { " NOT" } else { "" };
-                sql.push_str(&format!("{} IS{not} NULL", quote_ident(column)));
+                sql.push_str(&format!("{} IS{not} NULL", quote_ident(column.name)));
             }
             Node::Any {
                 column,
                 values,
                 negated,
             } => {
-                let p = placeholder(values, args)?;
+                let p = array_placeholder(column, values, args)?;
                 let test = if negated { "<> ALL" } else { "= ANY" };
-                sql.push_str(&format!("{} {test}({p})", quote_ident(column)));
+                sql.push_str(&format!("{} {test}({p})", quote_ident(column.name)));
             }
             Node::Literal(value) => sql.push_str(if value { "TRUE" } else { "FALSE" }),
             Node::Keyset { columns, values } => {
-                let p = placeholder(Box::new(values.to_string()), args)?;
+                let p = super::value::bind(Box::new(values.to_string()), args)?;
                 let value = |i: usize, ty: &str| format!("(({p})::jsonb->>{i})::{ty}");
                 let mut alternatives = Vec::new();
                 for (i, (column, ty, desc)) in columns.iter().enumerate() {

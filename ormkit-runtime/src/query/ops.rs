@@ -6,13 +6,14 @@ use super::value::IntoValue;
 use crate::column::{Column, SqlOrd, SqlText, Writable};
 use crate::entity::Entity;
 use crate::entity::SqlValue;
+use crate::meta::ColumnMeta;
 use sqlx::postgres::PgHasArrayType;
 use std::fmt;
 use std::marker::PhantomData;
 
 /// One direction of an `ORDER BY`.
 pub struct Order<E> {
-    pub(crate) column: &'static str,
+    pub(crate) column: &'static ColumnMeta,
     pub(crate) descending: bool,
     _entity: PhantomData<fn() -> E>,
 }
@@ -28,27 +29,29 @@ impl<E> Copy for Order<E> {}
 impl<E> fmt::Debug for Order<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dir = if self.descending { "DESC" } else { "ASC" };
-        write!(f, "Order({} {dir})", self.column)
+        write!(f, "Order({} {dir})", self.column.name)
     }
 }
 
 /// `SET column = value` in an update by filter.
 pub struct Assignment<E> {
-    pub(crate) column: &'static str,
+    pub(crate) column: &'static ColumnMeta,
     pub(crate) value: Box<dyn crate::query::value::BindValue>,
     _entity: PhantomData<fn() -> E>,
 }
 
 impl<E> fmt::Debug for Assignment<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Assignment").field(&self.column).finish()
+        f.debug_tuple("Assignment")
+            .field(&self.column.name)
+            .finish()
     }
 }
 
 impl<E: Entity, T: SqlValue, A> Column<E, T, A> {
     fn compare(self, op: &'static str, value: T) -> Expr<E> {
         Expr::new(Node::Compare {
-            column: self.name(),
+            column: self.meta(),
             op,
             value: Box::new(value),
         })
@@ -71,7 +74,7 @@ impl<E: Entity, T: SqlValue, A> Column<E, T, A> {
     {
         let values: Vec<T> = values.into_iter().map(IntoValue::into_value).collect();
         Expr::new(Node::Any {
-            column: self.name(),
+            column: self.meta(),
             values: Box::new(values),
             negated: false,
         })
@@ -84,7 +87,7 @@ impl<E: Entity, T: SqlValue, A> Column<E, T, A> {
     {
         let values: Vec<T> = values.into_iter().map(IntoValue::into_value).collect();
         Expr::new(Node::Any {
-            column: self.name(),
+            column: self.meta(),
             values: Box::new(values),
             negated: true,
         })
@@ -115,7 +118,7 @@ impl<E: Entity, T: SqlValue + SqlOrd, A> Column<E, T, A> {
     /// `column BETWEEN low AND high`.
     pub fn between(self, low: impl IntoValue<T>, high: impl IntoValue<T>) -> Expr<E> {
         Expr::new(Node::Between {
-            column: self.name(),
+            column: self.meta(),
             low: Box::new(low.into_value()),
             high: Box::new(high.into_value()),
         })
@@ -126,7 +129,7 @@ impl<E: Entity, T: SqlOrd, A> Column<E, T, A> {
     /// `ORDER BY column ASC`.
     pub fn asc(self) -> Order<E> {
         Order {
-            column: self.name(),
+            column: self.meta(),
             descending: false,
             _entity: PhantomData,
         }
@@ -135,7 +138,7 @@ impl<E: Entity, T: SqlOrd, A> Column<E, T, A> {
     /// `ORDER BY column DESC`.
     pub fn desc(self) -> Order<E> {
         Order {
-            column: self.name(),
+            column: self.meta(),
             descending: true,
             _entity: PhantomData,
         }
@@ -155,7 +158,7 @@ impl<E: Entity, T: SqlValue + SqlText, A> Column<E, T, A> {
 
     fn pattern(self, op: &'static str, pattern: String) -> Expr<E> {
         Expr::new(Node::Compare {
-            column: self.name(),
+            column: self.meta(),
             op,
             value: Box::new(pattern),
         })
@@ -166,7 +169,7 @@ impl<E: Entity, T, A> Column<E, Option<T>, A> {
     /// `column IS NULL` (nullable columns only).
     pub fn is_null(self) -> Expr<E> {
         Expr::new(Node::IsNull {
-            column: self.name(),
+            column: self.meta(),
             negated: false,
         })
     }
@@ -174,7 +177,7 @@ impl<E: Entity, T, A> Column<E, Option<T>, A> {
     /// `column IS NOT NULL` (nullable columns only).
     pub fn is_not_null(self) -> Expr<E> {
         Expr::new(Node::IsNull {
-            column: self.name(),
+            column: self.meta(),
             negated: true,
         })
     }
@@ -185,7 +188,7 @@ impl<E: crate::Table, T: SqlValue> Column<E, T, Writable> {
     /// (identity ALWAYS, generated, views) have no `set`.
     pub fn set(self, value: impl IntoValue<T>) -> Assignment<E> {
         Assignment {
-            column: self.name(),
+            column: self.meta(),
             value: Box::new(value.into_value()),
             _entity: PhantomData,
         }

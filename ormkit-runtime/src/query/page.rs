@@ -120,7 +120,7 @@ impl<E: Entity> Select<E> {
         let mut keys: Vec<(&'static str, bool)> = self
             .order
             .iter()
-            .map(|o| (o.column, o.descending))
+            .map(|o| (o.column.name, o.descending))
             .collect();
         if E::META.primary_key.is_empty() && keys.is_empty() {
             return Err(OrmkitError::Query {

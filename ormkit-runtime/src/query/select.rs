@@ -94,7 +94,7 @@ impl<E: Entity> Select<E> {
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&quote_ident(o.column));
+                sql.push_str(&quote_ident(o.column.name));
                 if o.descending {
                     sql.push_str(" DESC");
                 }
@@ -173,10 +173,11 @@ impl<E: Entity> Select<E> {
         columns: S,
         db: impl Into<Db<'a>>,
     ) -> Result<Vec<S::Output>> {
+        let selected = &statement::sql(E::META).selected;
         let list = columns
-            .names()
+            .indexes()
             .iter()
-            .map(|c| quote_ident(c))
+            .map(|&i| selected[i].as_str())
             .collect::<Vec<_>>()
             .join(", ");
         let statement = self.build(Op::Select, &list)?;
@@ -212,8 +213,9 @@ impl<E: Table> Select<E> {
             if i > 0 {
                 sql.push_str(", ");
             }
-            let p = super::value::placeholder(a.value, &mut args).map_err(encode_err::<E>)?;
-            let _ = write!(sql, "{} = {p}", quote_ident(a.column));
+            let p =
+                super::value::placeholder(a.column, a.value, &mut args).map_err(encode_err::<E>)?;
+            let _ = write!(sql, "{} = {p}", quote_ident(a.column.name));
             any = true;
         }
         if !any {
@@ -248,8 +250,8 @@ impl<E: Table> Select<E> {
 pub trait Selection<E> {
     /// The row type: a tuple of the columns' types.
     type Output: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static;
-    /// The columns' SQL names.
-    fn names(&self) -> Vec<&'static str>;
+    /// The columns' positions in the entity's columns.
+    fn indexes(&self) -> Vec<usize>;
 }
 
 macro_rules! selection {
@@ -260,9 +262,9 @@ macro_rules! selection {
         {
             type Output = ($($t,)+);
             #[allow(non_snake_case)]
-            fn names(&self) -> Vec<&'static str> {
+            fn indexes(&self) -> Vec<usize> {
                 let ($($c,)+) = self;
-                vec![$($c.name()),+]
+                vec![$($c.index()),+]
             }
         }
     };

@@ -1,5 +1,6 @@
 //! Values bound as parameters, and which Rust values a column of type `T` accepts.
 
+use crate::meta::ColumnMeta;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::PgArguments;
 use sqlx::{Arguments as _, Encode, Postgres, Type};
@@ -19,12 +20,37 @@ where
 }
 
 /// Binds `value` and returns its placeholder (`$n`).
-pub(crate) fn placeholder(
+pub(crate) fn bind(
     value: Box<dyn BindValue>,
     args: &mut PgArguments,
 ) -> Result<String, BoxDynError> {
     value.bind(args)?;
     Ok(format!("${}", args.len()))
+}
+
+/// Binds `value`, a value of `column`, and returns its placeholder, cast to the column's type
+/// where the column asks for it (`$1::public.citext`).
+pub(crate) fn placeholder(
+    column: &ColumnMeta,
+    value: Box<dyn BindValue>,
+    args: &mut PgArguments,
+) -> Result<String, BoxDynError> {
+    value.bind(args)?;
+    Ok(crate::statement::value(column, args.len()))
+}
+
+/// Binds `values`, an array of `column`'s values, and returns its placeholder, cast to an
+/// array of the column's type where the column asks for it.
+pub(crate) fn array_placeholder(
+    column: &ColumnMeta,
+    values: Box<dyn BindValue>,
+    args: &mut PgArguments,
+) -> Result<String, BoxDynError> {
+    values.bind(args)?;
+    Ok(match column.cast {
+        Some(ty) => format!("${}::{ty}[]", args.len()),
+        None => format!("${}", args.len()),
+    })
 }
 
 /// A Rust value usable where a column of type `T` is compared or set: `T` itself, `&str`

@@ -15,7 +15,7 @@
 pub(crate) mod exec;
 
 use crate::ident::quote_ident;
-use crate::meta::EntityMeta;
+use crate::meta::{ColumnMeta, EntityMeta};
 use sqlx::postgres::PgArguments;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -143,7 +143,9 @@ pub(crate) struct EntitySql {
     pub(crate) table: String,
     /// Each column, quoted, in column order.
     pub(crate) columns: Vec<String>,
-    /// Every column, quoted, comma-separated.
+    /// Each column as it is selected: quoted, and read as text for a text-form column.
+    pub(crate) selected: Vec<String>,
+    /// Every column as selected, comma-separated.
     pub(crate) select_list: String,
     /// `SELECT <all> FROM <table>`.
     pub(crate) select_all: String,
@@ -177,9 +179,10 @@ impl EntitySql {
     fn build(meta: &EntityMeta) -> Self {
         let table = format!("{}.{}", quote_ident(meta.schema), quote_ident(meta.name));
         let columns: Vec<String> = meta.columns.iter().map(|c| quote_ident(c.name)).collect();
-        let select_list = columns.join(", ");
+        let selected: Vec<String> = meta.columns.iter().map(select_expr).collect();
+        let select_list = selected.join(", ");
         let select_all = format!("SELECT {select_list} FROM {table}");
-        let key = key_filter(meta.primary_key, 1);
+        let key = key_filter(meta, 1);
         let (select_by_key, exists_by_key, delete_by_key) = if meta.primary_key.is_empty() {
             Default::default()
         } else {
@@ -193,6 +196,7 @@ impl EntitySql {
             count: format!("SELECT count(*) FROM {table}"),
             table,
             columns,
+            selected,
             select_list,
             select_all,
             select_by_key,
@@ -207,25 +211,53 @@ impl EntitySql {
     }
 }
 
-/// `"a" = $first AND "b" = $first+1 …`.
-fn key_filter(columns: &[&str], first: usize) -> String {
+/// How a column is selected: its quoted name, read as text when it is text-form.
+pub(crate) fn select_expr(column: &ColumnMeta) -> String {
+    let name = quote_ident(column.name);
+    if !column.text_form {
+        return name;
+    }
+    let array = if column.sql_type.ends_with("[]") {
+        "[]"
+    } else {
+        ""
+    };
+    format!("{name}::text{array}")
+}
+
+/// Parameter `$n` for a value of `column`, cast to the column's type where binding the Rust
+/// value alone would not give it (`$1::public.citext`).
+pub(crate) fn value(column: &ColumnMeta, n: usize) -> String {
+    match column.cast {
+        Some(ty) => format!("${n}::{ty}"),
+        None => format!("${n}"),
+    }
+}
+
+/// `"a" = $first AND "b" = $first+1 …` for the key columns of `meta`.
+fn key_filter(meta: &EntityMeta, first: usize) -> String {
     let mut sql = String::new();
-    for (i, column) in columns.iter().enumerate() {
+    for (i, name) in meta.primary_key.iter().enumerate() {
         if i > 0 {
             sql.push_str(" AND ");
         }
-        let _ = write!(sql, "{} = ${}", quote_ident(column), first + i);
+        let n = first + i;
+        let placeholder = match meta.column(name) {
+            Some(column) => value(column, n),
+            None => format!("${n}"),
+        };
+        let _ = write!(sql, "{} = {placeholder}", quote_ident(name));
     }
     sql
 }
 
-/// `$first, $first+1, …` for `n` parameters.
-fn placeholders(sql: &mut String, first: usize, n: usize) {
-    for i in 0..n {
+/// `$first, $first+1, …`, one per column of `columns`, each cast as [`value`] says.
+fn placeholders(sql: &mut String, meta: &EntityMeta, columns: &[u16], first: usize) {
+    for (i, &c) in columns.iter().enumerate() {
         if i > 0 {
             sql.push_str(", ");
         }
-        let _ = write!(sql, "${}", first + i);
+        sql.push_str(&value(&meta.columns[usize::from(c)], first + i));
     }
 }
 
@@ -267,7 +299,7 @@ pub(crate) fn insert(
                 sql.push_str(", ");
             }
             sql.push('(');
-            placeholders(&mut sql, row * columns.len() + 1, columns.len());
+            placeholders(&mut sql, meta, columns, row * columns.len() + 1);
             sql.push(')');
         }
     }
@@ -298,13 +330,10 @@ pub(crate) fn update_by_key(
         if i > 0 {
             sql.push_str(", ");
         }
-        let _ = write!(sql, "{} = ${}", e.column(c), i + 1);
+        let column = &meta.columns[usize::from(c)];
+        let _ = write!(sql, "{} = {}", e.column(c), value(column, i + 1));
     }
-    let _ = write!(
-        sql,
-        " WHERE {}",
-        key_filter(meta.primary_key, columns.len() + 1)
-    );
+    let _ = write!(sql, " WHERE {}", key_filter(meta, columns.len() + 1));
     returning(&mut sql, e, true, extra);
     sql
 }
@@ -352,7 +381,12 @@ pub(crate) fn select_matching(meta: &'static EntityMeta, columns: &[&str]) -> St
         e.select_all,
         list.join(", ")
     );
-    placeholders(&mut sql, 1, columns.len());
+    for i in 1..=columns.len() {
+        if i > 1 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "${i}");
+    }
     sql.push_str("))");
     sql
 }
@@ -367,20 +401,38 @@ pub(crate) fn copy_from_stdin(meta: &'static EntityMeta, columns: &[u16]) -> Str
     sql
 }
 
-/// `INSERT INTO t (cols) SELECT * FROM unnest($1::t1[], …)<conflict> RETURNING <all>`: one
-/// array parameter per column, each cast to its column's type (`casts`: qualified, quoted
-/// type names).
+/// `INSERT INTO t (cols) SELECT * FROM unnest($1::t1[], …)<conflict>[ RETURNING <all>]`:
+/// one array parameter per column, each cast to its element type (`casts`: qualified,
+/// quoted type names). Text-form columns travel as `text[]` and are cast to their type in
+/// the `SELECT` list.
 #[cfg(feature = "parallel")]
 pub(crate) fn insert_unnest(
     meta: &'static EntityMeta,
     columns: &[u16],
     casts: &[&str],
     conflict: &str,
+    returning_rows: bool,
 ) -> String {
     let e = sql(meta);
     let mut sql = format!("INSERT INTO {} (", e.table);
     column_list(&mut sql, e, columns);
-    sql.push_str(") SELECT * FROM unnest(");
+    let column = |c: u16| &meta.columns[usize::from(c)];
+    let text_form = columns.iter().any(|&c| column(c).text_form);
+    if text_form {
+        sql.push_str(") SELECT ");
+        for (i, &c) in columns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let _ = write!(sql, "u.c{i}");
+            if let (true, Some(ty)) = (column(c).text_form, column(c).cast) {
+                let _ = write!(sql, "::{ty}");
+            }
+        }
+        sql.push_str(" FROM unnest(");
+    } else {
+        sql.push_str(") SELECT * FROM unnest(");
+    }
     for (i, cast) in casts.iter().enumerate() {
         if i > 0 {
             sql.push_str(", ");
@@ -388,8 +440,12 @@ pub(crate) fn insert_unnest(
         let _ = write!(sql, "${}::{cast}[]", i + 1);
     }
     sql.push(')');
+    if text_form {
+        let aliases: Vec<String> = (0..columns.len()).map(|i| format!("c{i}")).collect();
+        let _ = write!(sql, " AS u({})", aliases.join(", "));
+    }
     sql.push_str(conflict);
-    returning(&mut sql, e, true, None);
+    returning(&mut sql, e, returning_rows, None);
     sql
 }
 

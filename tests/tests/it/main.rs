@@ -12,4 +12,5 @@ mod query;
 mod relations;
 mod repository;
 mod roundtrip;
+mod text_form;
 mod transactions;

@@ -48,6 +48,12 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> TokenStream {
                 if key.contains(&col.name.as_str()) {
                     flags.push_str(".key()");
                 }
+                if let Some(cast) = &c.binding.cast {
+                    flags.push_str(&format!(".cast({})", lit(cast)));
+                }
+                if c.binding.text_form {
+                    flags.push_str(".text_form()");
+                }
                 o.line(format!(
                     "{}: {} {}{flags},",
                     c.field,

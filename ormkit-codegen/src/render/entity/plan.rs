@@ -44,6 +44,8 @@ pub(super) struct ColumnPlan<'m> {
     pub(super) insert: Option<InsertField>,
     /// In the patch model: writable and not part of the key.
     pub(super) patchable: bool,
+    /// How its values are bound and read beyond their Rust type.
+    pub(super) binding: crate::types::Binding,
 }
 
 impl ColumnPlan<'_> {
@@ -128,11 +130,22 @@ impl<'m> TablePlan<'m> {
         let mut columns = Vec::with_capacity(relation.columns.len());
         for (i, column) in relation.columns.iter().enumerate() {
             let in_key = key_names.contains(&column.name);
+            let ty = column_type(ctx, relation, column, here)?;
+            let owner = format!(
+                "{}.{}.{}",
+                relation.name.schema, relation.name.name, column.name
+            );
+            let binding = ctx.binding(
+                &column.ty,
+                &owner,
+                ty.id_inner.as_ref().unwrap_or(&ty.value),
+            );
             columns.push(ColumnPlan {
                 column,
                 field: names.fields[i].clone(),
                 konst: names.column_consts[i].clone(),
-                ty: column_type(ctx, relation, column, here)?,
+                binding,
+                ty,
                 insert: (writable && !column.is_read_only()).then(|| insert_field(column)),
                 patchable: writable && !column.is_read_only() && !in_key,
             });
