@@ -19,8 +19,8 @@
 //! | feature | what it adds | extra dependencies |
 //! | --- | --- | --- |
 //! | `orm` | `Repository`, the query DSL, pagination, transactions, eager loading | async-stream, base64, rand |
-//! | `migrations` | the `Migrator` | — |
-//! | `validate` | `SchemaValidator` | — |
+//! | `migrations` | the `Migrator` | sha2, hex, toml (ormkit-schema's `migrations`) |
+//! | `validate` | `SchemaValidator` | sha2, hex (ormkit-schema's `introspect`, `lock`) |
 //! | `cache` | `EntityCache`, `CachedRepository`, `QueryCache` (implies `orm`) | moka |
 //! | `parallel` | `ParallelExecutor` (implies `orm`) | — |
 //! | `smart-pool` | `create_smart_pool` | — |

@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::checksum::{checksum, normalise};
-
 /// First-line markers that make a script run outside a transaction: ormkit's own and sqlx's.
 pub const NO_TRANSACTION_MARKERS: [&str; 2] = ["-- ormkit:no-transaction", "-- no-transaction"];
 
@@ -59,9 +57,9 @@ impl fmt::Display for Migration {
 pub struct MigrationScript {
     /// Where the script was read from (used in error messages).
     pub path: PathBuf,
-    /// The script's text, [normalised](super::normalise).
+    /// The script's text, normalised (`normalise`, feature `checksum`).
     pub sql: String,
-    /// Lowercase hexadecimal SHA-256 of `sql` (see [`checksum`](fn@super::checksum)).
+    /// Lowercase hexadecimal SHA-256 of `sql` (see `checksum`, feature `checksum`).
     pub checksum: String,
     /// Whether the script must run outside a transaction, statement by statement: its first
     /// line is one of [`NO_TRANSACTION_MARKERS`], or Diesel's `metadata.toml` says
@@ -72,9 +70,10 @@ pub struct MigrationScript {
 impl MigrationScript {
     /// Builds a script from its raw text: normalises it, computes its checksum and reads the
     /// no-transaction marker on its first line.
+    #[cfg(feature = "checksum")]
     pub fn new(path: impl Into<PathBuf>, text: &str) -> Self {
-        let sql = normalise(text);
-        let checksum = checksum(&sql);
+        let sql = super::normalise(text);
+        let checksum = super::checksum(&sql);
         let first_line = sql.lines().next().unwrap_or_default().trim();
         let no_transaction = NO_TRANSACTION_MARKERS.contains(&first_line);
         MigrationScript {
@@ -167,6 +166,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "checksum")]
     #[test]
     fn script_reads_markers_on_first_line_only() {
         assert!(MigrationScript::new("a", "-- no-transaction\nselect 1").no_transaction);
