@@ -36,7 +36,6 @@ mod error;
 mod id;
 mod meta;
 pub mod metrics;
-mod migration;
 pub mod pg_type;
 mod relation;
 
@@ -66,7 +65,7 @@ pub use entity::{Entity, HasPrimaryKey, InsertModel, KeyValue, PatchModel, Table
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
 pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
-pub use migration::EmbeddedMigration;
+pub use ormkit_schema::migrations::{Migration, MigrationScript};
 pub use relation::{BelongsTo, HasMany, KeyText};
 
 #[cfg(feature = "cache")]

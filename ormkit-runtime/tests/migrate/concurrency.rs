@@ -117,7 +117,7 @@ async fn eight_concurrent_migrators_apply_each_migration_once() {
     applied.sort();
     let mut expected: Vec<String> = reference_embedded()
         .iter()
-        .map(|m| m.version.to_owned())
+        .map(|m| m.version.to_string())
         .collect();
     expected.sort();
     assert_eq!(applied, expected, "each migration exactly once");

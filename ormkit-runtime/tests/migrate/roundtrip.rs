@@ -12,7 +12,7 @@ async fn reference_migrations_round_trip_to_an_empty_schema_and_back() {
     let versions: Vec<String> = migrator
         .migrations()
         .iter()
-        .map(|m| m.version.clone())
+        .map(|m| m.version.to_string())
         .collect();
     assert_eq!(versions.len(), 6);
 
@@ -55,7 +55,7 @@ async fn embedded_migrations_step_up_and_down_and_agree_with_the_directory() {
     let db = TestDb::new().await;
     let empty = db.catalog().await;
     let embedded = Migrator::new(&db.pool, reference_embedded());
-    let third = embedded.migrations()[2].version.clone();
+    let third = embedded.migrations()[2].version.to_string();
 
     let report = embedded.migrate_up_to(&third).await.unwrap();
     assert_eq!(report.steps.len(), 3);

@@ -12,7 +12,7 @@ fn the_build_used_the_committed_lock() {
     let lock = ormkit_schema::SchemaLock::parse(committed, "schema.lock").unwrap();
     assert_eq!(lock.fingerprint, entities::SCHEMA_FINGERPRINT);
     assert_eq!(entities::MIGRATIONS.len(), lock.migrations.len());
-    assert!(entities::MIGRATIONS.iter().any(|m| m.no_transaction));
+    assert!(entities::MIGRATIONS.iter().any(|m| m.up.no_transaction));
 }
 
 #[test]
