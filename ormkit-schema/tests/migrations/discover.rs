@@ -138,6 +138,36 @@ fn sqlx_flat_layouts() {
     assert!(down.no_transaction, "the down script has its own marker");
 }
 
+/// A marker on one script's first line is that script's alone: neither flag is inferred
+/// from the other.
+#[test]
+fn each_diesel_script_keeps_its_own_marker() {
+    let dir = tempdir();
+    let root = dir.path();
+    write(
+        root,
+        "1_up_only/up.sql",
+        "-- ormkit:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n",
+    );
+    write(root, "1_up_only/down.sql", "DROP INDEX i;\n");
+    write(root, "2_down_only/up.sql", "CREATE INDEX i ON t (c);\n");
+    write(
+        root,
+        "2_down_only/down.sql",
+        "-- no-transaction\nDROP INDEX CONCURRENTLY i;\n",
+    );
+
+    let migrations = discover(root).expect("discover");
+    let flags: Vec<(bool, bool)> = migrations
+        .iter()
+        .map(|m| {
+            let down = m.down.as_ref().expect("a down script");
+            (m.up.no_transaction, down.no_transaction)
+        })
+        .collect();
+    assert_eq!(flags, [(true, false), (false, true)]);
+}
+
 #[test]
 fn dashed_versions_order_by_digits() {
     let dir = tempdir();

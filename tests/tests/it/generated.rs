@@ -13,6 +13,17 @@ fn the_build_used_the_committed_lock() {
     assert_eq!(lock.fingerprint, entities::SCHEMA_FINGERPRINT);
     assert_eq!(entities::MIGRATIONS.len(), lock.migrations.len());
     assert!(entities::MIGRATIONS.iter().any(|m| m.up.no_transaction));
+    assert!(entities::MIGRATIONS
+        .iter()
+        .any(|m| m.down.as_ref().is_some_and(|down| down.no_transaction)));
+    // The checksums embedded are the ones the lock recorded at build time.
+    for (embedded, locked) in entities::MIGRATIONS.iter().zip(&lock.migrations) {
+        assert_eq!(
+            embedded.to_string(),
+            format!("{}_{}", locked.version, locked.name)
+        );
+        assert_eq!(embedded.up.checksum, locked.checksum);
+    }
 }
 
 #[test]
