@@ -6,8 +6,9 @@ fn main() {
     config
         .migrations("../migrations")
         .lock_file("../schema.lock")
-        // No default mapping: a `String` override reads it as text and writes it cast back.
-        .type_override("regclass", "String");
+        // A `String` override of a type with a binary mapping: read as text, written as text
+        // cast back.
+        .column_override("public.documents.span", "String");
     // The same schema mapped to the `time` crate and with serde derives, to prove those
     // options compile (and run) too.
     let mut time = config.clone();

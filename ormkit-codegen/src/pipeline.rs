@@ -70,14 +70,7 @@ pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
 }
 
 fn locked_migrations(migrations: &[Migration]) -> Vec<LockedMigration> {
-    migrations
-        .iter()
-        .map(|m| LockedMigration {
-            version: m.version.clone(),
-            name: m.name.clone(),
-            checksum: m.up.checksum.clone(),
-        })
-        .collect()
+    migrations.iter().map(LockedMigration::from).collect()
 }
 
 impl Config {
@@ -102,9 +95,9 @@ impl Config {
         self.cargo(&format!("rerun-if-changed={}", dir.display()));
         let migrations = discover(&dir)?;
         for m in &migrations {
-            self.cargo(&format!("rerun-if-changed={}", m.up.path.display()));
+            self.cargo(&format!("rerun-if-changed={}", m.up.path));
             if let Some(down) = &m.down {
-                self.cargo(&format!("rerun-if-changed={}", down.path.display()));
+                self.cargo(&format!("rerun-if-changed={}", down.path));
             }
         }
         Ok((dir, migrations))

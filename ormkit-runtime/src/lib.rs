@@ -19,8 +19,8 @@
 //! | feature | what it adds | extra dependencies |
 //! | --- | --- | --- |
 //! | `orm` | `Repository`, the query DSL, pagination, transactions, eager loading | async-stream, base64, rand |
-//! | `migrations` | the `Migrator` | — |
-//! | `validate` | `SchemaValidator` | — |
+//! | `migrations` | the `Migrator` | sha2, hex, toml (ormkit-schema's `migrations`) |
+//! | `validate` | `SchemaValidator` | sha2, hex (ormkit-schema's `introspect`, `lock`) |
 //! | `cache` | `EntityCache`, `CachedRepository`, `QueryCache` (implies `orm`) | moka |
 //! | `parallel` | `ParallelExecutor` (implies `orm`) | — |
 //! | `smart-pool` | `create_smart_pool` | — |
@@ -40,7 +40,6 @@ pub mod key;
 mod macros;
 mod meta;
 pub mod metrics;
-mod migration;
 mod pg_type;
 mod relation;
 mod statement;
@@ -72,7 +71,7 @@ pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitE
 pub use id::Id;
 pub use key::{KeyPart, KeyValue};
 pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
-pub use migration::EmbeddedMigration;
+pub use ormkit_schema::migrations::{Migration, MigrationScript};
 pub use pg_type::UnknownLabel;
 pub use relation::{BelongsTo, HasMany};
 

@@ -1,17 +1,30 @@
 //! ormkit's schema layer: plain data shared by the code generator, the CLI and the runtime.
 //!
-//! - [`migrations`]: discovery, normalisation, checksums and application of migration files;
-//! - [`model`]: the schema model (tables, views, types) as plain data;
-//! - [`mod@introspect`]: reading that model from a live PostgreSQL catalog;
-//! - [`lock`]: the canonical `schema.lock` text and its fingerprint.
+//! Without default features this crate is plain data, depending on serde and thiserror
+//! only: the [`model`], identifiers ([`ident`]) and the one [`Migration`] type (embedded or
+//! read from a directory). Each feature adds one step of the pipeline:
+//!
+//! | feature | what it adds | extra dependencies |
+//! | --- | --- | --- |
+//! | `checksum` | `migrations::{checksum, digest, normalise}`, `MigrationScript::new` | sha2, hex |
+//! | `migrations` | discovery, the statement splitter, applying scripts (implies `checksum`) | toml, sqlx |
+//! | `introspect` | `introspect`: reading the model from a live PostgreSQL catalog | sqlx |
+//! | `lock` | `lock`: the canonical `schema.lock` text, its fingerprint, drift (implies `checksum`) | serde_json |
+//! | `diff` | `lock::short_diff` (implies `lock`) | similar |
+//! | default | all of the above | |
 
 pub mod ident;
+#[cfg(feature = "introspect")]
 pub mod introspect;
+#[cfg(feature = "lock")]
 pub mod lock;
 pub mod migrations;
 pub mod model;
 
 pub use ident::{quote_ident, quote_ident_if_needed, QualifiedName};
+#[cfg(feature = "introspect")]
 pub use introspect::{introspect, IntrospectError, IntrospectOptions};
+#[cfg(feature = "lock")]
 pub use lock::{LockError, LockedMigration, MigrationDrift, SchemaLock, LOCK_FORMAT};
+pub use migrations::{Migration, MigrationScript};
 pub use model::*;

@@ -191,7 +191,7 @@ pub enum RelationKind {
 
 impl RelationKind {
     /// Tables can be written; views cannot.
-    pub fn is_writable(self) -> bool {
+    pub const fn is_writable(self) -> bool {
         matches!(self, RelationKind::Table | RelationKind::PartitionedTable)
     }
 }

@@ -3,29 +3,13 @@
 use ormkit::sqlx::postgres::PgPoolOptions;
 use ormkit::sqlx::PgPool;
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
-use ormkit_schema::migrations::{apply_script, Migration, MigrationScript};
+use ormkit_schema::migrations::apply_script;
 
 /// A throwaway database with the reference migrations applied; dropped with the value.
 pub struct TestDb {
     /// A pool on it.
     pub pool: PgPool,
     _scratch: ScratchDatabase,
-}
-
-/// The embedded migrations as the schema crate's type, to apply them.
-pub fn embedded_migrations() -> Vec<Migration> {
-    crate::entities::MIGRATIONS
-        .iter()
-        .map(|m| Migration {
-            version: m.version.to_owned(),
-            name: m.name.to_owned(),
-            up: MigrationScript::new(format!("{}_{}/up.sql", m.version, m.name), m.up),
-            down: m
-                .down
-                .map(|d| MigrationScript::new(format!("{}_{}/down.sql", m.version, m.name), d)),
-            no_transaction: m.no_transaction,
-        })
-        .collect()
 }
 
 impl TestDb {
@@ -63,8 +47,8 @@ impl TestDb {
             .connect(scratch.url())
             .await?;
         let mut conn = pool.acquire().await?;
-        for m in embedded_migrations() {
-            apply_script(&mut conn, &m, &m.up).await?;
+        for m in crate::entities::MIGRATIONS {
+            apply_script(&mut conn, m, &m.up).await?;
         }
         drop(conn);
         Ok(TestDb {

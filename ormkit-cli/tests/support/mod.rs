@@ -68,3 +68,21 @@ pub(crate) fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// The versions of the reference migrations, in order.
+pub(crate) fn reference_versions() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| n.split('_').next().unwrap().to_owned())
+        .collect()
+}
+
+/// The newest reference migration's version.
+pub(crate) fn last_version() -> String {
+    reference_versions().pop().unwrap()
+}

@@ -1,6 +1,7 @@
 //! The schema model → one Rust file, through quote, syn and prettyplease.
 
 mod entity;
+mod migrations;
 mod plan;
 mod text;
 mod types;
@@ -8,6 +9,7 @@ mod types;
 use crate::config::Config;
 use crate::error::{CodegenError, Result};
 use crate::types::TypeMapper;
+use migrations::render_migrations;
 use ormkit_schema::migrations::Migration;
 use ormkit_schema::{SchemaLock, SchemaModel, TypeRef};
 use plan::{Here, Plan};
@@ -196,23 +198,7 @@ pub(crate) fn render(
     let fingerprint = &lock.fingerprint;
     let digest = &lock.migrations_digest;
     let lock_text = lock.to_text();
-    let embedded = migrations.iter().map(|m| {
-        let (version, name, checksum, up) = (&m.version, &m.name, &m.up.checksum, &m.up.sql);
-        let no_tx = m.no_transaction;
-        let down = match &m.down {
-            Some(d) => {
-                let sql = &d.sql;
-                quote!(::std::option::Option::Some(#sql))
-            }
-            None => quote!(::std::option::Option::None),
-        };
-        quote! {
-            ::ormkit::EmbeddedMigration {
-                version: #version, name: #name, checksum: #checksum, up: #up, down: #down,
-                no_transaction: #no_tx,
-            }
-        }
-    });
+    let migrations_static = render_migrations(migrations);
     let entity_paths = model.relations.iter().map(|r| {
         let row = &ctx.plan.relations[&r.name].row;
         ctx.plan
@@ -242,8 +228,7 @@ pub(crate) fn render(
             pub const MIGRATIONS_DIGEST: &str = #digest;
             /// The full `schema.lock` text the code was generated from.
             pub const SCHEMA_LOCK: &str = #lock_text;
-            /// The migrations, embedded for the `Migrator`.
-            pub static MIGRATIONS: &[::ormkit::EmbeddedMigration] = &[#(#embedded),*];
+            #migrations_static
             /// Every generated table and view, for `SchemaValidator::validate_all`.
             pub static ENTITIES: &[&::ormkit::EntityMeta] = &[#(<#entity_paths as ::ormkit::Entity>::META),*];
 

@@ -308,7 +308,7 @@ fn hostile_names_snapshot() {
 fn unmapped_types_name_the_column_and_the_override() {
     let model = SchemaModel {
         schemas: vec!["public".into()],
-        relations: vec![table("docs", vec![column("body", "xml", false)])],
+        relations: vec![table("docs", vec![column("body", "regclass", false)])],
         ..SchemaModel::default()
     };
     let lock = SchemaLock::new(vec![], model);
@@ -316,11 +316,11 @@ fn unmapped_types_name_the_column_and_the_override() {
     assert!(matches!(err, CodegenError::UnmappedType { .. }));
     let text = err.to_string();
     assert!(text.contains("public.docs.body"), "{text}");
-    assert!(text.contains("`xml`"), "{text}");
-    assert!(text.contains("type_override(\"xml\""), "{text}");
+    assert!(text.contains("`regclass`"), "{text}");
+    assert!(text.contains("type_override(\"regclass\""), "{text}");
 
     let code = Config::new()
-        .type_override("xml", "String")
+        .type_override("regclass", "String")
         .render_lock(&lock, &[])
         .unwrap();
     assert!(code.contains("pub body: String"), "{code}");

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ormkit_schema::migrations::{Migration, VersionKey};
+use ormkit_schema::migrations::{discover, Migration, VersionKey};
 use sqlx::{PgConnection, PgPool};
 
 use super::error::MigrateError;
@@ -15,9 +15,7 @@ use super::lock::{self, MigrationLock};
 use super::plan::{self, DownTarget, Rules};
 use super::report::{Direction, MigrateReport, Step};
 use super::run::{apply_down, apply_up};
-use super::source;
 use super::status::StatusReport;
-use crate::EmbeddedMigration;
 
 /// How long a Migrator polls for the lock by default: long enough for another instance's
 /// migrations to finish on a deploy, short enough to fail a stuck deploy.
@@ -48,18 +46,23 @@ enum Action {
 impl Migrator {
     /// A Migrator for the migrations embedded by the generated code:
     /// `Migrator::new(&pool, entities::MIGRATIONS)`. A deployed binary needs no files.
-    pub fn new(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Self {
-        Self::with_migrations(pool, source::from_embedded(migrations))
+    ///
+    /// The migrations are used as given: each script's checksum (computed at build time) is
+    /// what the history is compared with and recorded, and each script's no-transaction flag
+    /// says how it runs. Copying a `static` list borrows its texts; nothing is recomputed.
+    pub fn new(pool: &PgPool, migrations: &[Migration]) -> Self {
+        Self::with_migrations(pool, migrations.to_vec())
     }
 
-    /// A Migrator for the migrations of `dir`, in Diesel's or sqlx's layout.
+    /// A Migrator for the migrations of `dir`, in Diesel's or sqlx's layout (see
+    /// [`discover`]), checksummed as they are read.
     ///
     /// # Errors
     ///
     /// [`MigrateError::Load`] when the directory cannot be read or holds a misnamed
     /// migration, a duplicate version, …
     pub fn from_dir(pool: &PgPool, dir: impl AsRef<Path>) -> Result<Self, MigrateError> {
-        Ok(Self::with_migrations(pool, source::from_dir(dir.as_ref())?))
+        Ok(Self::with_migrations(pool, discover(dir.as_ref())?))
     }
 
     /// A Migrator for migrations built by other means.
@@ -274,8 +277,8 @@ impl Migrator {
     /// Builds a step and reports it.
     fn step(&self, m: &Migration, direction: Direction, duration: Duration) -> Step {
         let step = Step {
-            version: m.version.clone(),
-            name: m.name.clone(),
+            version: m.version.to_string(),
+            name: m.name.to_string(),
             direction,
             duration,
         };
@@ -295,7 +298,7 @@ async fn repair_locked(conn: &mut PgConnection) -> Result<Vec<String>, MigrateEr
 
 impl fmt::Debug for Migrator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let versions: Vec<&str> = self.migrations.iter().map(|m| m.version.as_str()).collect();
+        let versions: Vec<&str> = self.migrations.iter().map(|m| m.version.as_ref()).collect();
         f.debug_struct("Migrator")
             .field("migrations", &versions)
             .field("rules", &self.rules)

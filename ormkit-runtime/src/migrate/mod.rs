@@ -2,9 +2,11 @@
 //! `_ormkit_migrations`.
 //!
 //! Migrations come embedded in the binary by the generated code ([`Migrator::new`] with
-//! `entities::MIGRATIONS`) or from a directory ([`Migrator::from_dir`], Diesel's or sqlx's
-//! layout). Discovery, checksums and script execution are `ormkit_schema::migrations`, the
-//! code the build uses; this module adds the bookkeeping and the safety rules:
+//! `entities::MIGRATIONS`, checksums computed at build time and used as they are) or from a
+//! directory ([`Migrator::from_dir`], Diesel's or sqlx's layout, checksummed when read);
+//! both are [`crate::Migration`]s. Discovery, checksums and script execution are
+//! `ormkit_schema::migrations`, the code the build uses; this module adds the bookkeeping
+//! and the safety rules:
 //!
 //! - **one transaction per migration**, the tracking row written in it, so a failing
 //!   migration leaves nothing but its error (file, line, SQLSTATE, message);
@@ -43,7 +45,6 @@ mod migrator;
 mod plan;
 mod report;
 mod run;
-mod source;
 mod status;
 
 pub use error::MigrateError;

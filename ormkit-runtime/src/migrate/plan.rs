@@ -55,9 +55,9 @@ pub(crate) fn check_history(
             Some(m) if m.up.checksum != row.checksum => {
                 return Err(MigrateError::ChecksumMismatch {
                     migration: m.to_string(),
-                    file: m.up.path.clone(),
+                    file: m.up.path.as_ref().into(),
                     applied: row.checksum.clone(),
-                    current: m.up.checksum.clone(),
+                    current: m.up.checksum.to_string(),
                 });
             }
             None if !rules.ignore_missing => {

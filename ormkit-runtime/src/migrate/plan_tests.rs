@@ -8,9 +8,8 @@ fn migration(version: &str, down: bool) -> Migration {
     let dir = format!("{version}_m");
     let up = MigrationScript::new(format!("{dir}/up.sql"), &format!("SELECT {version};"));
     Migration {
-        version: version.to_owned(),
-        name: "m".to_owned(),
-        no_transaction: false,
+        version: version.to_owned().into(),
+        name: "m".into(),
         down: down.then(|| MigrationScript::new(format!("{dir}/down.sql"), "SELECT 0;")),
         up,
     }
@@ -18,9 +17,9 @@ fn migration(version: &str, down: bool) -> Migration {
 
 fn row(m: &Migration) -> AppliedRow {
     AppliedRow {
-        version: m.version.clone(),
-        name: m.name.clone(),
-        checksum: m.up.checksum.clone(),
+        version: m.version.to_string(),
+        name: m.name.to_string(),
+        checksum: m.up.checksum.to_string(),
         applied_at: Utc::now(),
         execution_ms: 1,
         success: true,
@@ -28,7 +27,7 @@ fn row(m: &Migration) -> AppliedRow {
 }
 
 fn versions(list: &[&Migration]) -> Vec<String> {
-    list.iter().map(|m| m.version.clone()).collect()
+    list.iter().map(|m| m.version.to_string()).collect()
 }
 
 fn recorded(plan: &[(&Migration, String)]) -> Vec<String> {
@@ -86,7 +85,7 @@ fn history_problems_are_refused_first() {
     let err = plan_up(&all, &[changed], None, Rules::default()).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains(&"0".repeat(64)) && text.contains(&all[0].up.checksum),
+        text.contains(&"0".repeat(64)) && text.contains(all[0].up.checksum.as_ref()),
         "{text}"
     );
     assert!(text.contains("1_m/up.sql"), "{text}");

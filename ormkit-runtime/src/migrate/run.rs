@@ -143,9 +143,9 @@ fn commit_error<'a>(
 ) -> impl FnOnce(sqlx::Error) -> MigrateError + 'a {
     move |source| {
         MigrateError::Script(Box::new(MigrationError::Execute {
-            version: migration.version.clone(),
-            name: migration.name.clone(),
-            file: script.path.clone(),
+            version: migration.version.to_string(),
+            name: migration.name.to_string(),
+            file: script.path.as_ref().into(),
             source,
         }))
     }

@@ -139,7 +139,7 @@ fn row_state(row: &AppliedRow, file: Option<&Migration>, lock_held: bool) -> Mig
         None => MigrationState::MissingFile,
         Some(m) if m.up.checksum != row.checksum => MigrationState::Modified {
             applied_checksum: row.checksum.clone(),
-            file_checksum: m.up.checksum.clone(),
+            file_checksum: m.up.checksum.to_string(),
         },
         Some(_) => MigrationState::Applied,
     }

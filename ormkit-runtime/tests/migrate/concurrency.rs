@@ -117,11 +117,11 @@ async fn eight_concurrent_migrators_apply_each_migration_once() {
     applied.sort();
     let mut expected: Vec<String> = reference_embedded()
         .iter()
-        .map(|m| m.version.to_owned())
+        .map(|m| m.version.to_string())
         .collect();
     expected.sort();
     assert_eq!(applied, expected, "each migration exactly once");
-    assert_eq!(db.tracking_rows().await.len(), 6);
+    assert_eq!(db.tracking_rows().await.len(), reference_embedded().len());
 }
 
 #[tokio::test]
@@ -154,12 +154,18 @@ async fn waiting_for_the_lock_times_out_naming_the_holder_and_touching_nothing()
     );
     assert!(!db.table_exists("_ormkit_migrations").await);
     // `status` reads without the lock.
-    assert_eq!(migrator.status().await.unwrap().pending().count(), 6);
+    assert_eq!(
+        migrator.status().await.unwrap().pending().count(),
+        reference_embedded().len()
+    );
 
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(LOCK_KEY)
         .execute(&mut *holder)
         .await
         .unwrap();
-    assert_eq!(migrator.migrate_up().await.unwrap().steps.len(), 6);
+    assert_eq!(
+        migrator.migrate_up().await.unwrap().steps.len(),
+        reference_embedded().len()
+    );
 }

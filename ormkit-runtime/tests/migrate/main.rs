@@ -4,6 +4,7 @@
 mod support;
 
 mod concurrency;
+mod embedded;
 mod failures;
 mod import;
 mod layouts;

@@ -12,12 +12,13 @@ async fn reference_migrations_round_trip_to_an_empty_schema_and_back() {
     let versions: Vec<String> = migrator
         .migrations()
         .iter()
-        .map(|m| m.version.clone())
+        .map(|m| m.version.to_string())
         .collect();
-    assert_eq!(versions.len(), 6);
+    let all = reference_embedded().len();
+    assert_eq!(versions.len(), all);
 
     let report = migrator.migrate_up().await.unwrap();
-    assert_eq!(report.steps.len(), 6);
+    assert_eq!(report.steps.len(), all);
     assert!(report.steps.iter().all(|s| s.direction == Direction::Up));
     assert_eq!(
         report.current_version.as_deref(),
@@ -55,23 +56,25 @@ async fn embedded_migrations_step_up_and_down_and_agree_with_the_directory() {
     let db = TestDb::new().await;
     let empty = db.catalog().await;
     let embedded = Migrator::new(&db.pool, reference_embedded());
-    let third = embedded.migrations()[2].version.clone();
+    let third = embedded.migrations()[2].version.to_string();
 
     let report = embedded.migrate_up_to(&third).await.unwrap();
     assert_eq!(report.steps.len(), 3);
     assert_eq!(report.current_version.as_deref(), Some(third.as_str()));
     let status = embedded.status().await.unwrap();
     let states: Vec<&str> = status.migrations.iter().map(|m| m.state.label()).collect();
-    assert_eq!(
-        states,
-        ["applied", "applied", "applied", "pending", "pending", "pending"]
-    );
+    let mut expected = vec!["applied"; 3];
+    expected.resize(reference_embedded().len(), "pending");
+    assert_eq!(states, expected);
     assert!(status.migrations[0].applied_at.is_some() && status.migrations[0].duration.is_some());
-    assert_eq!(status.pending().count(), 3);
+    let pending = reference_embedded().len() - 3;
+    assert_eq!(status.pending().count(), pending);
     let table = status.to_string();
     assert!(table.starts_with("VERSION"), "{table}");
     assert!(
-        table.contains("current version: 20240101000200; 3 applied, 3 pending"),
+        table.contains(&format!(
+            "current version: 20240101000200; 3 applied, {pending} pending"
+        )),
         "{table}"
     );
 
@@ -86,7 +89,7 @@ async fn embedded_migrations_step_up_and_down_and_agree_with_the_directory() {
         .all(|m| m.state == MigrationState::Applied && m.reversible));
 
     // One step at a time down to nothing.
-    for expected_left in (0..6).rev() {
+    for expected_left in (0..reference_embedded().len()).rev() {
         let report = embedded.migrate_down().await.unwrap();
         assert_eq!(report.steps.len(), 1);
         assert_eq!(db.tracking_rows().await.len(), expected_left);

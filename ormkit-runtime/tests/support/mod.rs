@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ormkit::sqlx::postgres::PgPoolOptions;
 use ormkit::sqlx::{self, PgPool};
-use ormkit::EmbeddedMigration;
+use ormkit::Migration;
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
 use ormkit_schema::migrations::discover;
 use ormkit_schema::{introspect, IntrospectOptions, SchemaLock, SchemaModel};
@@ -107,22 +107,43 @@ pub fn reference_lock() -> SchemaLock {
     SchemaLock::parse(&reference_lock_text(), "schema.lock").unwrap()
 }
 
-/// The reference migrations as the generated `MIGRATIONS` would embed them.
-pub fn reference_embedded() -> &'static [EmbeddedMigration] {
-    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-    let list: Vec<EmbeddedMigration> = discover(&reference_dir())
+/// The reference migrations as the generated `MIGRATIONS` would embed them: borrowed
+/// texts, the checksums computed when they were read, paths relative to the directory.
+pub fn reference_embedded() -> &'static [Migration] {
+    let list: Vec<Migration> = discover(&reference_dir())
         .unwrap()
-        .into_iter()
-        .map(|m| EmbeddedMigration {
-            version: leak(m.version),
-            name: leak(m.name),
-            checksum: leak(m.up.checksum),
-            up: leak(m.up.sql),
-            down: m.down.map(|d| leak(d.sql)),
-            no_transaction: m.no_transaction,
-        })
+        .iter()
+        .map(embedded)
         .collect();
     Box::leak(list.into_boxed_slice())
+}
+
+/// `migration` (Diesel's layout) as generated code embeds it, with `Migration::embedded`.
+pub fn embedded(migration: &Migration) -> Migration {
+    let path = |file: &str| leak(&format!("{migration}/{file}"));
+    let (up, down) = (&migration.up, migration.down.as_ref());
+    let mut embedded = Migration::embedded(
+        leak(&migration.version),
+        leak(&migration.name),
+        path("up.sql"),
+        leak(&up.checksum),
+        leak(&up.sql),
+    );
+    if up.no_transaction {
+        embedded = embedded.up_outside_transaction();
+    }
+    if let Some(down) = down {
+        embedded = embedded.with_down(path("down.sql"), leak(&down.checksum), leak(&down.sql));
+        if down.no_transaction {
+            embedded = embedded.down_outside_transaction();
+        }
+    }
+    embedded
+}
+
+/// A `&'static str` for tests that build embedded migrations at run time.
+pub fn leak(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
 }
 
 /// A temporary migrations directory.

@@ -11,14 +11,12 @@ const fn column(
     nullable: bool,
     key: bool,
 ) -> ColumnMeta {
-    ColumnMeta {
-        name,
-        field: name,
-        sql_type,
-        nullable,
-        has_default: false,
-        read_only: false,
-        primary_key: key,
+    let column = ColumnMeta::new(name, name, sql_type);
+    match (nullable, key) {
+        (true, true) => column.nullable().key(),
+        (true, false) => column.nullable(),
+        (false, true) => column.key(),
+        (false, false) => column,
     }
 }
 

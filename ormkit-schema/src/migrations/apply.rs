@@ -109,9 +109,9 @@ fn map_error(
 ) -> MigrationError {
     let Some(db_error) = err.as_database_error() else {
         return MigrationError::Execute {
-            version: migration.version.clone(),
-            name: migration.name.clone(),
-            file: script.path.clone(),
+            version: migration.version.to_string(),
+            name: migration.name.to_string(),
+            file: script.path.as_ref().into(),
             source: err,
         };
     };
@@ -124,9 +124,9 @@ fn map_error(
         .map(|position| error_line_column(&script.sql, statement, position))
         .unzip();
     MigrationError::Apply(Box::new(ApplyError {
-        version: migration.version.clone(),
-        name: migration.name.clone(),
-        file: script.path.clone(),
+        version: migration.version.to_string(),
+        name: migration.name.to_string(),
+        file: script.path.as_ref().into(),
         line,
         column,
         sqlstate: db_error.code().map(|code| code.into_owned()),

@@ -28,7 +28,7 @@ pub fn checksum(text: &str) -> String {
 /// `"<version> <checksum>\n"` line per `(version, checksum)` pair, in the given order.
 ///
 /// Callers should pass migrations in application order (as returned by
-/// [`discover`](fn@super::discover)) so that the digest identifies the migration history.
+/// `discover`) so that the digest identifies the migration history.
 pub fn digest<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut hasher = Sha256::new();
     for (version, checksum) in items {

@@ -16,7 +16,7 @@ use super::migration::{Migration, MigrationScript, VersionKey};
 ///
 /// - Diesel's directory layout: `<version>_<name>/up.sql`, an optional `down.sql`, and an
 ///   optional `metadata.toml` whose `run_in_transaction = false` makes both scripts run
-///   outside a transaction;
+///   outside a transaction (each script's own flag is set);
 /// - sqlx's flat layout: `<version>_<name>.sql` (no down script), or a
 ///   `<version>_<name>.up.sql` and `<version>_<name>.down.sql` pair.
 ///
@@ -121,6 +121,8 @@ fn discover_directory(path: &Path, dir_name: &str) -> Result<Option<Migration>, 
         true => Some(read_script(down_path)?),
         false => None,
     };
+    // `run_in_transaction = false` is about the migration: it sets both scripts' flags, on
+    // top of any marker either script has on its first line.
     if !run_in_transaction {
         up.no_transaction = true;
         if let Some(down) = &mut down {
@@ -128,9 +130,8 @@ fn discover_directory(path: &Path, dir_name: &str) -> Result<Option<Migration>, 
         }
     }
     Ok(Some(Migration {
-        version: version.to_owned(),
-        name: name.to_owned(),
-        no_transaction: up.no_transaction,
+        version: version.to_owned().into(),
+        name: name.to_owned().into(),
         up,
         down,
     }))
@@ -201,9 +202,8 @@ fn load_flat(
     let up = read_script(up_path)?;
     let down = down_path.map(read_script).transpose()?;
     Ok(Some(Migration {
-        version: version.to_owned(),
-        name: name.to_owned(),
-        no_transaction: up.no_transaction,
+        version: version.to_owned().into(),
+        name: name.to_owned().into(),
         up,
         down,
     }))
@@ -256,10 +256,16 @@ fn read_metadata(path: &Path) -> Result<bool, MigrationError> {
     Ok(metadata.run_in_transaction)
 }
 
-/// Reads a script file into a [`MigrationScript`].
+/// Reads a script file into a [`MigrationScript`], checksummed now.
 fn read_script(path: PathBuf) -> Result<MigrationScript, MigrationError> {
     let text = read_text(&path)?;
-    Ok(MigrationScript::new(path, &text))
+    // Discovery rejects non-UTF-8 file names; only a directory above the migrations could
+    // still have one, and the path is only shown in messages.
+    let shown = path
+        .into_os_string()
+        .into_string()
+        .unwrap_or_else(|path| path.to_string_lossy().into_owned());
+    Ok(MigrationScript::new(shown, &text))
 }
 
 /// Reads a UTF-8 text file.

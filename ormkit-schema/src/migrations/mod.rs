@@ -1,17 +1,21 @@
-//! Migration files: discovery, normalisation, checksums and application.
+//! Migrations: the one [`Migration`] type, and (with features) discovery, normalisation,
+//! checksums and application of migration files.
 //!
-//! This is the one implementation shared by the build-time code generator (which replays
-//! migrations into a scratch database to introspect the schema) and the runtime migrator.
+//! [`Migration`] and [`MigrationScript`] are plain data, always available: the runtime and
+//! the generated `MIGRATIONS` use them with no feature at all. The rest is the one
+//! implementation shared by the build-time code generator (which replays migrations into a
+//! scratch database to introspect the schema) and the runtime migrator:
 //!
-//! - [`discover`](fn@discover) finds migrations in Diesel's directory layout and sqlx's flat
-//!   layouts and orders them by the digits of their versions;
-//! - [`normalise`], [`checksum`](fn@checksum) and [`digest`] identify script contents
+//! - `checksum` feature: `normalise`, `checksum` and `digest` identify script contents
 //!   independently of line endings and byte-order marks;
-//! - [`apply_script`] and [`execute_script`] run scripts, in a transaction or statement by
-//!   statement (split by [`split_statements`]) for `-- ormkit:no-transaction` scripts, and
-//!   report failures as `file:line` with PostgreSQL's SQLSTATE.
+//! - `migrations` feature: `discover` finds migrations in Diesel's directory layout and
+//!   sqlx's flat layouts and orders them by the digits of their versions; `apply_script` and
+//!   `execute_script` run scripts, in a transaction or statement by statement (split by
+//!   `split_statements`) for `-- ormkit:no-transaction` scripts, and report failures as
+//!   `file:line` with PostgreSQL's SQLSTATE.
 //!
-//! ```no_run
+#![cfg_attr(feature = "migrations", doc = "```no_run")]
+#![cfg_attr(not(feature = "migrations"), doc = "```ignore")]
 //! use ormkit_schema::migrations::{apply_script, discover, MigrationError};
 //!
 //! # async fn run(conn: &mut sqlx::PgConnection) -> Result<(), MigrationError> {
@@ -22,16 +26,28 @@
 //! # }
 //! ```
 
-mod apply;
-mod checksum;
-mod discover;
-mod error;
 mod migration;
+
+#[cfg(feature = "migrations")]
+mod apply;
+#[cfg(feature = "checksum")]
+mod checksum;
+#[cfg(feature = "migrations")]
+mod discover;
+#[cfg(feature = "migrations")]
+mod error;
+#[cfg(feature = "migrations")]
 mod split;
 
-pub use apply::{apply_script, execute_script};
-pub use checksum::{checksum, digest, normalise};
-pub use discover::discover;
-pub use error::{ApplyError, MigrationError};
 pub use migration::{Migration, MigrationScript, VersionKey, NO_TRANSACTION_MARKERS};
+
+#[cfg(feature = "migrations")]
+pub use apply::{apply_script, execute_script};
+#[cfg(feature = "checksum")]
+pub use checksum::{checksum, digest, normalise};
+#[cfg(feature = "migrations")]
+pub use discover::discover;
+#[cfg(feature = "migrations")]
+pub use error::{ApplyError, MigrationError};
+#[cfg(feature = "migrations")]
 pub use split::{split_statements, Statement};

@@ -123,7 +123,7 @@ async fn no_transaction_script_runs_create_index_concurrently() {
     let sql = "-- ormkit:no-transaction\nCREATE TABLE t (id int);\n\
                CREATE INDEX CONCURRENTLY t_id ON t (id);\n";
     let migration = one_migration(dir.path(), "1_concurrent.sql", sql);
-    assert!(migration.no_transaction);
+    assert!(migration.up.no_transaction);
     let mut db = TestDb::create().await;
     let result = apply_script(&mut db.conn, &migration, &migration.up).await;
     let indexed = db.relation_exists("t_id").await;

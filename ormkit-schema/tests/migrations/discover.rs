@@ -1,5 +1,7 @@
 //! Discovery: layouts, ordering and the errors naming the path at fault.
 
+use std::path::Path;
+
 use ormkit_schema::migrations::{checksum, discover, Migration, MigrationError};
 
 use crate::support::{tempdir, write};
@@ -7,7 +9,7 @@ use crate::support::{tempdir, write};
 fn versions(migrations: &[Migration]) -> Vec<(&str, &str)> {
     migrations
         .iter()
-        .map(|m| (m.version.as_str(), m.name.as_str()))
+        .map(|m| (m.version.as_ref(), m.name.as_ref()))
         .collect()
 }
 
@@ -63,22 +65,28 @@ fn diesel_layout_with_metadata_toml() {
     let [setup, users, no_down] = &migrations[..] else {
         panic!("three migrations")
     };
-    assert!(!setup.no_transaction);
+    assert!(!setup.up.no_transaction);
     assert_eq!(
-        setup.down.as_ref().map(|d| d.sql.as_str()),
+        setup.down.as_ref().map(|d| d.sql.as_ref()),
         Some("select 2;\n")
     );
 
     let users_dir = root.join("2019-02-26-002946_create_users");
-    assert!(users.no_transaction && users.up.no_transaction);
-    assert!(users.down.as_ref().is_some_and(|d| d.no_transaction));
-    assert_eq!(users.up.path, users_dir.join("up.sql"));
+    assert!(
+        users.up.no_transaction,
+        "metadata.toml sets the up script's flag"
+    );
+    assert!(
+        users.down.as_ref().is_some_and(|d| d.no_transaction),
+        "and the down script's, though neither has a marker"
+    );
+    assert_eq!(Path::new(users.up.path.as_ref()), users_dir.join("up.sql"));
     assert_eq!(users.up.sql, "create table users ();\n");
     assert_eq!(users.up.checksum, checksum("create table users ();\n"));
     assert_eq!(users.display_path(), users_dir);
     assert_eq!(users.to_string(), "2019-02-26-002946_create_users");
 
-    assert!(no_down.no_transaction, "first-line marker");
+    assert!(no_down.up.no_transaction, "first-line marker");
     assert_eq!(no_down.down, None);
 }
 
@@ -110,18 +118,54 @@ fn sqlx_flat_layouts() {
     let [simple, pair] = &migrations[..] else {
         panic!("two migrations")
     };
-    assert!(simple.no_transaction);
+    assert!(simple.up.no_transaction);
     assert_eq!(simple.down, None);
     assert_eq!(
         simple.display_path(),
         root.join("20240101000000_simple.sql")
     );
 
-    assert!(!pair.no_transaction);
-    assert_eq!(pair.up.path, root.join("20240102000000_pair.up.sql"));
+    assert!(!pair.up.no_transaction);
+    assert_eq!(
+        Path::new(pair.up.path.as_ref()),
+        root.join("20240102000000_pair.up.sql")
+    );
     let down = pair.down.as_ref().expect("down script");
-    assert_eq!(down.path, root.join("20240102000000_pair.down.sql"));
+    assert_eq!(
+        Path::new(down.path.as_ref()),
+        root.join("20240102000000_pair.down.sql")
+    );
     assert!(down.no_transaction, "the down script has its own marker");
+}
+
+/// A marker on one script's first line is that script's alone: neither flag is inferred
+/// from the other.
+#[test]
+fn each_diesel_script_keeps_its_own_marker() {
+    let dir = tempdir();
+    let root = dir.path();
+    write(
+        root,
+        "1_up_only/up.sql",
+        "-- ormkit:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n",
+    );
+    write(root, "1_up_only/down.sql", "DROP INDEX i;\n");
+    write(root, "2_down_only/up.sql", "CREATE INDEX i ON t (c);\n");
+    write(
+        root,
+        "2_down_only/down.sql",
+        "-- no-transaction\nDROP INDEX CONCURRENTLY i;\n",
+    );
+
+    let migrations = discover(root).expect("discover");
+    let flags: Vec<(bool, bool)> = migrations
+        .iter()
+        .map(|m| {
+            let down = m.down.as_ref().expect("a down script");
+            (m.up.no_transaction, down.no_transaction)
+        })
+        .collect();
+    assert_eq!(flags, [(true, false), (false, true)]);
 }
 
 #[test]

@@ -12,7 +12,18 @@ fn the_build_used_the_committed_lock() {
     let lock = ormkit_schema::SchemaLock::parse(committed, "schema.lock").unwrap();
     assert_eq!(lock.fingerprint, entities::SCHEMA_FINGERPRINT);
     assert_eq!(entities::MIGRATIONS.len(), lock.migrations.len());
-    assert!(entities::MIGRATIONS.iter().any(|m| m.no_transaction));
+    assert!(entities::MIGRATIONS.iter().any(|m| m.up.no_transaction));
+    assert!(entities::MIGRATIONS
+        .iter()
+        .any(|m| m.down.as_ref().is_some_and(|down| down.no_transaction)));
+    // The checksums embedded are the ones the lock recorded at build time.
+    for (embedded, locked) in entities::MIGRATIONS.iter().zip(&lock.migrations) {
+        assert_eq!(
+            embedded.to_string(),
+            format!("{}_{}", locked.version, locked.name)
+        );
+        assert_eq!(embedded.up.checksum, locked.checksum);
+    }
 }
 
 #[test]
@@ -41,7 +52,12 @@ fn every_entity_is_listed_for_validation() {
         .iter()
         .map(|m| format!("{}.{}", m.schema, m.name))
         .collect();
-    assert_eq!(names.len(), 12, "every relation in schema.lock");
+    let lock = ormkit_schema::SchemaLock::parse(entities::SCHEMA_LOCK, "schema.lock").unwrap();
+    assert_eq!(
+        names.len(),
+        lock.schema.relations.len(),
+        "every relation in schema.lock"
+    );
     assert!(names.contains(&"public.users".to_owned()));
     assert!(names.contains(&"analytics.events".to_owned()));
     assert!(names.contains(&"public.Weird Names".to_owned()));

@@ -1,5 +1,6 @@
 //! Types without a binary mapping (`tsvector`, `xml`, `bit`, `macaddr`, …, and any type given
-//! a `String` override, here `regclass`): read as text, written as text cast to their type,
+//! a `String` override, here an `int4range` column): read as text, written as text cast to
+//! their type,
 //! through every kind of statement. And `citext`: compared case-insensitively, as in SQL.
 
 use ormkit::{EntityCache, InvalidationStrategy, ParallelExecutor, Repository};
@@ -13,7 +14,7 @@ fn document(i: usize) -> NewDocument {
     doc.flags = Some("1010".into());
     doc.bits = Some("110".into());
     doc.mac = Some("08:00:2b:01:02:03".into());
-    doc.rel = Some("users".into());
+    doc.span = Some("[1,10)".into());
     doc
 }
 
@@ -30,7 +31,7 @@ async fn text_form_columns_round_trip_through_every_statement() -> anyhow::Resul
     assert_eq!(stored.flags.as_deref(), Some("1010"));
     assert_eq!(stored.bits.as_deref(), Some("110"));
     assert_eq!(stored.mac.as_deref(), Some("08:00:2b:01:02:03"));
-    assert_eq!(stored.rel.as_deref(), Some("users"));
+    assert_eq!(stored.span.as_deref(), Some("[1,10)"));
     assert_eq!(docs.get(stored.id).await?, stored);
     let mut patch = DocumentPatch::new(stored.id);
     patch.body = Some("'dog':1".into());
@@ -42,7 +43,7 @@ async fn text_form_columns_round_trip_through_every_statement() -> anyhow::Resul
     );
     let found = Document::query()
         .filter(documents::MAC.eq(Some("08:00:2b:01:02:03")))
-        .filter(documents::REL.eq(Some("users")))
+        .filter(documents::SPAN.eq(Some("[1,10)")))
         .fetch_all(&db.pool)
         .await?;
     assert_eq!(found, vec![updated.clone()]);
