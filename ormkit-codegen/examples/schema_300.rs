@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p ormkit-codegen --example schema_300 [runs]
+//! cargo run -q -p ormkit-codegen --example schema_300 -- --print-sql   # the migration only
 //! ```
 //! With `ORMKIT_SCRATCH_URL`/`DATABASE_URL` set it uses a temporary database on that server,
 //! otherwise a throwaway local cluster (whose start is then included).
@@ -11,6 +12,8 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 /// 300 tables of 10 columns, each with a foreign key to the previous one, an enum and an array.
+///
+/// `benches/compile-time/run.py` writes the same SQL and checks it against `--print-sql`.
 fn migration() -> String {
     let mut sql = String::from("CREATE TYPE status AS ENUM ('new', 'active', 'gone');\n");
     for t in 0..300 {
@@ -36,6 +39,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().skip(1).any(|a| a == "--print-sql") {
+        print!("{}", migration());
+        return Ok(());
+    }
     let runs: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
