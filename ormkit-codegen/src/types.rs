@@ -307,52 +307,33 @@ pub(crate) fn check_forbids_null_elements(definition: &str, column: &str) -> boo
         && compact.to_ascii_uppercase().contains(")ISNULL")
 }
 
-/// Rust types that implement `ormkit::KeyPart` (bound, hashed and compared as key parts), as
-/// this module writes them; generated enums and typed IDs over these implement it too.
-const KEY_PARTS: &[&str] = &[
-    "bool",
-    "i8",
-    "i16",
-    "i32",
-    "i64",
-    "String",
-    "Vec < u8 >",
-    ":: ormkit :: rust_decimal :: Decimal",
-    ":: ormkit :: uuid :: Uuid",
-    ":: ormkit :: chrono :: NaiveDate",
-    ":: ormkit :: chrono :: NaiveTime",
-    ":: ormkit :: chrono :: NaiveDateTime",
-    ":: ormkit :: chrono :: DateTime < :: ormkit :: chrono :: Utc >",
-    ":: ormkit :: time :: Date",
-    ":: ormkit :: time :: Time",
-    ":: ormkit :: time :: PrimitiveDateTime",
-    ":: ormkit :: time :: OffsetDateTime",
-    ":: ormkit :: ipnetwork :: IpNetwork",
-    ":: ormkit :: sqlx :: postgres :: types :: Oid",
+/// Rust types (as this module writes them) that implement `ormkit::KeyPart` (bound, hashed
+/// and compared as key parts) and whether they are `Copy`; generated enums and typed IDs over
+/// these are key parts too.
+const KEY_PARTS: &[(&str, bool)] = &[
+    ("bool", true),
+    ("i8", true),
+    ("i16", true),
+    ("i32", true),
+    ("i64", true),
+    ("String", false),
+    ("Vec < u8 >", false),
+    (":: ormkit :: rust_decimal :: Decimal", true),
+    (":: ormkit :: uuid :: Uuid", true),
+    (":: ormkit :: chrono :: NaiveDate", true),
+    (":: ormkit :: chrono :: NaiveTime", true),
+    (":: ormkit :: chrono :: NaiveDateTime", true),
+    (":: ormkit :: chrono :: DateTime < :: ormkit :: chrono :: Utc >", true),
+    (":: ormkit :: time :: Date", true),
+    (":: ormkit :: time :: Time", true),
+    (":: ormkit :: time :: PrimitiveDateTime", true),
+    (":: ormkit :: time :: OffsetDateTime", true),
+    (":: ormkit :: ipnetwork :: IpNetwork", true),
+    (":: ormkit :: sqlx :: postgres :: types :: Oid", true),
 ];
 
-/// Rust types that are `Copy`, as this module writes them (generated enums are too).
-const COPY_TYPES: &[&str] = &[
-    "bool",
-    "i8",
-    "i16",
-    "i32",
-    "i64",
-    "f32",
-    "f64",
-    ":: ormkit :: rust_decimal :: Decimal",
-    ":: ormkit :: uuid :: Uuid",
-    ":: ormkit :: chrono :: NaiveDate",
-    ":: ormkit :: chrono :: NaiveTime",
-    ":: ormkit :: chrono :: NaiveDateTime",
-    ":: ormkit :: chrono :: DateTime < :: ormkit :: chrono :: Utc >",
-    ":: ormkit :: time :: Date",
-    ":: ormkit :: time :: Time",
-    ":: ormkit :: time :: PrimitiveDateTime",
-    ":: ormkit :: time :: OffsetDateTime",
-    ":: ormkit :: ipnetwork :: IpNetwork",
-    ":: ormkit :: sqlx :: postgres :: types :: Oid",
-];
+/// `Copy` types that are no key parts.
+const OTHER_COPY_TYPES: &[&str] = &["f32", "f64"];
 
 /// What a value type (without nullability) can do as a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,7 +352,8 @@ impl TypeMapper<'_> {
         let text = rust.to_string();
         if !resolved.array && matches!(self.model.type_def(&resolved.name), TypeDef::Enum(_)) {
             // The generated enum itself (unless overridden by another type).
-            let generated = !KEY_PARTS.contains(&text.as_str()) && !text.contains('<');
+            let generated =
+                !KEY_PARTS.iter().any(|(t, _)| *t == text) && !text.contains('<');
             if generated {
                 return KeyTraits {
                     key_part: true,
@@ -379,9 +361,10 @@ impl TypeMapper<'_> {
                 };
             }
         }
+        let part = KEY_PARTS.iter().find(|(t, _)| *t == text);
         KeyTraits {
-            key_part: KEY_PARTS.contains(&text.as_str()),
-            copy: COPY_TYPES.contains(&text.as_str()),
+            key_part: part.is_some(),
+            copy: part.is_some_and(|(_, copy)| *copy) || OTHER_COPY_TYPES.contains(&text.as_str()),
         }
     }
 }

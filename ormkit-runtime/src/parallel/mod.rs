@@ -497,14 +497,7 @@ async fn insert_counted<T: Table>(
         let stored: Vec<T> = repo::insert_many::<T>(&db, rows, "", None).await?;
         return Ok(stored.len() as u64);
     }
-    let mut arrays = unnest::ColumnArrays::new(columns, types);
-    for row in rows {
-        arrays.push_row(row).map_err(encode_err::<T>)?;
-    }
-    let mut args = PgArguments::default();
-    for param in arrays.into_params() {
-        args.add(param).map_err(encode_err::<T>)?;
-    }
+    let args = unnest::arguments::<T>(rows, columns, types)?;
     let sql = unnest::insert_sql::<T>(columns, types, "", false);
     let Done(n) = db
         .run(Statement::new(T::META, Op::Insert, sql, args))
@@ -533,14 +526,7 @@ impl<T: Table> ChunkWork for UnnestWork<'_, T> {
             if chunk.columns.is_empty() || types.iter().any(|t| t.is_array) {
                 return repo::insert_many::<T>(&db, rows, self.conflict, None).await;
             }
-            let mut arrays = unnest::ColumnArrays::new(&chunk.columns, types);
-            for row in rows {
-                arrays.push_row(row).map_err(encode_err::<T>)?;
-            }
-            let mut args = PgArguments::default();
-            for param in arrays.into_params() {
-                args.add(param).map_err(encode_err::<T>)?;
-            }
+            let args = unnest::arguments::<T>(rows, &chunk.columns, types)?;
             let sql = unnest::insert_sql::<T>(&chunk.columns, types, self.conflict, true);
             db.run(Statement::new(T::META, Op::Insert, sql, args)).await
         })

@@ -164,6 +164,28 @@ pub(crate) fn insert_sql<T: Entity>(
     statement::insert_unnest(T::META, columns, &casts, conflict, returning)
 }
 
+/// The parameters of an unnest insert of `rows` (which set `columns`, of `types`): one binary
+/// array per column.
+pub(crate) fn arguments<T: Entity>(
+    rows: &[T::Insert],
+    columns: &[u16],
+    types: &[ColumnType],
+) -> Result<PgArguments>
+where
+    T: crate::entity::Table,
+{
+    let encode = crate::repository::encode_err::<T>;
+    let mut arrays = ColumnArrays::new(columns, types);
+    for row in rows {
+        arrays.push_row(row).map_err(encode)?;
+    }
+    let mut args = PgArguments::default();
+    for param in arrays.into_params() {
+        args.add(param).map_err(encode)?;
+    }
+    Ok(args)
+}
+
 /// One column's values as a one-dimensional PostgreSQL array in binary form.
 #[derive(Debug)]
 struct ArrayBuf {

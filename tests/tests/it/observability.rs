@@ -19,9 +19,8 @@ impl Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn each_statement_gets_a_span_without_parameter_values() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+/// Every span closed on this thread, as text, until the guard is dropped.
+fn capture_spans() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -30,7 +29,13 @@ async fn each_statement_gets_a_span_without_parameter_values() -> anyhow::Result
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn each_statement_gets_a_span_without_parameter_values() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let (captured, _guard) = capture_spans();
 
     let secret = "secret-address@example.com";
     let user = Repository::<User>::new(&db.pool)
@@ -237,15 +242,7 @@ async fn bulk_copy_and_unnest_inserts_get_spans_and_metrics() -> anyhow::Result<
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let _local = metrics::set_default_local_recorder(&recorder);
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_spans();
 
     let db = TestDb::new().await?;
     let exec = ormkit::ParallelExecutor::new(&db.pool, 1);
