@@ -323,7 +323,10 @@ const KEY_PARTS: &[(&str, bool)] = &[
     (":: ormkit :: chrono :: NaiveDate", true),
     (":: ormkit :: chrono :: NaiveTime", true),
     (":: ormkit :: chrono :: NaiveDateTime", true),
-    (":: ormkit :: chrono :: DateTime < :: ormkit :: chrono :: Utc >", true),
+    (
+        ":: ormkit :: chrono :: DateTime < :: ormkit :: chrono :: Utc >",
+        true,
+    ),
     (":: ormkit :: time :: Date", true),
     (":: ormkit :: time :: Time", true),
     (":: ormkit :: time :: PrimitiveDateTime", true),
@@ -352,8 +355,7 @@ impl TypeMapper<'_> {
         let text = rust.to_string();
         if !resolved.array && matches!(self.model.type_def(&resolved.name), TypeDef::Enum(_)) {
             // The generated enum itself (unless overridden by another type).
-            let generated =
-                !KEY_PARTS.iter().any(|(t, _)| *t == text) && !text.contains('<');
+            let generated = !KEY_PARTS.iter().any(|(t, _)| *t == text) && !text.contains('<');
             if generated {
                 return KeyTraits {
                     key_part: true,

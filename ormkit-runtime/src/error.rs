@@ -52,6 +52,14 @@ pub enum OrmkitError {
         /// What is wrong.
         message: String,
     },
+    /// A setting (an `ORMKIT_*` variable, a pool option) has a value ormkit cannot use.
+    #[error("configuration: {variable}: {message}")]
+    Config {
+        /// The variable or option at fault.
+        variable: String,
+        /// What is wrong with its value.
+        message: String,
+    },
     /// The entity cache could not keep its consistency promise for a call (a `sync` whose
     /// invalidation round trip timed out, …).
     #[error("cache: {message}")]
@@ -119,6 +127,10 @@ pub enum ErrorCategory {
     Transaction,
     /// The call itself was wrong (empty patch, invalid cursor).
     Usage,
+    /// A write in a read-only transaction (25006).
+    ReadOnly,
+    /// A setting ormkit cannot use (an `ORMKIT_*` variable).
+    Config,
     /// Anything else.
     Other,
     /// The entity cache (an invalidation round trip that timed out, …).
@@ -146,6 +158,8 @@ impl ErrorCategory {
             ErrorCategory::NotFound => "not_found",
             ErrorCategory::Transaction => "transaction",
             ErrorCategory::Usage => "usage",
+            ErrorCategory::ReadOnly => "read_only",
+            ErrorCategory::Config => "config",
             ErrorCategory::Migration => "migration",
             ErrorCategory::Validation => "validation",
             ErrorCategory::Other => "other",
@@ -162,6 +176,7 @@ pub fn sqlstate_category(code: &str) -> ErrorCategory {
         "57014" | "55P03" => ErrorCategory::Timeout,
         "57P01" | "57P02" | "57P03" => ErrorCategory::Unavailable,
         "42501" => ErrorCategory::Permission,
+        "25006" => ErrorCategory::ReadOnly,
         _ => match code.get(..2) {
             Some("08") => ErrorCategory::Connection,
             Some("23") => ErrorCategory::Constraint,
@@ -229,6 +244,7 @@ impl OrmkitError {
             OrmkitError::Transaction { .. } => ErrorCategory::Transaction,
             OrmkitError::EmptyPatch { .. } | OrmkitError::Query { .. } => ErrorCategory::Usage,
             OrmkitError::Cache { .. } => ErrorCategory::Cache,
+            OrmkitError::Config { .. } => ErrorCategory::Config,
             #[cfg(feature = "parallel")]
             OrmkitError::Bulk(bulk) => bulk.source().category(),
             #[cfg(feature = "migrations")]
@@ -326,6 +342,7 @@ mod tests {
             ("28P01", Permission, false),
             ("22012", Data, false),
             ("22P02", Data, false),
+            ("25006", ReadOnly, false),
             ("XX000", Other, false),
         ];
         for &(code, category, retryable) in table {

@@ -73,9 +73,9 @@ impl PoolConfig {
                     .trim()
                     .parse::<u64>()
                     .map(Some)
-                    .map_err(|_| OrmkitError::Query {
-                        table: "pool".into(),
-                        message: format!("{name}={v:?} is not a whole number"),
+                    .map_err(|_| OrmkitError::Config {
+                        variable: name.to_owned(),
+                        message: format!("{v:?} is not a whole number"),
                     }),
             }
         };
@@ -177,5 +177,10 @@ mod tests {
             PoolConfig::from_lookup(|name| (name == "ORMKIT_POOL_MAX").then(|| "lots".into()))
                 .unwrap_err();
         assert!(err.to_string().contains("ORMKIT_POOL_MAX"), "{err}");
+        assert!(
+            matches!(&err, OrmkitError::Config { variable, .. } if variable == "ORMKIT_POOL_MAX"),
+            "{err:?}"
+        );
+        assert_eq!(err.category(), crate::ErrorCategory::Config);
     }
 }

@@ -119,6 +119,7 @@ async fn read_only_transactions_refuse_writes() -> anyhow::Result<()> {
     .await
     .unwrap_err();
     assert_eq!(err.sqlstate().as_deref(), Some("25006"), "{err}");
+    assert_eq!(err.category(), ormkit::ErrorCategory::ReadOnly, "{err}");
     Ok(())
 }
 

@@ -124,7 +124,11 @@ async fn a_killed_listener_flushes_bypasses_and_recovers() -> anyhow::Result<()>
         .await?;
     // Administer from another database of the server: a database cannot refuse connections
     // from a session of its own (a throwaway cluster's test database is `postgres`).
-    let other = if database == "postgres" { "template1" } else { "postgres" };
+    let other = if database == "postgres" {
+        "template1"
+    } else {
+        "postgres"
+    };
     let server = (*db.pool.connect_options()).clone().database(other);
     let mut admin = ormkit::sqlx::PgConnection::connect_with(&server).await?;
     let allow = |on: bool| format!("ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS {on}");
