@@ -6,6 +6,7 @@ fn main() {
     config
         .migrations("../migrations")
         .lock_file("../schema.lock")
+        .queries("../queries")
         // A `String` override of a type with a binary mapping: read as text, written as text
         // cast back.
         .column_override("public.documents.span", "String");

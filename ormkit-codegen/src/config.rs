@@ -20,6 +20,7 @@ pub enum TimeCrate {
 pub struct Config {
     pub(crate) manifest_dir: Option<PathBuf>,
     pub(crate) migrations: PathBuf,
+    pub(crate) queries: PathBuf,
     pub(crate) lock: PathBuf,
     pub(crate) out_dir: Option<PathBuf>,
     pub(crate) file_name: String,
@@ -39,6 +40,7 @@ impl Default for Config {
         Config {
             manifest_dir: None,
             migrations: PathBuf::from("migrations"),
+            queries: PathBuf::from("queries"),
             lock: PathBuf::from("schema.lock"),
             out_dir: None,
             file_name: "ormkit_entities.rs".into(),
@@ -71,6 +73,13 @@ impl Config {
     /// The migrations directory. Default: `migrations`.
     pub fn migrations(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
         self.migrations = dir.into();
+        self
+    }
+
+    /// The directory of checked SQL files (`**/*.sql`, named queries in sqlc's convention).
+    /// Default: `queries`; none is fine.
+    pub fn queries(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.queries = dir.into();
         self
     }
 

@@ -90,6 +90,45 @@ pub enum CodegenError {
         /// What to do instead.
         hint: &'static str,
     },
+    /// A query file is malformed (a missing name or kind, a duplicate name, …).
+    #[error("{location}: {message}")]
+    Query {
+        /// `file:line`.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A query failed to prepare on the scratch database.
+    #[error("{location}: query `{name}` does not prepare: {message} (SQLSTATE {sqlstate})")]
+    QueryPrepare {
+        /// `file:line:column` of the position PostgreSQL reported (the query's start when it
+        /// reported none).
+        location: String,
+        /// The query's name.
+        name: String,
+        /// PostgreSQL's message, with its detail and hint.
+        message: String,
+        /// The SQLSTATE.
+        sqlstate: String,
+    },
+    /// A query's result or parameters cannot be typed as asked.
+    #[error("{location}: query `{name}`: {message}")]
+    QueryType {
+        /// `file:line`.
+        location: String,
+        /// The query's name.
+        name: String,
+        /// What is wrong, and what to do.
+        message: String,
+    },
+    /// Offline, and query files changed since the lock was made.
+    #[error("{path} is stale: queries changed since it was written ({changes}); refresh it with `{REFRESH_COMMAND}` (or `ORMKIT_UPDATE_LOCK=1 cargo build`)")]
+    StaleQueries {
+        /// The lock file.
+        path: PathBuf,
+        /// Which queries were added, removed or changed (`file:name`).
+        changes: String,
+    },
     /// The generated code did not parse: a bug in ormkit-codegen.
     #[error("ormkit-codegen produced invalid Rust (please report this bug): {0}")]
     Render(String),

@@ -21,6 +21,7 @@ mod config;
 mod error;
 mod names;
 mod pipeline;
+mod queries;
 mod render;
 mod types;
 

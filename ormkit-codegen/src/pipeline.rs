@@ -7,7 +7,10 @@ use crate::render;
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
 use ormkit_schema::lock::short_diff;
 use ormkit_schema::migrations::{apply_script, discover, Migration};
-use ormkit_schema::{introspect, IntrospectOptions, LockedMigration, SchemaLock, SchemaModel};
+use crate::queries::{self, QueryFile};
+use ormkit_schema::{
+    introspect, IntrospectOptions, LockedMigration, LockedQuery, SchemaLock, SchemaModel,
+};
 use sqlx::Connection as _;
 use std::path::{Path, PathBuf};
 
@@ -103,12 +106,28 @@ impl Config {
         Ok((dir, migrations))
     }
 
-    /// Applies `migrations` to a scratch database and reads the resulting schema.
+    /// The query files, with `rerun-if-changed` for each (and their directory, when it
+    /// exists).
+    fn discover_queries(&self) -> Result<Vec<QueryFile>> {
+        let dir = self.resolve(&self.queries);
+        let files = queries::load(&dir)?;
+        if dir.is_dir() {
+            self.cargo(&format!("rerun-if-changed={}", dir.display()));
+        }
+        for file in &files {
+            self.cargo(&format!("rerun-if-changed={}", file.path.display()));
+        }
+        Ok(files)
+    }
+
+    /// Applies `migrations` to a scratch database and reads the resulting schema, then
+    /// describes the queries on it.
     fn schema_from_database(
         &self,
         scratch: &ScratchDatabase,
         migrations: &[Migration],
-    ) -> Result<SchemaModel> {
+        query_files: &[QueryFile],
+    ) -> Result<(SchemaModel, Vec<LockedQuery>)> {
         let options = IntrospectOptions {
             schemas: self.schemas.clone(),
             ..IntrospectOptions::default()
@@ -128,8 +147,9 @@ impl Config {
                 apply_script(&mut conn, m, &m.up).await?;
             }
             let model = introspect(&mut conn, &options).await?;
+            let described = queries::describe_all(&mut conn, query_files).await?;
             let _ = conn.close().await;
-            Ok(model)
+            Ok((model, described))
         })
     }
 
@@ -137,12 +157,15 @@ impl Config {
     /// offline, this is an error.
     pub fn fresh_lock(&self) -> Result<SchemaLock> {
         let (_, migrations) = self.discover()?;
+        let query_files = self.discover_queries()?;
         match self.plan() {
             ScratchPlan::Offline { reason } => Err(CodegenError::LockMissing {
                 path: self.resolve(&self.lock),
                 reason,
             }),
-            plan => self.lock_on(&plan, &migrations).map(|(lock, _)| lock),
+            plan => self
+                .lock_on(&plan, &migrations, &query_files)
+                .map(|(lock, _)| lock),
         }
     }
 
@@ -150,21 +173,21 @@ impl Config {
         &self,
         plan: &ScratchPlan,
         migrations: &[Migration],
+        query_files: &[QueryFile],
     ) -> Result<(SchemaLock, String)> {
         let scratch = ScratchDatabase::start(plan)?.ok_or_else(|| CodegenError::LockMissing {
             path: self.resolve(&self.lock),
             reason: "offline".into(),
         })?;
         let description = scratch.description();
-        let model = self.schema_from_database(&scratch, migrations);
+        let described = self.schema_from_database(&scratch, migrations, query_files);
         // Clean up before reporting; a failed cleanup is reported only if all else worked.
         let closed = scratch.close();
-        let model = model?;
+        let (model, queries) = described?;
         closed?;
-        Ok((
-            SchemaLock::new(locked_migrations(migrations), model),
-            description,
-        ))
+        let mut lock = SchemaLock::new(locked_migrations(migrations), model);
+        lock.queries = queries;
+        Ok((lock, description))
     }
 
     /// Runs the whole pipeline and writes the generated file.
@@ -175,6 +198,7 @@ impl Config {
         let lock_path = self.resolve(&self.lock);
         self.cargo(&format!("rerun-if-changed={}", lock_path.display()));
         let (_, migrations) = self.discover()?;
+        let query_files = self.discover_queries()?;
         let committed = match std::fs::read_to_string(&lock_path) {
             Ok(text) => Some(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -202,10 +226,11 @@ impl Config {
                         drift,
                     });
                 }
+                queries::check_offline(&lock_path, &lock.queries, &query_files)?;
                 (lock, Source::Offline(reason.clone()), LockStatus::UpToDate)
             }
             plan => {
-                let (lock, description) = self.lock_on(plan, &migrations)?;
+                let (lock, description) = self.lock_on(plan, &migrations, &query_files)?;
                 let status = self.check_committed(&lock, committed.as_deref(), &lock_path)?;
                 (lock, Source::Database(description), status)
             }
@@ -220,7 +245,7 @@ impl Config {
                 })?,
         };
         write_if_changed(&out_dir.join("schema.lock"), lock.to_text().as_bytes())?;
-        let code = render::render(&lock, &migrations, self)?;
+        let code = render::render(&lock, &migrations, &query_files, self)?;
         let file = out_dir.join(&self.file_name);
         write_if_changed(&file, code.as_bytes())?;
         Ok(Generated {
@@ -297,6 +322,7 @@ impl Config {
     /// Renders the entities for `lock` without touching a database or the file system: what
     /// [`Config::generate`] writes, for snapshot tests and review tools.
     pub fn render_lock(&self, lock: &SchemaLock, migrations: &[Migration]) -> Result<String> {
-        render::render(lock, migrations, self)
+        let query_files = queries::load(&self.resolve(&self.queries))?;
+        render::render(lock, migrations, &query_files, self)
     }
 }

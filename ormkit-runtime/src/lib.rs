@@ -47,6 +47,8 @@ mod statement;
 #[cfg(feature = "cache")]
 pub mod cache;
 #[cfg(feature = "orm")]
+pub mod checked;
+#[cfg(feature = "orm")]
 mod db;
 #[cfg(feature = "migrations")]
 pub mod migrate;
@@ -80,6 +82,11 @@ pub use cache::{
     CacheStats, CachedRepository, EntityCache, EntityCacheBuilder, EntityOptions,
     InvalidationStrategy, QueryCache,
 };
+#[cfg(feature = "orm")]
+pub use checked::{CheckedQuery, Params, QueryColumn};
+/// The stream checked queries and `Select::fetch` return.
+#[cfg(feature = "orm")]
+pub use futures::stream::BoxStream;
 #[cfg(feature = "orm")]
 pub use db::Db;
 #[cfg(feature = "migrations")]

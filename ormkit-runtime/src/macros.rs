@@ -269,3 +269,21 @@ macro_rules! __sql_type {
         }
     };
 }
+
+/// A positional `FromRow` for a checked query's row struct: its fields in result-column
+/// order.
+///
+/// ```ignore
+/// ormkit::query_row!(ActiveAuthorsRow { id, email, posts });
+/// ```
+#[macro_export]
+macro_rules! query_row {
+    ($row:ident { $($field:ident),* $(,)? }) => {
+        impl<'r> $crate::sqlx::FromRow<'r, $crate::sqlx::postgres::PgRow> for $row {
+            fn from_row(row: &'r $crate::sqlx::postgres::PgRow) -> Result<Self, $crate::sqlx::Error> {
+                let mut _at = $crate::__private::Position::default();
+                Ok(Self { $($field: _at.next(row)?,)* })
+            }
+        }
+    };
+}

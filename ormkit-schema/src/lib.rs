@@ -25,6 +25,9 @@ pub use ident::{quote_ident, quote_ident_if_needed, QualifiedName};
 #[cfg(feature = "introspect")]
 pub use introspect::{introspect, IntrospectError, IntrospectOptions};
 #[cfg(feature = "lock")]
-pub use lock::{LockError, LockedMigration, MigrationDrift, SchemaLock, LOCK_FORMAT};
+pub use lock::{
+    LockError, LockedMigration, LockedQuery, MigrationDrift, QueryColumn, QueryParam, SchemaLock,
+    LOCK_FORMAT,
+};
 pub use migrations::{Migration, MigrationScript};
 pub use model::*;

@@ -6,7 +6,7 @@
 //! review diff shows exactly what changed. It holds enough to generate code with no database.
 
 use crate::migrations::{digest, Migration};
-use crate::model::SchemaModel;
+use crate::model::{SchemaModel, TypeRef};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -63,6 +63,62 @@ pub struct SchemaLock {
     pub migrations: Vec<LockedMigration>,
     /// The schema itself.
     pub schema: SchemaModel,
+    /// The checked queries of the crate's query files, as PostgreSQL described them, by file
+    /// and name. Not part of the fingerprint, which is the schema's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<LockedQuery>,
+}
+
+/// A checked query as the lock records it: which one it is, the checksum of its text, and
+/// the signature PostgreSQL described, so an offline build generates the same code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedQuery {
+    /// Its file, relative to the queries directory (`reports.sql`).
+    pub file: String,
+    /// Its name.
+    pub name: String,
+    /// sha256 (hex) of its block of text, from the `-- name:` line to its end.
+    pub checksum: String,
+    /// `one`, `opt`, `many` or `exec`.
+    pub kind: String,
+    /// Whether it only reads (no data-modifying statement, no `FOR UPDATE`/`FOR SHARE`).
+    pub reads_only: bool,
+    /// Its parameters, in `$n` order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<QueryParam>,
+    /// Its result columns, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<QueryColumn>,
+}
+
+/// A parameter of a checked query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryParam {
+    /// Its `:name`.
+    pub name: String,
+    /// The type PostgreSQL inferred.
+    #[serde(rename = "type")]
+    pub ty: TypeRef,
+    /// The table column it is compared with (`public.users.id`), when the query says so
+    /// plainly: a typed ID is then used for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+}
+
+/// A result column of a checked query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryColumn {
+    /// Its name, as the query names it (without a `!`/`?` override).
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: TypeRef,
+    /// Whether it can be NULL (proven non-null only for NOT NULL table columns reached
+    /// through inner joins, `count(…)`, and `!` overrides).
+    pub nullable: bool,
+    /// The table column it comes from (`public.users.id`), when PostgreSQL says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// A lock could not be read.
@@ -160,6 +216,7 @@ impl SchemaLock {
             fingerprint: fingerprint(&schema),
             migrations,
             schema,
+            queries: Vec::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 mod entity;
 mod migrations;
 mod plan;
+mod queries;
 mod text;
 mod types;
 
@@ -136,6 +137,7 @@ fn parse_overrides(config: &Config) -> Result<BTreeMap<String, syn::Type>> {
 pub(crate) fn render(
     lock: &SchemaLock,
     migrations: &[Migration],
+    query_files: &[crate::queries::QueryFile],
     config: &Config,
 ) -> Result<String> {
     let model = &lock.schema;
@@ -172,6 +174,7 @@ pub(crate) fn render(
             .or_default()
             .push(entity::render(&ctx, r)?);
     }
+    let queries_module = queries::render(&ctx, &lock.queries, query_files)?;
     let mut top = Vec::new();
     let mut modules = Vec::new();
     for (schema, module) in &ctx.plan.schema_modules {
@@ -234,6 +237,7 @@ pub(crate) fn render(
 
             #(#top)*
             #(#modules)*
+            #queries_module
         }
     };
     let file = syn::parse2::<syn::File>(tokens).map_err(|e| CodegenError::Render(e.to_string()))?;

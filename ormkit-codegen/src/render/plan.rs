@@ -26,6 +26,7 @@ const ROOT_RESERVED: &[&str] = &[
     "SCHEMA_LOCK",
     "MIGRATIONS",
     "ENTITIES",
+    "queries",
     "ormkit",
     "std",
     "core",

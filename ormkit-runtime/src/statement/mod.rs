@@ -40,6 +40,8 @@ pub(crate) enum Op {
     /// A binary `COPY … FROM STDIN`.
     #[cfg(feature = "parallel")]
     Copy,
+    /// A checked query that writes (or locks).
+    Execute,
     /// A look-up in the system catalog on the caller's behalf (type OIDs): traced and
     /// measured, but not one of the caller's statements for
     /// [`count_statements`](crate::count_statements).
@@ -62,6 +64,7 @@ impl Op {
             Op::Load => "load",
             #[cfg(feature = "parallel")]
             Op::Copy => "copy",
+            Op::Execute => "execute",
             Op::Catalog => "catalog",
         }
     }

@@ -1,6 +1,7 @@
 //! Integration tests on the entities generated from `../migrations`, against real PostgreSQL.
 
 mod cache;
+mod checked;
 mod faults;
 mod generated;
 mod keys;

@@ -15,7 +15,7 @@ use plan::TablePlan;
 use proc_macro2::TokenStream;
 
 pub(crate) use columns::imports;
-pub(crate) use plan::accessor_name;
+pub(crate) use plan::{accessor_name, origin_type};
 
 pub(super) fn render(ctx: &Ctx<'_>, relation: &Relation) -> Result<TokenStream> {
     let plan = TablePlan::new(ctx, relation)?;

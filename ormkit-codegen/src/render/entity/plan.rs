@@ -494,3 +494,32 @@ fn accessors(ctx: &Ctx<'_>, relation: &Relation, here: Here<'_>) -> Result<Vec<A
 pub(crate) fn accessor_name(belongs_to: &str) -> String {
     format!("{}_key", rust_name(belongs_to, Case::Snake))
 }
+
+/// The Rust type of the table column `origin` names (`public.users.id`, as a checked query's
+/// lock records it), seen from `here`, when a value of `ty` is that column's: its typed ID, its
+/// enum, its override.
+pub(crate) fn origin_type(
+    ctx: &Ctx<'_>,
+    origin: &str,
+    ty: &ormkit_schema::TypeRef,
+    here: Here<'_>,
+) -> Result<Option<TokenStream>> {
+    for relation in &ctx.model.relations {
+        for column in &relation.columns {
+            let name = format!(
+                "{}.{}",
+                relation.name,
+                ormkit_schema::quote_ident_if_needed(&column.name)
+            );
+            if name != origin {
+                continue;
+            }
+            let (base, _) = ctx.model.resolve(&column.ty);
+            if base != *ty && column.ty != *ty {
+                return Ok(None);
+            }
+            return Ok(Some(column_type(ctx, relation, column, here)?.value));
+        }
+    }
+    Ok(None)
+}
