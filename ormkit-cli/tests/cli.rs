@@ -99,6 +99,45 @@ fn offline_with_a_stale_lock_fails_and_names_the_migrations() {
 }
 
 #[test]
+fn lock_check_and_offline_generate_see_an_edited_query() {
+    let project = project();
+    let file = project.path().join("queries/users.sql");
+    let text_before = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text_before.replace("ORDER BY 1, 2", "ORDER BY 2, 1")).unwrap();
+    let output = cli(project.path())
+        .args(["lock", "--check"])
+        .env("ORMKIT_SCRATCH_URL", server_url())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("same_karma"), "{}", text(&output));
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = cli(project.path())
+        .args(["generate", "--out"])
+        .arg(out_dir.path())
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let out = text(&output);
+    assert!(out.contains("queries changed"), "{out}");
+    assert!(out.contains("changed users.sql:same_karma"), "{out}");
+
+    let output = cli(project.path())
+        .arg("lock")
+        .env("ORMKIT_SCRATCH_URL", server_url())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains(" queries, fingerprint"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
 fn offline_without_a_lock_says_how_to_make_one() {
     let project = project();
     std::fs::remove_file(project.path().join("schema.lock")).unwrap();

@@ -3,11 +3,11 @@
 
 use crate::config::Config;
 use crate::error::{io_err, CodegenError, Result};
+use crate::queries::{self, QueryFile};
 use crate::render;
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
 use ormkit_schema::lock::short_diff;
 use ormkit_schema::migrations::{apply_script, discover, Migration};
-use crate::queries::{self, QueryFile};
 use ormkit_schema::{
     introspect, IntrospectOptions, LockedMigration, LockedQuery, SchemaLock, SchemaModel,
 };

@@ -141,11 +141,7 @@ impl CheckedQuery {
     }
 
     /// Exactly one row; [`OrmkitError::EntityNotFound`] names the query when there is none.
-    pub async fn fetch_one<'a, R>(
-        &'static self,
-        db: impl Into<Db<'a>>,
-        params: Params,
-    ) -> Result<R>
+    pub async fn fetch_one<'a, R>(&'static self, db: impl Into<Db<'a>>, params: Params) -> Result<R>
     where
         R: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static,
     {

@@ -84,11 +84,11 @@ pub use cache::{
 };
 #[cfg(feature = "orm")]
 pub use checked::{CheckedQuery, Params, QueryColumn};
+#[cfg(feature = "orm")]
+pub use db::Db;
 /// The stream checked queries and `Select::fetch` return.
 #[cfg(feature = "orm")]
 pub use futures::stream::BoxStream;
-#[cfg(feature = "orm")]
-pub use db::Db;
 #[cfg(feature = "migrations")]
 pub use migrate::{ForeignHistory, MigrateError, Migrator};
 #[cfg(feature = "parallel")]

@@ -8,11 +8,13 @@
 //! | --- | --- | --- |
 //! | `checksum` | `migrations::{checksum, digest, normalise}`, `MigrationScript::new` | sha2, hex |
 //! | `migrations` | discovery, the statement splitter, applying scripts (implies `checksum`) | toml, sqlx |
-//! | `introspect` | `introspect`: reading the model from a live PostgreSQL catalog | sqlx |
+//! | `introspect` | `introspect`: reading the model from a live PostgreSQL catalog; `describe`: a prepared statement's signature | sqlx |
 //! | `lock` | `lock`: the canonical `schema.lock` text, its fingerprint, drift (implies `checksum`) | serde_json |
 //! | `diff` | `lock::short_diff` (implies `lock`) | similar |
 //! | default | all of the above | |
 
+#[cfg(feature = "introspect")]
+pub mod describe;
 pub mod ident;
 #[cfg(feature = "introspect")]
 pub mod introspect;

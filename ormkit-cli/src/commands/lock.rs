@@ -34,10 +34,11 @@ pub(crate) fn run(args: LockArgs) -> anyhow::Result<ExitCode> {
     let (lock, changed) = config.write_lock()?;
     let verb = if changed { "wrote" } else { "unchanged:" };
     println!(
-        "{verb} {} ({} migrations, {} relations, fingerprint {})",
+        "{verb} {} ({} migrations, {} relations, {} queries, fingerprint {})",
         args.paths.lock.display(),
         lock.migrations.len(),
         lock.schema.relations.len(),
+        lock.queries.len(),
         &lock.fingerprint[..12]
     );
     Ok(ExitCode::SUCCESS)

@@ -37,12 +37,15 @@ enum Command {
     Validate(validate::ValidateArgs),
 }
 
-/// Where the migrations and the lock are.
+/// Where the migrations, the checked queries and the lock are.
 #[derive(Debug, clap::Args)]
 pub(crate) struct SchemaPaths {
     /// The migrations directory.
     #[arg(long, default_value = "migrations")]
     migrations: PathBuf,
+    /// The checked-SQL directory (`*.sql` files of named queries; absent is none).
+    #[arg(long, default_value = "queries")]
+    queries: PathBuf,
     /// The lock file.
     #[arg(long, default_value = "schema.lock")]
     lock: PathBuf,
@@ -55,6 +58,7 @@ impl SchemaPaths {
         config
             .manifest_dir(cwd)
             .migrations(&self.migrations)
+            .queries(&self.queries)
             .lock_file(&self.lock)
             .cargo_directives(false);
         config

@@ -37,6 +37,7 @@ pub(crate) fn cli(dir: &Path) -> Command {
 pub(crate) fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("migrations"), &dir.path().join("migrations"));
+    copy_dir(&repo().join("queries"), &dir.path().join("queries"));
     std::fs::copy(repo().join("schema.lock"), dir.path().join("schema.lock")).unwrap();
     dir
 }

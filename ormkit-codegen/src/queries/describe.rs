@@ -4,11 +4,11 @@
 
 use super::parse::QueryDef;
 use crate::error::{CodegenError, Result};
-use ormkit_schema::{LockedQuery, QualifiedName, QueryColumn, QueryParam, TypeRef};
+use ormkit_schema::describe::{describe_statement, split_override, DescribeError};
+use ormkit_schema::{LockedQuery, QualifiedName, QueryColumn, QueryParam};
 use serde_json::Value;
 use sqlx::postgres::PgConnection;
-use sqlx::{Column as _, Executor as _, Statement as _};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// What a prepared query's plan says.
 #[derive(Debug, Default)]
@@ -30,83 +30,59 @@ pub(crate) async fn describe(
     path: &std::path::Path,
     file_text: &str,
 ) -> Result<LockedQuery> {
-    let statement = match conn.prepare(&query.sql).await {
-        Ok(statement) => statement,
-        Err(err) => return Err(prepare_error(err, query, path, file_text)),
+    let type_error = |message: String| CodegenError::QueryType {
+        location: format!("{}:{}", path.display(), query.line),
+        name: query.name.clone(),
+        message,
     };
-    let param_oids: Vec<u32> = match statement.parameters() {
-        Some(sqlx::Either::Left(types)) => types.iter().map(oid_of).collect(),
-        _ => Vec::new(),
+    let shape = match describe_statement(conn, &query.sql).await {
+        Ok(shape) => shape,
+        Err(DescribeError::Prepare(err)) => return Err(prepare_error(err, query, path, file_text)),
+        Err(DescribeError::Catalog(err)) => return Err(CodegenError::Introspect(err)),
+        Err(err) => return Err(type_error(err.to_string())),
     };
-    let columns: Vec<(String, u32, Option<u32>, Option<i16>)> = statement
-        .columns()
-        .iter()
-        .map(|c| {
-            (
-                c.name().to_owned(),
-                oid_of(c.type_info()),
-                c.relation_id().map(|o| o.0),
-                c.relation_attribute_no(),
-            )
-        })
-        .collect();
-    drop(statement);
-    let mut oids: Vec<u32> = param_oids.iter().copied().collect();
-    oids.extend(columns.iter().map(|c| c.1));
-    let types = type_names(conn, &oids).await?;
-    let origins = origins(conn, &columns).await?;
     let plan = plan(conn, &query.sql, query.params.len()).await;
-    let type_of = |oid: u32| -> Result<TypeRef> {
-        types.get(&oid).cloned().ok_or_else(|| CodegenError::QueryType {
-            location: format!("{}:{}", path.display(), query.line),
-            name: query.name.clone(),
-            message: format!("PostgreSQL described a type (oid {oid}) this build cannot name"),
-        })
-    };
     let mut params = Vec::with_capacity(query.params.len());
     for (n, name) in query.params.iter().enumerate() {
-        let Some(&oid) = param_oids.get(n) else {
-            return Err(CodegenError::QueryType {
-                location: format!("{}:{}", path.display(), query.line),
-                name: query.name.clone(),
-                message: format!("PostgreSQL reported no type for parameter :{name}"),
-            });
+        let Some(ty) = shape.params.get(n) else {
+            return Err(type_error(format!(
+                "PostgreSQL reported no type for parameter :{name}"
+            )));
         };
-        let ty = type_of(oid)?;
         let column = compared_column(conn, query, n).await?;
         params.push(QueryParam {
             name: name.clone(),
-            ty,
+            ty: ty.clone(),
             column,
         });
     }
-    let mut out_columns = Vec::with_capacity(columns.len());
-    for (i, (name, oid, _, _)) in columns.iter().enumerate() {
-        let (name, forced) = match (name.strip_suffix('!'), name.strip_suffix('?')) {
-            (Some(base), _) => (base.to_owned(), Some(false)),
-            (_, Some(base)) => (base.to_owned(), Some(true)),
-            _ => (name.clone(), None),
-        };
-        let origin = origins.get(&i);
+    let columns = shape.columns.into_iter().enumerate().map(|(i, column)| {
+        let (name, forced) = split_override(&column.name);
         let counted = plan
             .outputs
             .get(i)
             .is_some_and(|expr| expr.starts_with("count("));
-        let proven = match origin {
-            Some((relation, _, not_null)) => {
-                *not_null && plan.known && !plan.nullable.contains(relation)
+        let proven = match &column.origin {
+            Some(origin) => {
+                origin.not_null
+                    && plan.known
+                    && !plan.nullable.contains(&origin.relation.to_string())
             }
             None => plan.known && counted,
         };
-        out_columns.push(QueryColumn {
-            name,
-            ty: type_of(*oid)?,
+        QueryColumn {
+            name: name.to_owned(),
+            ty: column.ty,
             nullable: forced.unwrap_or(!proven),
-            origin: origin.map(|(relation, column, _)| {
-                format!("{relation}.{}", ormkit_schema::quote_ident_if_needed(column))
+            origin: column.origin.map(|o| {
+                format!(
+                    "{}.{}",
+                    o.relation,
+                    ormkit_schema::quote_ident_if_needed(&o.column)
+                )
             }),
-        });
-    }
+        }
+    });
     Ok(LockedQuery {
         file: query.file.clone(),
         name: query.name.clone(),
@@ -114,12 +90,8 @@ pub(crate) async fn describe(
         kind: query.kind.as_str().to_owned(),
         reads_only: plan.known && !plan.writes,
         params,
-        columns: out_columns,
+        columns: columns.collect(),
     })
-}
-
-fn oid_of(ty: &sqlx::postgres::PgTypeInfo) -> u32 {
-    ty.oid().map_or(0, |o| o.0)
 }
 
 /// `file:line:column` and PostgreSQL's message for a query that does not prepare; `$n` in
@@ -175,81 +147,11 @@ fn prepare_error(
     }
 }
 
-/// The lock's name of each type oid (`int4`, `text[]`, `public.mood`).
-async fn type_names(conn: &mut PgConnection, oids: &[u32]) -> Result<HashMap<u32, TypeRef>> {
-    let wanted: Vec<i64> = oids.iter().map(|&o| i64::from(o)).collect();
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT t.oid::int8, n.nspname::text, t.typname::text, en.nspname::text, e.typname::text
-         FROM pg_catalog.pg_type t
-         JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-         LEFT JOIN pg_catalog.pg_type e ON t.typcategory = 'A' AND e.oid = t.typelem
-         LEFT JOIN pg_catalog.pg_namespace en ON en.oid = e.typnamespace
-         WHERE t.oid = ANY($1)",
-    )
-    .bind(&wanted)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(catalog_error)?;
-    Ok(rows
-        .into_iter()
-        .map(|(oid, schema, name, elem_schema, elem_name)| {
-            let ty = match (elem_schema, elem_name) {
-                (Some(s), Some(n)) => TypeRef {
-                    name: QualifiedName::new(&s, &n),
-                    array: true,
-                },
-                _ => TypeRef {
-                    name: QualifiedName::new(&schema, &name),
-                    array: false,
-                },
-            };
-            (oid as u32, ty)
-        })
-        .collect())
-}
-
 fn catalog_error(source: sqlx::Error) -> CodegenError {
     CodegenError::Introspect(ormkit_schema::IntrospectError::Query {
         what: "query types",
         source,
     })
-}
-
-/// For each result column from a table: its relation (`schema.name`), column name and
-/// whether it is NOT NULL, by result position.
-async fn origins(
-    conn: &mut PgConnection,
-    columns: &[(String, u32, Option<u32>, Option<i16>)],
-) -> Result<HashMap<usize, (String, String, bool)>> {
-    let mut out = HashMap::new();
-    for (i, (_, _, relation, attno)) in columns.iter().enumerate() {
-        let (Some(relation), Some(attno)) = (relation, attno) else {
-            continue;
-        };
-        if *relation == 0 || *attno <= 0 {
-            continue;
-        }
-        // NOT NULL on the column, or on its domain.
-        let row: Option<(String, String, String, bool)> = sqlx::query_as(
-            "SELECT n.nspname::text, c.relname::text, a.attname::text,
-                    a.attnotnull OR coalesce(t.typnotnull, false)
-             FROM pg_catalog.pg_attribute a
-             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-             LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid AND t.typtype = 'd'
-             WHERE a.attrelid = $1::int8::oid AND a.attnum = $2",
-        )
-        .bind(i64::from(*relation))
-        .bind(*attno)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(catalog_error)?;
-        if let Some((schema, table, column, not_null)) = row {
-            let relation = QualifiedName::new(&schema, &table).to_string();
-            out.insert(i, (relation, column, not_null));
-        }
-    }
-    Ok(out)
 }
 
 /// Explains `sql`'s generic plan (parameters stay parameters: nothing folds away), never
@@ -281,7 +183,9 @@ async fn plan(conn: &mut PgConnection, sql: &str, params: usize) -> PlanFacts {
             .execute(&mut *conn)
             .await;
     }
-    let _ = sqlx::raw_sql("RESET plan_cache_mode").execute(&mut *conn).await;
+    let _ = sqlx::raw_sql("RESET plan_cache_mode")
+        .execute(&mut *conn)
+        .await;
     let Some(root) = explained
         .as_ref()
         .and_then(|v| v.get(0))
@@ -326,7 +230,12 @@ fn walk(node: &Value, nullable: bool, facts: &mut PlanFacts) {
         }
     }
     let join = node.get("Join Type").and_then(Value::as_str).unwrap_or("");
-    for child in node.get("Plans").and_then(Value::as_array).into_iter().flatten() {
+    for child in node
+        .get("Plans")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let side = child
             .get("Parent Relationship")
             .and_then(Value::as_str)

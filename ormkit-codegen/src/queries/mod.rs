@@ -47,7 +47,11 @@ pub(crate) async fn describe_all(
 }
 
 /// Offline: the queries on disk must be the ones the lock recorded, unchanged.
-pub(crate) fn check_offline(lock_path: &Path, locked: &[LockedQuery], files: &[QueryFile]) -> Result<()> {
+pub(crate) fn check_offline(
+    lock_path: &Path,
+    locked: &[LockedQuery],
+    files: &[QueryFile],
+) -> Result<()> {
     let mut changes = Vec::new();
     let on_disk: Vec<&QueryDef> = files.iter().flat_map(|f| &f.queries).collect();
     for q in &on_disk {

@@ -115,11 +115,7 @@ impl QueryDef {
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |l| l.chars().count())
-        + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
 }
 
@@ -202,7 +198,9 @@ pub(crate) fn parse_file(path: &Path, relative: &str, text: &str) -> Result<Vec<
                 query_error(
                     path,
                     *line,
-                    format!("query `{name}`: unknown kind `:{k}` (expected :one, :opt, :many or :exec)"),
+                    format!(
+                        "query `{name}`: unknown kind `:{k}` (expected :one, :opt, :many or :exec)"
+                    ),
                 )
             })?,
             None => {
@@ -252,11 +250,18 @@ pub(crate) fn parse_file(path: &Path, relative: &str, text: &str) -> Result<Vec<
         }
         let raw = &text[sql_start..end];
         let trimmed_end = raw.trim_end();
-        let sql_text = trimmed_end.strip_suffix(';').unwrap_or(trimmed_end).trim_end();
+        let sql_text = trimmed_end
+            .strip_suffix(';')
+            .unwrap_or(trimmed_end)
+            .trim_end();
         let leading = sql_text.len() - sql_text.trim_start().len();
         let sql_text_trimmed = sql_text.trim_start();
         if sql_text_trimmed.is_empty() {
-            return Err(query_error(path, *line, format!("query `{name}` has no SQL")));
+            return Err(query_error(
+                path,
+                *line,
+                format!("query `{name}` has no SQL"),
+            ));
         }
         let scanned = scan(sql_text_trimmed);
         let tokens = tokens(sql_text_trimmed);
@@ -306,7 +311,14 @@ fn scan(text: &str) -> Scanned {
     let ident_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     while i < bytes.len() {
         match bytes[i] {
-            b'\'' => i = quoted_end(bytes, i, b'\'', i > 0 && matches!(bytes[i - 1], b'e' | b'E')),
+            b'\'' => {
+                i = quoted_end(
+                    bytes,
+                    i,
+                    b'\'',
+                    i > 0 && matches!(bytes[i - 1], b'e' | b'E'),
+                )
+            }
             b'"' => i = quoted_end(bytes, i, b'"', false),
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
                 i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
@@ -392,9 +404,14 @@ fn tokens(text: &str) -> Vec<Token> {
                 out.push(Token::Punct("::".into()));
                 i += 2;
             }
-            b':' if bytes.get(i + 1).is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_') => {
+            b':' if bytes
+                .get(i + 1)
+                .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_') =>
+            {
                 let mut end = i + 1;
-                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
+                {
                     end += 1;
                 }
                 out.push(Token::Param(text[i + 1..end].to_owned()));
@@ -403,7 +420,9 @@ fn tokens(text: &str) -> Vec<Token> {
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let mut end = i;
                 while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_' || bytes[end] == b'$')
+                    && (bytes[end].is_ascii_alphanumeric()
+                        || bytes[end] == b'_'
+                        || bytes[end] == b'$')
                 {
                     end += 1;
                 }
@@ -427,7 +446,19 @@ fn tokens(text: &str) -> Vec<Token> {
                 // not the punctuation above.
                 let mut end = i + 1;
                 while end < bytes.len()
-                    && !matches!(bytes[end], b' ' | b'\t' | b'\n' | b'\r' | b'.' | b',' | b'(' | b')' | b'\'' | b'"' | b':')
+                    && !matches!(
+                        bytes[end],
+                        b' ' | b'\t'
+                            | b'\n'
+                            | b'\r'
+                            | b'.'
+                            | b','
+                            | b'('
+                            | b')'
+                            | b'\''
+                            | b'"'
+                            | b':'
+                    )
                     && !(bytes[end].is_ascii_alphabetic())
                 {
                     end += 1;
@@ -441,9 +472,36 @@ fn tokens(text: &str) -> Vec<Token> {
 }
 
 const KEYWORDS: &[&str] = &[
-    "where", "join", "inner", "left", "right", "full", "cross", "on", "using", "group", "order",
-    "limit", "offset", "having", "window", "union", "except", "intersect", "natural", "lateral",
-    "for", "returning", "set", "values", "select", "from", "as", "and", "or", "not",
+    "where",
+    "join",
+    "inner",
+    "left",
+    "right",
+    "full",
+    "cross",
+    "on",
+    "using",
+    "group",
+    "order",
+    "limit",
+    "offset",
+    "having",
+    "window",
+    "union",
+    "except",
+    "intersect",
+    "natural",
+    "lateral",
+    "for",
+    "returning",
+    "set",
+    "values",
+    "select",
+    "from",
+    "as",
+    "and",
+    "or",
+    "not",
 ];
 
 /// `a.b.c` starting at `tokens[at]`: the words and the index after them.
@@ -511,21 +569,51 @@ fn compared_column(tokens: &[Token], param: &str) -> Option<(Option<String>, Str
     found
 }
 
-/// The tables named after `FROM`, `JOIN` and `UPDATE`/`INTO`, with their aliases.
+/// The tables named after `FROM`, `JOIN` and `UPDATE`/`INTO`, and after a comma in a FROM
+/// clause (`FROM a JOIN b ON … , c`), with their aliases.
 fn tables(tokens: &[Token]) -> Vec<(Vec<String>, Option<String>)> {
     let mut out = Vec::new();
+    // Whether a FROM clause is open, at which parenthesis depth.
+    let mut in_from = false;
+    let (mut depth, mut from_depth) = (0_usize, 0_usize);
     let mut i = 0;
     while i < tokens.len() {
-        let starts = matches!(&tokens[i], Token::Word(w, false) if matches!(w.as_str(), "from" | "join" | "update" | "into"));
+        let starts = match &tokens[i] {
+            Token::Word(w, false) => {
+                let w = w.as_str();
+                if matches!(w, "from" | "join" | "update" | "into") {
+                    in_from = w == "from" || w == "join";
+                    from_depth = depth;
+                    true
+                } else {
+                    if FROM_ENDS.contains(&w) {
+                        in_from = false;
+                    }
+                    false
+                }
+            }
+            Token::Punct(p) if p == "," => in_from && depth == from_depth,
+            Token::Punct(p) if p == "(" => {
+                depth += 1;
+                false
+            }
+            Token::Punct(p) if p == ")" => {
+                depth = depth.saturating_sub(1);
+                in_from &= depth >= from_depth;
+                false
+            }
+            Token::Punct(p) if p == ";" => {
+                in_from = false;
+                false
+            }
+            _ => false,
+        };
         i += 1;
         if !starts {
             continue;
         }
         // `FROM a x, b y`: every item of the list.
-        loop {
-            let Some((name, mut next)) = qualified(tokens, i) else {
-                break;
-            };
+        while let Some((name, mut next)) = qualified(tokens, i) {
             if tokens.get(next) == Some(&Token::Punct("(".into())) {
                 break; // a function call
             }
@@ -550,6 +638,12 @@ fn tables(tokens: &[Token]) -> Vec<(Vec<String>, Option<String>)> {
     }
     out
 }
+
+/// Keywords that end a FROM clause.
+const FROM_ENDS: &[&str] = &[
+    "where", "group", "having", "window", "order", "limit", "offset", "fetch", "for", "union",
+    "intersect", "except", "returning", "set", "values", "select",
+];
 
 fn quoted_end(bytes: &[u8], start: usize, quote: u8, backslashes: bool) -> usize {
     let mut i = start + 1;
@@ -597,9 +691,7 @@ fn dollar_quoted_end(text: &str, start: usize) -> Option<usize> {
     let rest = &text[start + 1..];
     let tag_len = rest.find('$')?;
     let tag = &rest[..tag_len];
-    if !tag
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         || tag.starts_with(|c: char| c.is_ascii_digit())
     {
         return None;
@@ -656,7 +748,10 @@ mod tests {
         assert_eq!(
             q.tables,
             [
-                (vec!["public".to_owned(), "users".to_owned()], Some("u".to_owned())),
+                (
+                    vec!["public".to_owned(), "users".to_owned()],
+                    Some("u".to_owned())
+                ),
                 (vec!["posts".to_owned()], Some("p".to_owned())),
                 (vec!["Weird Names".to_owned()], Some("w".to_owned())),
             ]
@@ -672,11 +767,17 @@ mod tests {
     fn several_queries_and_their_errors() {
         let qs = parse("-- name: a :one\nSELECT 1;\n\n-- name: b :exec\nDELETE FROM t;\n").unwrap();
         assert_eq!(qs.len(), 2);
-        assert_eq!((qs[1].name.as_str(), qs[1].line, qs[1].kind), ("b", 4, Kind::Exec));
+        assert_eq!(
+            (qs[1].name.as_str(), qs[1].line, qs[1].kind),
+            ("b", 4, Kind::Exec)
+        );
         for (text, needle) in [
             ("-- name: a :maybe\nSELECT 1;", "unknown kind `:maybe`"),
             ("-- name: a\nSELECT 1;", "has no kind"),
-            ("-- name: a :one\nSELECT 1;\n-- name: a :one\nSELECT 2;", "a second query named `a`"),
+            (
+                "-- name: a :one\nSELECT 1;\n-- name: a :one\nSELECT 2;",
+                "a second query named `a`",
+            ),
             ("SELECT 1;\n-- name: a :one\nSELECT 1;", "before the first"),
             ("-- name: 1a :one\nSELECT 1;", "is not a query name"),
             ("-- name: a :one\n-- only a comment\n", "has no SQL"),

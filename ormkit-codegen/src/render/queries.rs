@@ -13,7 +13,11 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 /// The queries module, or nothing when the crate has no checked queries.
-pub(super) fn render(ctx: &Ctx<'_>, locked: &[LockedQuery], files: &[QueryFile]) -> Result<TokenStream> {
+pub(super) fn render(
+    ctx: &Ctx<'_>,
+    locked: &[LockedQuery],
+    files: &[QueryFile],
+) -> Result<TokenStream> {
     let mut modules = Vec::new();
     let mut statics = Vec::new();
     let mut scope = Scope::with_reserved(&["QUERIES"]);
@@ -22,7 +26,9 @@ pub(super) fn render(ctx: &Ctx<'_>, locked: &[LockedQuery], files: &[QueryFile])
             .queries
             .iter()
             .filter_map(|q| {
-                let l = locked.iter().find(|l| l.file == q.file && l.name == q.name)?;
+                let l = locked
+                    .iter()
+                    .find(|l| l.file == q.file && l.name == q.name)?;
                 Some((q, l))
             })
             .collect();
@@ -87,10 +93,11 @@ fn value_type(
     column: Option<&str>,
 ) -> Result<TokenStream> {
     let here = Here::schema(&ctx.plan.top);
-    if let Some(found) = column.map(|c| entity::origin_type(ctx, c, ty, here)).transpose()? {
-        if let Some(found) = found {
-            return Ok(found);
-        }
+    if let Some(Some(found)) = column
+        .map(|c| entity::origin_type(ctx, c, ty, here))
+        .transpose()?
+    {
+        return Ok(found);
     }
     let owner = format!("{}:{}.{what}", query.file, query.name);
     let rust = ctx.value_type(ty, &owner, false, here).map_err(|err| match err {
@@ -150,7 +157,10 @@ fn render_query(
     }
     // The row: an entity (`-- returns:`), or a struct named after the query.
     let (row_type, row_items) = match &query.returns {
-        Some(entity) => (returned_entity(ctx, file, query, signature, entity)?, TokenStream::new()),
+        Some(entity) => (
+            returned_entity(ctx, file, query, signature, entity)?,
+            TokenStream::new(),
+        ),
         None if query.kind == Kind::Exec => (quote!(()), TokenStream::new()),
         None => row_struct(ctx, file, query, signature, names)?,
     };
@@ -165,7 +175,11 @@ fn render_query(
         query.file,
         query.line,
         query.kind.as_str(),
-        if signature.reads_only { ", reads only" } else { "" }
+        if signature.reads_only {
+            ", reads only"
+        } else {
+            ""
+        }
     ));
     let d = doc(&text);
     let (ret, call) = match query.kind {
@@ -175,7 +189,10 @@ fn render_query(
         Kind::Exec => (quote!(u64), quote!(execute)),
     };
     let stream = stream_fn.map(|name| {
-        let sd = doc(&format!("`{}` as a stream: rows decoded as they arrive.", query.name));
+        let sd = doc(&format!(
+            "`{}` as a stream: rows decoded as they arrive.",
+            query.name
+        ));
         quote! {
             #sd
             pub fn #name<'a>(
@@ -186,7 +203,11 @@ fn render_query(
             }
         }
     });
-    let param_list: Vec<String> = signature.params.iter().map(|p| lit(&p.ty.to_string())).collect();
+    let param_list: Vec<String> = signature
+        .params
+        .iter()
+        .map(|p| lit(&p.ty.to_string()))
+        .collect();
     let columns: Vec<String> = signature
         .columns
         .iter()
@@ -273,7 +294,14 @@ fn row_struct(
     }
     let d = doc(&format!("A row of `{}`.", query.name));
     let mut decode = Lines::default();
-    decode.fill(&format!("::ormkit::query_row!({row} "), "{ ", &idents, " });", "", room(2));
+    decode.fill(
+        &format!("::ormkit::query_row!({row} "),
+        "{ ",
+        &idents,
+        " });",
+        "",
+        room(2),
+    );
     let decode = ctx.splices.item(decode.lines);
     Ok((
         quote!(#row),
@@ -289,8 +317,20 @@ fn row_struct(
     ))
 }
 
-fn column_type(ctx: &Ctx<'_>, file: &QueryFile, query: &QueryDef, c: &QueryColumn) -> Result<TokenStream> {
-    let value = value_type(ctx, file, query, &format!("column `{}`", c.name), &c.ty, c.origin.as_deref())?;
+fn column_type(
+    ctx: &Ctx<'_>,
+    file: &QueryFile,
+    query: &QueryDef,
+    c: &QueryColumn,
+) -> Result<TokenStream> {
+    let value = value_type(
+        ctx,
+        file,
+        query,
+        &format!("column `{}`", c.name),
+        &c.ty,
+        c.origin.as_deref(),
+    )?;
     Ok(if c.nullable {
         quote!(Option<#value>)
     } else {
@@ -309,10 +349,20 @@ fn returned_entity(
     let here = Here::schema(&ctx.plan.top);
     let found = ctx.model.relations.iter().find(|r| {
         let names = &ctx.plan.relations[&r.name];
-        names.row == name || ctx.plan.path(&r.name.schema, &names.row, here).to_string().replace(' ', "") == name
+        names.row == name
+            || ctx
+                .plan
+                .path(&r.name.schema, &names.row, here)
+                .to_string()
+                .replace(' ', "")
+                == name
     });
     let Some(relation) = found else {
-        return Err(type_error(file, query, format!("`-- returns: {name}` names no entity of this schema")));
+        return Err(type_error(
+            file,
+            query,
+            format!("`-- returns: {name}` names no entity of this schema"),
+        ));
     };
     let mut differences = Vec::new();
     if relation.columns.len() != signature.columns.len() {
@@ -326,16 +376,27 @@ fn returned_entity(
     for (i, (want, got)) in relation.columns.iter().zip(&signature.columns).enumerate() {
         let (base, _) = ctx.model.resolve(&want.ty);
         if want.name != got.name {
-            differences.push(format!("column {}: `{}` expected, `{}` returned", i + 1, want.name, got.name));
+            differences.push(format!(
+                "column {}: `{}` expected, `{}` returned",
+                i + 1,
+                want.name,
+                got.name
+            ));
         } else if base != got.ty && want.ty != got.ty {
-            differences.push(format!("`{}`: {} expected, {} returned", want.name, want.ty, got.ty));
+            differences.push(format!(
+                "`{}`: {} expected, {} returned",
+                want.name, want.ty, got.ty
+            ));
         }
     }
     if !differences.is_empty() {
         return Err(type_error(
             file,
             query,
-            format!("its columns are not those of `{name}`: {}", differences.join("; ")),
+            format!(
+                "its columns are not those of `{name}`: {}",
+                differences.join("; ")
+            ),
         ));
     }
     let names = &ctx.plan.relations[&relation.name];

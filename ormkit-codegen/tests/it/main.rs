@@ -2,4 +2,5 @@
 //! the promise that no SQL name can inject code.
 
 mod online;
+mod queries;
 mod render;

@@ -10,6 +10,8 @@ fn a_schema_list_limits_what_is_generated() {
     config
         .manifest_dir(root)
         .schemas(["analytics"])
+        // The repository's queries read `public` tables.
+        .queries("no-queries-here")
         .cargo_directives(false);
     let lock = config.fresh_lock().unwrap();
     assert_eq!(lock.schema.schemas, ["analytics"]);

@@ -166,14 +166,11 @@ pub(crate) fn insert_sql<T: Entity>(
 
 /// The parameters of an unnest insert of `rows` (which set `columns`, of `types`): one binary
 /// array per column.
-pub(crate) fn arguments<T: Entity>(
+pub(crate) fn arguments<T: Entity + crate::entity::Table>(
     rows: &[T::Insert],
     columns: &[u16],
     types: &[ColumnType],
-) -> Result<PgArguments>
-where
-    T: crate::entity::Table,
-{
+) -> Result<PgArguments> {
     let encode = crate::repository::encode_err::<T>;
     let mut arrays = ColumnArrays::new(columns, types);
     for row in rows {

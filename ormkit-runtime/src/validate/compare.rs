@@ -4,7 +4,11 @@ use ormkit_schema::{Column, QualifiedName, Relation, SchemaModel, TypeDef, TypeR
 
 use super::expected::ExpectedRelation;
 use super::finding::Finding;
+#[cfg(feature = "orm")]
+use crate::checked::CheckedQuery;
 use crate::meta::EnumMeta;
+#[cfg(feature = "orm")]
+use ormkit_schema::describe::{split_override, StatementShape};
 
 /// The differences of one relation, appended to `out`.
 pub(crate) fn compare_relation(
@@ -164,6 +168,64 @@ pub(crate) fn compare_types(expected: &SchemaModel, live: &SchemaModel, out: &mu
                 actual: describe(l),
             }),
             Some(_) => {}
+        }
+    }
+}
+
+/// The differences between a checked query as generated and as `live` describes it now,
+/// appended to `out`.
+#[cfg(feature = "orm")]
+pub(crate) fn compare_query(
+    query: &CheckedQuery,
+    label: &str,
+    live: &StatementShape,
+    out: &mut Vec<Finding>,
+) {
+    let absent = || "absent".to_owned();
+    for param in 0..query.params.len().max(live.params.len()) {
+        let expected = query.params.get(param).map(|t| (*t).to_owned());
+        let actual = live.params.get(param).map(ToString::to_string);
+        if expected != actual {
+            out.push(Finding::QueryParamMismatch {
+                query: label.to_owned(),
+                param: param + 1,
+                expected: expected.unwrap_or_else(absent),
+                actual: actual.unwrap_or_else(absent),
+            });
+        }
+    }
+    for position in 0..query.columns.len().max(live.columns.len()) {
+        let expected = query.columns.get(position);
+        let actual = live.columns.get(position);
+        let (name, forced) = actual.map_or(("", None), |c| split_override(&c.name));
+        let same = match (expected, actual) {
+            (Some(e), Some(a)) => e.name == name && e.sql_type == a.ty.to_string(),
+            _ => false,
+        };
+        if !same {
+            out.push(Finding::QueryColumnMismatch {
+                query: label.to_owned(),
+                position: position + 1,
+                expected: expected.map_or_else(absent, |e| format!("{} {}", e.name, e.sql_type)),
+                actual: actual.map_or_else(absent, |a| format!("{name} {}", a.ty)),
+            });
+            continue;
+        }
+        let (Some(expected), Some(origin)) = (expected, actual.and_then(|a| a.origin.as_ref()))
+        else {
+            continue;
+        };
+        // A `name!` override promises NOT NULL whatever the table says.
+        if !expected.nullable && forced.is_none() && !origin.not_null {
+            out.push(Finding::QueryColumnNullable {
+                query: label.to_owned(),
+                column: expected.name.to_owned(),
+                origin: format!(
+                    "{}.{}",
+                    origin.relation,
+                    ormkit_schema::quote_ident_if_needed(&origin.column)
+                ),
+            });
         }
     }
 }

@@ -105,6 +105,49 @@ pub enum Finding {
         /// Whether inserts from this code fail because of it.
         breaks_inserts: bool,
     },
+    /// A checked query no longer prepares on the database.
+    QueryFails {
+        /// `file: name` of the query.
+        query: String,
+        /// PostgreSQL's SQLSTATE (`42703`: a column it uses is gone).
+        sqlstate: String,
+        /// PostgreSQL's message.
+        message: String,
+    },
+    /// A checked query's parameter has another type than its generated function binds
+    /// (`actual` is `absent` when the query has fewer parameters now).
+    QueryParamMismatch {
+        /// `file: name` of the query.
+        query: String,
+        /// The parameter's number (`$n`).
+        param: usize,
+        /// The type the function was generated for.
+        expected: String,
+        /// The type PostgreSQL describes now.
+        actual: String,
+    },
+    /// A checked query's result column differs from its generated row field: another name or
+    /// type, or a column more or less (`expected`/`actual` as `name type`, or `absent`).
+    QueryColumnMismatch {
+        /// `file: name` of the query.
+        query: String,
+        /// The column's position, from 1.
+        position: usize,
+        /// The column the row was generated for.
+        expected: String,
+        /// The column PostgreSQL describes now.
+        actual: String,
+    },
+    /// A checked query's column is read into a non-`Option` field, but the table column it
+    /// reads is nullable now.
+    QueryColumnNullable {
+        /// `file: name` of the query.
+        query: String,
+        /// The result column.
+        column: String,
+        /// The table column it reads (`schema.table.column`).
+        origin: String,
+    },
 }
 
 impl Finding {
@@ -193,6 +236,41 @@ impl fmt::Display for Finding {
                     false => Ok(()),
                 }
             }
+            Finding::QueryFails {
+                query,
+                sqlstate,
+                message,
+            } => write!(
+                f,
+                "query {query}: does not prepare: {message} (SQLSTATE {sqlstate})"
+            ),
+            Finding::QueryParamMismatch {
+                query,
+                param,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "query {query}: parameter ${param} has type {actual}, expected {expected}"
+            ),
+            Finding::QueryColumnMismatch {
+                query,
+                position,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "query {query}: result column {position} is {actual}, expected {expected}"
+            ),
+            Finding::QueryColumnNullable {
+                query,
+                column,
+                origin,
+            } => write!(
+                f,
+                "query {query}: column {column:?} reads {origin}, which is nullable now, \
+                 into a field that is not an Option"
+            ),
         }
     }
 }

@@ -1,13 +1,23 @@
 //! [`SchemaValidator`]: introspects the live database and compares it with what the code
 //! expects.
 
+#[cfg(feature = "orm")]
+use ormkit_schema::describe::{describe_statement, DescribeError};
 use ormkit_schema::{introspect, IntrospectOptions, SchemaLock, SchemaModel};
+#[cfg(feature = "orm")]
+use sqlx::Connection as _;
 use sqlx::PgPool;
 
+#[cfg(feature = "orm")]
+use super::compare::compare_query;
 use super::compare::{compare_enum, compare_relation, compare_types};
 use super::error::ValidationError;
 use super::expected::ExpectedRelation;
+#[cfg(feature = "orm")]
+use super::finding::Finding;
 use super::finding::ValidationReport;
+#[cfg(feature = "orm")]
+use crate::checked::CheckedQuery;
 use crate::entity::Entity;
 use crate::meta::EntityMeta;
 
@@ -103,6 +113,60 @@ impl SchemaValidator {
                 &mut findings,
             );
         }
+        Ok(ValidationReport::new(findings))
+    }
+
+    /// Prepares every checked query (typically the generated `entities::queries::QUERIES`)
+    /// on the database, running none, and compares what PostgreSQL describes with what the
+    /// functions were generated for: the parameters' types, the result columns' names and
+    /// types, and the nullability of the table columns read into non-`Option` fields.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidationError::Database`] without a connection; [`ValidationError::Introspect`]
+    /// when the catalog cannot name a described type. A query that no longer prepares is a
+    /// finding ([`Finding::QueryFails`]), not an error.
+    #[cfg(feature = "orm")]
+    pub async fn validate_queries(
+        &self,
+        queries: &[&CheckedQuery],
+    ) -> Result<ValidationReport, ValidationError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(ValidationError::Database)?;
+        // Statements this connection prepared before describe the schema of then; and
+        // what validation prepares is not the application's to keep.
+        conn.clear_cached_statements()
+            .await
+            .map_err(ValidationError::Database)?;
+        let mut findings = Vec::new();
+        for query in queries {
+            let label = format!("{}: {}", query.file, query.name);
+            match describe_statement(&mut conn, query.sql).await {
+                Ok(shape) => compare_query(query, &label, &shape, &mut findings),
+                Err(DescribeError::Prepare(sqlx::Error::Database(db))) => {
+                    findings.push(Finding::QueryFails {
+                        query: label,
+                        sqlstate: db.code().map(|c| c.into_owned()).unwrap_or_default(),
+                        message: db.message().to_owned(),
+                    });
+                }
+                Err(DescribeError::Prepare(err)) => return Err(ValidationError::Database(err)),
+                Err(DescribeError::Catalog(err)) => return Err(ValidationError::Introspect(err)),
+                Err(err) => {
+                    findings.push(Finding::QueryFails {
+                        query: label,
+                        sqlstate: String::new(),
+                        message: err.to_string(),
+                    });
+                }
+            }
+        }
+        conn.clear_cached_statements()
+            .await
+            .map_err(ValidationError::Database)?;
         Ok(ValidationReport::new(findings))
     }
 

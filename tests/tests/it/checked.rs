@@ -42,9 +42,15 @@ async fn every_kind_runs_with_typed_parameters_and_rows() -> anyhow::Result<()> 
         user_queries::user_by_email(&db.pool, "GRACE@X.IO".into()).await?,
         Some(grace.clone())
     );
-    assert_eq!(user_queries::user_by_email(&db.pool, "nobody@x.io".into()).await?, None);
+    assert_eq!(
+        user_queries::user_by_email(&db.pool, "nobody@x.io".into()).await?,
+        None
+    );
     // :exec, with one parameter used twice.
-    assert_eq!(user_queries::rename_user(&db.pool, "Ada".into(), ada.id).await?, 1);
+    assert_eq!(
+        user_queries::rename_user(&db.pool, "Ada".into(), ada.id).await?,
+        1
+    );
     assert_eq!(
         user_queries::rename_user(&db.pool, "Ada".into(), ada.id).await?,
         0,
@@ -54,10 +60,18 @@ async fn every_kind_runs_with_typed_parameters_and_rows() -> anyhow::Result<()> 
     let since = ormkit::chrono::Utc::now() - ormkit::chrono::Duration::hours(1);
     let authors = reports::active_authors(&db.pool, since).await?;
     assert_eq!(authors.len(), 1);
-    assert_eq!((authors[0].id, authors[0].email.as_str(), authors[0].posts), (ada.id, "ada@x.io", 1));
+    assert_eq!(
+        (authors[0].id, authors[0].email.as_str(), authors[0].posts),
+        (ada.id, "ada@x.io", 1)
+    );
     use futures::StreamExt as _;
-    let streamed: Vec<_> = reports::active_authors_stream(&db.pool, since).collect().await;
-    assert_eq!(streamed.into_iter().collect::<Result<Vec<_>, _>>()?, authors);
+    let streamed: Vec<_> = reports::active_authors_stream(&db.pool, since)
+        .collect()
+        .await;
+    assert_eq!(
+        streamed.into_iter().collect::<Result<Vec<_>, _>>()?,
+        authors
+    );
     // A locking read (a write for routing) in a transaction.
     let locked = ormkit::transaction(&db.pool, |tx| async move {
         user_queries::lock_next_post(&tx).await
@@ -76,7 +90,15 @@ async fn nullability_follows_joins_aggregates_and_overrides() -> anyhow::Result<
     let db = TestDb::new().await?;
     // Aggregates over an empty table: count is 0, max is NULL, the `!` override holds.
     let empty = reports::post_stats(&db.pool).await?;
-    assert_eq!((empty.posts, empty.latest, empty.first_title.as_str(), empty.first_author), (0, None, "", None));
+    assert_eq!(
+        (
+            empty.posts,
+            empty.latest,
+            empty.first_title.as_str(),
+            empty.first_author
+        ),
+        (0, None, "", None)
+    );
 
     let (ada, grace, root, reply) = seed(&db).await?;
     let stats = reports::post_stats(&db.pool).await?;
@@ -110,7 +132,10 @@ async fn recursive_ctes_window_functions_and_hostile_names() -> anyhow::Result<(
     let ids: Vec<(Option<i64>, i32)> = thread.iter().map(|r| (r.id, r.depth)).collect();
     assert_eq!(
         ids,
-        [(Some(root.id.into_inner()), 0), (Some(reply.id.into_inner()), 1)]
+        [
+            (Some(root.id.into_inner()), 0),
+            (Some(reply.id.into_inner()), 1)
+        ]
     );
     let ranks = trees::karma_ranks(&db.pool).await?;
     // NULL karma sorts last: grace (5) ranks 1, ada (NULL) 2.
@@ -126,7 +151,10 @@ async fn recursive_ctes_window_functions_and_hostile_names() -> anyhow::Result<(
     let third = Repository::<User>::new(&db.pool).insert(third).await?;
     let pairs = user_queries::same_karma(&db.pool, 1).await?;
     assert_eq!(pairs.len(), 1);
-    assert_eq!((pairs[0].first, pairs[0].second, pairs[0].karma), (grace.id, third.id, 5));
+    assert_eq!(
+        (pairs[0].first, pairs[0].second, pairs[0].karma),
+        (grace.id, third.id, 5)
+    );
 
     Repository::<WeirdName>::new(&db.pool)
         .insert_many([1, 2].map(|i| {
@@ -154,5 +182,61 @@ async fn checked_queries_get_the_statement_span_and_metrics() -> anyhow::Result<
     let before = ormkit::metrics::snapshot().queries;
     reports::users_and_posts(&db.pool).await?;
     assert!(ormkit::metrics::snapshot().queries > before);
+    Ok(())
+}
+
+#[tokio::test]
+async fn validation_reprepares_every_query_against_the_live_schema() -> anyhow::Result<()> {
+    use ormkit::validate::{Finding, SchemaValidator};
+    use ormkit_tests::entities::queries::QUERIES;
+    let db = TestDb::new().await?;
+    let validator = SchemaValidator::new(&db.pool);
+    let report = validator.validate_queries(QUERIES).await?;
+    assert!(report.findings.is_empty(), "{report}");
+
+    // Behind the lock's back: a column renamed, a type changed, a NOT NULL dropped.
+    sqlx::raw_sql(
+        "ALTER TABLE users RENAME COLUMN display_name TO shown_name;
+         ALTER TABLE users ALTER COLUMN karma TYPE int8;
+         ALTER TABLE posts ALTER COLUMN title DROP NOT NULL;",
+    )
+    .execute(&db.pool)
+    .await?;
+    let report = validator.validate_queries(QUERIES).await?;
+    let text = report.to_string();
+    assert!(!report.is_ok());
+    assert!(
+        report.findings.iter().any(|f| matches!(f,
+            Finding::QueryFails { query, sqlstate, message }
+                if query == "users.sql: rename_user" && sqlstate == "42703"
+                    && message.contains("display_name"))),
+        "{text}"
+    );
+    assert!(
+        report.findings.iter().any(|f| matches!(f,
+            Finding::QueryColumnMismatch { query, expected, actual, .. }
+                if query == "users.sql: user_by_id" && expected.starts_with("display_name ")
+                    && actual.starts_with("shown_name "))),
+        "{text}"
+    );
+    assert!(
+        report.findings.iter().any(|f| matches!(f,
+            Finding::QueryParamMismatch { query, param: 1, actual, .. }
+                if query == "users.sql: same_karma" && actual == "int8")),
+        "{text}"
+    );
+    assert!(
+        report.findings.iter().any(|f| matches!(f,
+            Finding::QueryColumnNullable { query, column, origin }
+                if query == "users.sql: lock_next_post" && column == "title"
+                    && origin == "public.posts.title")),
+        "{text}"
+    );
+    // `karma!` overrides nullability, so only its type is reported.
+    assert!(
+        !report.findings.iter().any(|f| matches!(f,
+            Finding::QueryColumnNullable { column, .. } if column == "karma")),
+        "{text}"
+    );
     Ok(())
 }
