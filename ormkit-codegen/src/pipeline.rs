@@ -6,7 +6,7 @@ use crate::error::{io_err, CodegenError, Result};
 use crate::render;
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
 use ormkit_schema::lock::short_diff;
-use ormkit_schema::migrations::{apply_script, discover, Migration};
+use ormkit_schema::migrations::{apply_script, discover_with_warnings, Migration};
 use ormkit_schema::{introspect, IntrospectOptions, LockedMigration, SchemaLock, SchemaModel};
 use sqlx::Connection as _;
 use std::path::{Path, PathBuf};
@@ -93,7 +93,11 @@ impl Config {
     fn discover(&self) -> Result<(PathBuf, Vec<Migration>)> {
         let dir = self.resolve(&self.migrations);
         self.cargo(&format!("rerun-if-changed={}", dir.display()));
-        let migrations = discover(&dir)?;
+        let discovery = discover_with_warnings(&dir)?;
+        for warning in &discovery.warnings {
+            self.warn(&format!("ormkit: {warning}"));
+        }
+        let migrations = discovery.migrations;
         for m in &migrations {
             self.cargo(&format!("rerun-if-changed={}", m.up.path));
             if let Some(down) = &m.down {
@@ -120,9 +124,9 @@ impl Config {
         runtime.block_on(async {
             let mut conn = sqlx::PgConnection::connect(scratch.url())
                 .await
-                .map_err(|source| CodegenError::Connect {
+                .map_err(|error| CodegenError::Connect {
                     target: scratch.description(),
-                    source,
+                    error,
                 })?;
             for m in migrations {
                 apply_script(&mut conn, m, &m.up).await?;
@@ -134,15 +138,24 @@ impl Config {
     }
 
     /// Builds a fresh lock from the migrations on a scratch database. Needs a database:
-    /// offline, this is an error.
+    /// offline, this is an error ([`CodegenError::NeedsDatabase`] when a lock exists,
+    /// [`CodegenError::LockMissing`] when none does).
     pub fn fresh_lock(&self) -> Result<SchemaLock> {
         let (_, migrations) = self.discover()?;
         match self.plan() {
-            ScratchPlan::Offline { reason } => Err(CodegenError::LockMissing {
-                path: self.resolve(&self.lock),
-                reason,
-            }),
+            ScratchPlan::Offline { reason } => Err(self.offline_error(reason)),
             plan => self.lock_on(&plan, &migrations).map(|(lock, _)| lock),
+        }
+    }
+
+    /// Why a fresh lock cannot be made offline: the lock is missing, or it exists and only a
+    /// database could rebuild it.
+    fn offline_error(&self, reason: String) -> CodegenError {
+        let path = self.resolve(&self.lock);
+        if path.is_file() {
+            CodegenError::NeedsDatabase { path, reason }
+        } else {
+            CodegenError::LockMissing { path, reason }
         }
     }
 
@@ -284,9 +297,32 @@ impl Config {
 
     /// The diff between the committed lock and a fresh one, `None` when they agree (the CLI's
     /// `lock --check`).
+    ///
+    /// Offline there is no fresh lock: the committed one is parsed and its migrations are
+    /// compared with those on disk, as an offline build does; `Some` then names the added,
+    /// removed and changed migrations.
     pub fn check_lock(&self) -> Result<Option<String>> {
-        let lock = self.fresh_lock()?;
         let path = self.resolve(&self.lock);
+        if let ScratchPlan::Offline { reason } = self.plan() {
+            let (_, migrations) = self.discover()?;
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(CodegenError::LockMissing { path, reason })
+                }
+                Err(e) => return Err(io_err(&path)(e)),
+            };
+            let lock = SchemaLock::parse(&text, &path.display().to_string())?;
+            let drift = lock.drift(&locked_migrations(&migrations));
+            return Ok((!drift.is_empty()).then(|| {
+                format!(
+                    "{} records other migrations than {} holds ({drift})",
+                    path.display(),
+                    self.resolve(&self.migrations).display()
+                )
+            }));
+        }
+        let lock = self.fresh_lock()?;
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         let text = lock.to_text();
         Ok((committed != text).then(|| short_diff(&committed, &text, 200)))

@@ -117,9 +117,16 @@ pub(crate) fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
 
 /// The Migrator for `db`'s directory, with the shared options.
 fn migrator(pool: &PgPool, db: &DatabaseArgs, lock: &LockArgs) -> anyhow::Result<Migrator> {
-    Ok(Migrator::from_dir(pool, &db.migrations)
-        .map_err(paragraph)?
-        .lock_timeout(Duration::from_secs(lock.lock_timeout)))
+    Ok(from_dir(pool, db)?.lock_timeout(Duration::from_secs(lock.lock_timeout)))
+}
+
+/// The Migrator for `db`'s directory; what discovery warns about goes to stderr.
+pub(crate) fn from_dir(pool: &PgPool, db: &DatabaseArgs) -> anyhow::Result<Migrator> {
+    let migrator = Migrator::from_dir(pool, &db.migrations).map_err(paragraph)?;
+    for warning in migrator.warnings() {
+        errln!("warning: {warning}");
+    }
+    Ok(migrator)
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -127,7 +134,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     let migrator = migrator(&pool, &args.db, &args.run.lock)?
         .ignore_missing(args.run.ignore_missing)
         .out_of_order(args.out_of_order)
-        .on_step(|step| println!("applied {step}"));
+        .on_step(|step| outln!("applied {step}"));
     let report = match &args.to {
         Some(version) => migrator.migrate_up_to(version).await,
         None => migrator.migrate_up().await,
@@ -141,7 +148,7 @@ async fn down(args: DownArgs) -> anyhow::Result<ExitCode> {
     let pool = args.db.pool().await?;
     let migrator = migrator(&pool, &args.db, &args.run.lock)?
         .ignore_missing(args.run.ignore_missing)
-        .on_step(|step| println!("reverted {step}"));
+        .on_step(|step| outln!("reverted {step}"));
     let report = match (&args.to, args.steps) {
         (Some(version), _) => migrator.migrate_down_to(version).await,
         (None, steps) => migrator.migrate_down_steps(steps.unwrap_or(1)).await,
@@ -153,22 +160,19 @@ async fn down(args: DownArgs) -> anyhow::Result<ExitCode> {
 
 fn summarise(report: &MigrateReport, verb: &str) {
     if report.steps.is_empty() {
-        println!("nothing to {verb}");
+        outln!("nothing to {verb}");
     }
     match &report.current_version {
-        Some(version) => println!("database is at version {version}"),
-        None => println!("database has no migration applied"),
+        Some(version) => outln!("database is at version {version}"),
+        None => outln!("database has no migration applied"),
     }
 }
 
 async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let pool = args.db.pool().await?;
-    let status = Migrator::from_dir(&pool, &args.db.migrations)
-        .map_err(paragraph)?
-        .status()
-        .await;
+    let status = from_dir(&pool, &args.db)?.status().await;
     pool.close().await;
-    println!("{}", status.map_err(paragraph)?);
+    outln!("{}", status.map_err(paragraph)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -181,10 +185,10 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     pool.close().await;
     let adopted = adopted.map_err(paragraph)?;
     if adopted.is_empty() {
-        println!("{} recorded no applied migration", args.from.tool());
+        outln!("{} recorded no applied migration", args.from.tool());
     }
     for migration in adopted {
-        println!("adopted {migration} (applied by {})", args.from.tool());
+        outln!("adopted {migration} (applied by {})", args.from.tool());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -195,10 +199,10 @@ async fn repair(args: RepairArgs) -> anyhow::Result<ExitCode> {
     pool.close().await;
     let cleared = cleared.map_err(paragraph)?;
     if cleared.is_empty() {
-        println!("nothing to repair: no migration is recorded as failed");
+        outln!("nothing to repair: no migration is recorded as failed");
     }
     for migration in cleared {
-        println!("cleared failed migration {migration}; it is pending again");
+        outln!("cleared failed migration {migration}; it is pending again");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use ormkit_schema::migrations::MigrationError;
 
 /// Why a Migrator call failed. Every message names the migration, the file, the versions or
-/// the checksums involved, and what to do next.
+/// the checksums involved, and what to do next. Messages include their cause's text, so no
+/// variant also returns it from `source()`: each cause is printed once, by `{err}` and by
+/// chain printers (anyhow's `{err:#}`) alike.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MigrateError {
@@ -17,13 +19,12 @@ pub enum MigrateError {
     Load(Box<MigrationError>),
 
     /// Connecting or a bookkeeping statement (lock, tracking table) failed.
-    #[error("{action}: {source}")]
+    #[error("{action}: {error}")]
     Database {
         /// What the Migrator was doing, e.g. `reading _ormkit_migrations`.
         action: &'static str,
-        /// The driver error.
-        #[source]
-        source: sqlx::Error,
+        /// The driver error (in the message, not `source()`).
+        error: sqlx::Error,
     },
 
     /// Another migrator held the lock for longer than the timeout.
@@ -152,7 +153,7 @@ pub enum MigrateError {
 impl MigrateError {
     /// A [`MigrateError::Database`] for `action`.
     pub(crate) fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> MigrateError {
-        move |source| MigrateError::Database { action, source }
+        move |error| MigrateError::Database { action, error }
     }
 }
 

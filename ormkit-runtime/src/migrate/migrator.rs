@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ormkit_schema::migrations::{discover, Migration, VersionKey};
+use ormkit_schema::migrations::{discover_with_warnings, DiscoveryWarning, Migration, VersionKey};
 use sqlx::{PgConnection, PgPool};
 
 use super::error::MigrateError;
@@ -30,6 +30,7 @@ const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(600);
 pub struct Migrator {
     pool: PgPool,
     migrations: Vec<Migration>,
+    warnings: Vec<DiscoveryWarning>,
     rules: Rules,
     lock_timeout: Duration,
     on_step: Option<StepObserver>,
@@ -55,14 +56,22 @@ impl Migrator {
     }
 
     /// A Migrator for the migrations of `dir`, in Diesel's or sqlx's layout (see
-    /// [`discover`]), checksummed as they are read.
+    /// [`discover_with_warnings`]), checksummed as they are read. What discovery warns
+    /// about (files it ignored, empty up scripts) is logged with `tracing` and kept in
+    /// [`warnings`](Self::warnings).
     ///
     /// # Errors
     ///
     /// [`MigrateError::Load`] when the directory cannot be read or holds a misnamed
     /// migration, a duplicate version, …
     pub fn from_dir(pool: &PgPool, dir: impl AsRef<Path>) -> Result<Self, MigrateError> {
-        Ok(Self::with_migrations(pool, discover(dir.as_ref())?))
+        let discovery = discover_with_warnings(dir.as_ref())?;
+        for warning in &discovery.warnings {
+            tracing::warn!(target: "ormkit::migrate", "{warning}");
+        }
+        let mut migrator = Self::with_migrations(pool, discovery.migrations);
+        migrator.warnings = discovery.warnings;
+        Ok(migrator)
     }
 
     /// A Migrator for migrations built by other means.
@@ -71,6 +80,7 @@ impl Migrator {
         Migrator {
             pool: pool.clone(),
             migrations,
+            warnings: Vec::new(),
             rules: Rules::default(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             on_step: None,
@@ -102,6 +112,12 @@ impl Migrator {
     pub fn on_step(mut self, report: impl Fn(&Step) + Send + Sync + 'static) -> Self {
         self.on_step = Some(Arc::new(report));
         self
+    }
+
+    /// What discovery warned about when the migrations were read from a directory (files
+    /// it ignored, up scripts without a statement); empty for embedded migrations.
+    pub fn warnings(&self) -> &[DiscoveryWarning] {
+        &self.warnings
     }
 
     /// The migrations this Migrator knows, in version order.
@@ -169,15 +185,29 @@ impl Migrator {
     }
 
     /// Reverts every applied migration newer than `version`, newest first; `"0"` reverts
-    /// them all.
+    /// them all (as [`migrate_down_all`](Self::migrate_down_all)). Any other version, an
+    /// all-zero one such as Diesel's `00000000000000` included, is a migration like any
+    /// other: it stays applied.
     ///
     /// # Errors
     ///
     /// As [`migrate_down`](Self::migrate_down), and [`MigrateError::UnknownVersion`] /
     /// [`MigrateError::InvalidVersion`].
     pub async fn migrate_down_to(&self, version: &str) -> Result<MigrateReport, MigrateError> {
+        if version == "0" {
+            return self.migrate_down_all().await;
+        }
         let target = plan::target_key(version)?;
         self.locked(Action::Down(DownTarget::To(target))).await
+    }
+
+    /// Reverts every applied migration, newest first.
+    ///
+    /// # Errors
+    ///
+    /// As [`migrate_down`](Self::migrate_down): if any of them cannot be reverted, none is.
+    pub async fn migrate_down_all(&self) -> Result<MigrateReport, MigrateError> {
+        self.locked(Action::Down(DownTarget::All)).await
     }
 
     /// Clears the rows of failed no-transaction migrations, once a person has inspected the

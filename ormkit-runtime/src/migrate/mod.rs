@@ -51,6 +51,7 @@ pub use error::MigrateError;
 pub use import::ForeignHistory;
 pub use lock::LOCK_KEY;
 pub use migrator::Migrator;
+pub use ormkit_schema::migrations::DiscoveryWarning;
 pub use report::{Direction, MigrateReport, Step};
 pub use status::{MigrationState, MigrationStatus, StatusReport};
 

@@ -141,12 +141,12 @@ fn commit_error<'a>(
     migration: &'a Migration,
     script: &'a MigrationScript,
 ) -> impl FnOnce(sqlx::Error) -> MigrateError + 'a {
-    move |source| {
+    move |error| {
         MigrateError::Script(Box::new(MigrationError::Execute {
             version: migration.version.to_string(),
             name: migration.name.to_string(),
             file: script.path.as_ref().into(),
-            source,
+            error,
         }))
     }
 }
