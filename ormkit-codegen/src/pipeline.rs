@@ -90,6 +90,20 @@ impl Config {
         }
     }
 
+    /// Stops and deletes throwaway clusters left by killed builds, whatever this run's plan:
+    /// a user whose `DATABASE_URL` is always set, or who builds offline, never starts a
+    /// cluster that would do it.
+    fn reap(&self) {
+        let reaped = ormkit_build_support::reap_stale_clusters();
+        if !reaped.is_empty() {
+            let dirs: Vec<String> = reaped.iter().map(|d| d.display().to_string()).collect();
+            self.warn(&format!(
+                "ormkit: stopped and deleted throwaway PostgreSQL clusters left by killed builds: {}",
+                dirs.join(", ")
+            ));
+        }
+    }
+
     fn discover(&self) -> Result<(PathBuf, Vec<Migration>)> {
         let dir = self.resolve(&self.migrations);
         self.cargo(&format!("rerun-if-changed={}", dir.display()));
@@ -141,6 +155,7 @@ impl Config {
     /// offline, this is an error ([`CodegenError::NeedsDatabase`] when a lock exists,
     /// [`CodegenError::LockMissing`] when none does).
     pub fn fresh_lock(&self) -> Result<SchemaLock> {
+        self.reap();
         let (_, migrations) = self.discover()?;
         match self.plan() {
             ScratchPlan::Offline { reason } => Err(self.offline_error(reason)),
@@ -185,6 +200,7 @@ impl Config {
         for name in OWN_ENV_VARS.iter().chain(ormkit_build_support::ENV_VARS) {
             self.cargo(&format!("rerun-if-env-changed={name}"));
         }
+        self.reap();
         let lock_path = self.resolve(&self.lock);
         self.cargo(&format!("rerun-if-changed={}", lock_path.display()));
         let (_, migrations) = self.discover()?;
@@ -304,6 +320,7 @@ impl Config {
     pub fn check_lock(&self) -> Result<Option<String>> {
         let path = self.resolve(&self.lock);
         if let ScratchPlan::Offline { reason } = self.plan() {
+            self.reap();
             let (_, migrations) = self.discover()?;
             let text = match std::fs::read_to_string(&path) {
                 Ok(text) => text,
