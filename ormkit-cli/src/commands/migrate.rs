@@ -56,6 +56,8 @@ struct UpArgs {
     out_of_order: bool,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    script: ScriptArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +72,8 @@ struct DownArgs {
     to: Option<String>,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    script: ScriptArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +107,44 @@ struct LockArgs {
     lock_timeout: u64,
 }
 
+/// How the statements of each migration may wait and run.
+#[derive(Debug, clap::Args)]
+struct ScriptArgs {
+    /// How long a statement may wait for a lock (lock_timeout), in seconds; 0: no limit
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    statement_lock_timeout: Duration,
+    /// How many times a migration whose lock wait timed out runs again (after 1 s, 2 s, …)
+    #[arg(long, value_name = "N", default_value_t = ormkit::migrate::DEFAULT_LOCK_RETRIES)]
+    lock_retries: u32,
+    /// How long a statement may run (statement_timeout), in seconds [default: the server's]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    statement_timeout: Option<Duration>,
+}
+
+impl ScriptArgs {
+    /// `migrator` with these settings; lock waits are reported on stderr.
+    fn apply(&self, migrator: Migrator) -> Migrator {
+        let migrator = migrator
+            .statement_lock_timeout(self.statement_lock_timeout)
+            .lock_retries(self.lock_retries)
+            .on_lock_wait(|wait| errln!("waiting: {wait}"));
+        match self.statement_timeout {
+            Some(timeout) => migrator.statement_timeout(timeout),
+            None => migrator,
+        }
+    }
+}
+
+/// Parses seconds, fractions allowed (`0.5`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| format!("{text:?} is not a number of seconds from 0 on"))
+}
+
 pub(crate) fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     block_on(async move {
         match args.command {
@@ -131,7 +173,9 @@ pub(crate) fn from_dir(pool: &PgPool, db: &DatabaseArgs) -> anyhow::Result<Migra
 
 async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     let pool = args.db.pool().await?;
-    let migrator = migrator(&pool, &args.db, &args.run.lock)?
+    let migrator = args
+        .script
+        .apply(migrator(&pool, &args.db, &args.run.lock)?)
         .ignore_missing(args.run.ignore_missing)
         .out_of_order(args.out_of_order)
         .on_step(|step| outln!("applied {step}"));
@@ -146,7 +190,9 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
 
 async fn down(args: DownArgs) -> anyhow::Result<ExitCode> {
     let pool = args.db.pool().await?;
-    let migrator = migrator(&pool, &args.db, &args.run.lock)?
+    let migrator = args
+        .script
+        .apply(migrator(&pool, &args.db, &args.run.lock)?)
         .ignore_missing(args.run.ignore_missing)
         .on_step(|step| outln!("reverted {step}"));
     let report = match (&args.to, args.steps) {

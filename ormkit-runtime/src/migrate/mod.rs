@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod blockers;
 mod error;
 mod history;
 mod import;
@@ -45,14 +46,19 @@ mod migrator;
 mod plan;
 mod report;
 mod run;
+mod settings;
 mod status;
 
+pub use blockers::{Blocker, LockWait};
 pub use error::MigrateError;
 pub use import::ForeignHistory;
 pub use lock::LOCK_KEY;
 pub use migrator::Migrator;
 pub use ormkit_schema::migrations::DiscoveryWarning;
 pub use report::{Direction, MigrateReport, Step};
+pub use settings::{
+    DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_RETRY_BACKOFF, DEFAULT_STATEMENT_LOCK_TIMEOUT,
+};
 pub use status::{MigrationState, MigrationStatus, StatusReport};
 
 /// The table the Migrator records applied migrations in, created on first use in the

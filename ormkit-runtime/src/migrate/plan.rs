@@ -50,7 +50,8 @@ pub(crate) fn check_history(
     if let Some(row) = rows.iter().find(|row| !row.success) {
         return Err(MigrateError::Failed {
             migration: row.label(),
-            started: row.applied_at,
+            direction: row.failed_direction(),
+            started: row.failed_started(),
         });
     }
     for row in rows {

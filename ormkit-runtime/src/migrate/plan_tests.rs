@@ -23,6 +23,7 @@ fn row(m: &Migration) -> AppliedRow {
         applied_at: Utc::now(),
         execution_ms: 1,
         success: true,
+        down_started_at: None,
     }
 }
 
