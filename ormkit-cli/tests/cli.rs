@@ -269,3 +269,36 @@ fn each_cause_is_printed_once() {
         "{stderr}"
     );
 }
+
+/// A loose `.sql` file beside Diesel-layout directories (crates.io's
+/// `migrations/data_oauth_github.sql`) is ignored, and the user is told so: on stderr by
+/// `generate` (as `cargo:warning` in a build) and by the migrate commands.
+#[test]
+fn a_loose_sql_file_beside_diesel_directories_is_ignored_with_a_warning() {
+    let project = project();
+    let loose = project.path().join("migrations/data_oauth_github.sql");
+    std::fs::write(&loose, "INSERT INTO nowhere VALUES (1);\n").unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = cli(project.path())
+        .args(["generate", "--out"])
+        .arg(out_dir.path())
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("data_oauth_github.sql").count(), 1, "{stderr}");
+    assert!(stderr.contains("warning: ormkit: ignoring "), "{stderr}");
+
+    let output = cli(project.path())
+        .args(["migrate", "status", "--database-url"])
+        .arg(server_url())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: ignoring ") && stderr.contains("data_oauth_github.sql"),
+        "{}",
+        text(&output)
+    );
+}
