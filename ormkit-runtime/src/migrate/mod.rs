@@ -20,6 +20,15 @@
 //!   `pg_advisory_lock` would keep a snapshot open while it waits, and `CREATE INDEX
 //!   CONCURRENTLY` run by the migrator holding the lock waits for every such snapshot: a
 //!   deadlock no one detects. Between polls a waiting migrator holds no snapshot at all;
+//! - **no silent waits behind table locks**: every migration's statements run with a
+//!   `lock_timeout` ([`Migrator::statement_lock_timeout`], 5 s by default) and optionally a
+//!   `statement_timeout`; while a statement waits for a lock, the blocking sessions (pid,
+//!   application_name, state, query, since when) are reported ([`Migrator::on_lock_wait`],
+//!   [`LockWait`]); a migration its lock timeout ended is run again with backoff
+//!   ([`Migrator::lock_retries`]) — whole when it ran in a transaction (rolled back, nothing
+//!   applied), from the timed-out statement for a no-transaction script (never a
+//!   `… CONCURRENTLY` one) — and then fails naming the blockers
+//!   ([`MigrateError::LockConflict`]);
 //! - **history checks before anything runs**: an applied migration whose file changed, an
 //!   applied migration whose file is gone, a pending migration older than the newest applied
 //!   one, a step to revert that has no down script — each refused with the file, the
