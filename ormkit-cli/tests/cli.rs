@@ -287,7 +287,11 @@ fn a_loose_sql_file_beside_diesel_directories_is_ignored_with_a_warning() {
         .unwrap();
     assert!(output.status.success(), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.matches("data_oauth_github.sql").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("data_oauth_github.sql").count(),
+        1,
+        "{stderr}"
+    );
     assert!(stderr.contains("warning: ormkit: ignoring "), "{stderr}");
 
     let output = cli(project.path())
