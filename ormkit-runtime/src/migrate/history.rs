@@ -105,7 +105,8 @@ impl History {
         Ok(History { schema, table })
     }
 
-    /// Creates the table if it does not exist yet.
+    /// Creates the table if it does not exist yet, and adds `down_started_at` to a table
+    /// made before it existed (only then: `ALTER TABLE` takes an ACCESS EXCLUSIVE lock).
     pub(crate) async fn ensure(&self, conn: &mut PgConnection) -> Result<(), MigrateError> {
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} (
@@ -116,24 +117,31 @@ impl History {
                 execution_ms bigint NOT NULL DEFAULT 0,
                 success boolean NOT NULL,
                 down_started_at timestamptz
-            );
-            ALTER TABLE {} ADD COLUMN IF NOT EXISTS down_started_at timestamptz",
-            self.table, self.table
+            )",
+            self.table
         );
         // `Executor::execute` rather than `RawSql::execute`: the latter's future cannot be
         // proven `Send` (a higher-ranked lifetime limitation of the compiler).
         conn.execute(sqlx::raw_sql(&sql))
             .await
             .map_err(MigrateError::db("creating _ormkit_migrations"))?;
+        if !self.shape(conn).await?.1 {
+            let alter = format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS down_started_at timestamptz",
+                self.table
+            );
+            conn.execute(sqlx::raw_sql(&alter))
+                .await
+                .map_err(MigrateError::db(
+                    "adding down_started_at to _ormkit_migrations",
+                ))?;
+        }
         Ok(())
     }
 
-    /// Every row, oldest version first; none when the table does not exist.
-    pub(crate) async fn load(
-        &self,
-        conn: &mut PgConnection,
-    ) -> Result<Vec<AppliedRow>, MigrateError> {
-        let (exists, current): (bool, bool) = sqlx::query_as(
+    /// Whether the table exists, and whether it has `down_started_at`.
+    async fn shape(&self, conn: &mut PgConnection) -> Result<(bool, bool), MigrateError> {
+        sqlx::query_as(
             "SELECT c.oid IS NOT NULL,
                     EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                             WHERE a.attrelid = c.oid AND a.attname = 'down_started_at'
@@ -145,9 +153,17 @@ impl History {
         )
         .bind(&self.schema)
         .bind(TRACKING_TABLE)
-        .fetch_one(&mut *conn)
+        .fetch_one(conn)
         .await
-        .map_err(MigrateError::db("looking for _ormkit_migrations"))?;
+        .map_err(MigrateError::db("looking for _ormkit_migrations"))
+    }
+
+    /// Every row, oldest version first; none when the table does not exist.
+    pub(crate) async fn load(
+        &self,
+        conn: &mut PgConnection,
+    ) -> Result<Vec<AppliedRow>, MigrateError> {
+        let (exists, current) = self.shape(conn).await?;
         if !exists {
             return Ok(Vec::new());
         }
