@@ -131,10 +131,10 @@ pub(crate) fn run(mut command: Command, hint: &'static str) -> Result<String> {
 }
 
 /// An [`Error::Spawn`] for `program`.
-pub(crate) fn spawn_error(program: &str, source: io::Error, hint: &'static str) -> Error {
+pub(crate) fn spawn_error(program: &str, error: io::Error, hint: &'static str) -> Error {
     Error::Spawn {
         program: program.to_owned(),
-        source,
+        error,
         hint,
     }
 }

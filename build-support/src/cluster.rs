@@ -61,7 +61,7 @@ impl LocalCluster {
     pub(crate) fn start(bindir: &Path, template_dir: Option<&Path>) -> Result<Self> {
         let account = ServerAccount::for_server()?;
         let temp = std::env::temp_dir();
-        reap_stale(&temp, &account);
+        let _reaped = reap_stale(&temp, &account);
         let tools = PgTools::locate(bindir, &account);
         tools.check_supported()?;
         let template = ensure_template(&tools, &account, template_dir)?;

@@ -15,18 +15,19 @@ pub(crate) const SERVER_HINT: &str = "check that the server in ORMKIT_SCRATCH_UR
 /// Errors of the scratch PostgreSQL.
 ///
 /// Messages are lowercase, carry the failing tool's stderr (and the server log
-/// where there is one) and end with a hint saying what to install or set.
+/// where there is one) and end with a hint saying what to install or set. They include
+/// their cause's text, so no variant also returns it from `source()`: each cause is printed
+/// once, by `{err}` and by chain printers (anyhow's `{err:#}`) alike.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A PostgreSQL tool could not be started at all (e.g. it does not exist).
-    #[error("could not run {program}: {source}\nhint: {hint}")]
+    #[error("could not run {program}: {error}\nhint: {hint}")]
     Spawn {
         /// The program's path.
         program: String,
         /// Why it could not be started.
-        #[source]
-        source: io::Error,
+        error: io::Error,
         /// What to do about it.
         hint: &'static str,
     },
@@ -59,13 +60,12 @@ pub enum Error {
     },
 
     /// A file system operation failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What was being done, e.g. `could not create directory /tmp/x`.
         context: String,
         /// The underlying error.
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
 
     /// A database URL could not be parsed or rewritten.
@@ -78,15 +78,14 @@ pub enum Error {
     },
 
     /// Talking to a PostgreSQL server failed.
-    #[error("could not {action} on {server}: {source}\nhint: {hint}")]
+    #[error("could not {action} on {server}: {error}\nhint: {hint}")]
     Database {
         /// What was being done, e.g. `create temporary database ormkit_scratch_1`.
         action: String,
         /// The server, e.g. `127.0.0.1:5432`.
         server: String,
         /// The underlying error.
-        #[source]
-        source: sqlx::Error,
+        error: sqlx::Error,
         /// What to do about it.
         hint: &'static str,
     },
@@ -134,10 +133,10 @@ pub enum Error {
 
 impl Error {
     /// An [`Error::Io`] with the given context.
-    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, error: io::Error) -> Self {
         Error::Io {
             context: context.into(),
-            source,
+            error,
         }
     }
 }

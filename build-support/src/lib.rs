@@ -25,7 +25,8 @@
 //!
 //! Dropping a [`ScratchDatabase`] (also during a panic) removes the database,
 //! or stops the cluster and deletes its directories. Clusters left behind by
-//! killed processes are stopped and deleted by the next cluster start.
+//! killed processes are stopped and deleted by the next cluster start and by
+//! [`reap_stale_clusters`], which every build and CLI command calls.
 //!
 //! ```no_run
 //! use ormkit_build_support::{ScratchDatabase, ScratchPlan, ENV_VARS};
@@ -64,3 +65,4 @@ pub use bindir::{find_bindir, find_bindir_in, SYSTEM_PG_ROOT};
 pub use database::{ScratchDatabase, ScratchKind};
 pub use error::{Error, Result};
 pub use plan::{ScratchPlan, ENV_VARS};
+pub use reap::reap_stale_clusters;

@@ -1,10 +1,12 @@
 //! Cleaning up after processes that died without dropping their cluster.
 //!
-//! Build scripts are killed routinely (an IDE cancelling `cargo check`, Ctrl-C),
-//! and `pg_ctl` detaches the postmaster from the caller's process group, so
-//! nothing would ever stop such a cluster. Every cluster directory records its
-//! owner's pid; before starting a new cluster, clusters whose owner is gone
-//! are stopped and deleted.
+//! Build scripts are killed routinely (an IDE cancelling `cargo check`, Ctrl-C,
+//! SIGKILL), and a postmaster whose parent died keeps running, so nothing would
+//! ever stop such a cluster. Every cluster directory records its owner's pid;
+//! clusters whose owner is gone are stopped and deleted before a new cluster
+//! starts, and by [`reap_stale_clusters`], which every build and every
+//! `ormkit-cli` command calls whatever database it uses (a user whose
+//! `DATABASE_URL` is always set never starts a cluster).
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -31,12 +33,26 @@ pub(crate) fn write_owner(root: &Path, socket_dir: &Path) -> std::io::Result<()>
     fs::write(root.join(OWNER_FILE), text)
 }
 
+/// Stops and deletes the throwaway clusters that processes which died without
+/// dropping their [`ScratchDatabase`](crate::ScratchDatabase) left in the
+/// system temp dir (`TMPDIR`), as this process's server account; returns the
+/// cluster directories deleted. Best effort and quick when there is nothing
+/// to do: errors are ignored, clusters whose owner still runs are left alone.
+pub fn reap_stale_clusters() -> Vec<PathBuf> {
+    match ServerAccount::for_server() {
+        Ok(account) => reap_stale(&std::env::temp_dir(), &account),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Stops and deletes clusters in `temp_dir` that belong to `account` and
 /// whose owning process no longer runs; deletes abandoned template staging
-/// directories. Best effort: errors are ignored.
-pub(crate) fn reap_stale(temp_dir: &Path, account: &ServerAccount) {
+/// directories; returns the cluster directories deleted. Best effort: errors
+/// are ignored.
+pub(crate) fn reap_stale(temp_dir: &Path, account: &ServerAccount) -> Vec<PathBuf> {
+    let mut reaped = Vec::new();
     let Ok(entries) = fs::read_dir(temp_dir) else {
-        return;
+        return reaped;
     };
     for entry in entries.filter_map(|entry| entry.ok()) {
         let name = entry.file_name();
@@ -53,28 +69,32 @@ pub(crate) fn reap_stale(temp_dir: &Path, account: &ServerAccount) {
             continue;
         }
         if cluster {
-            reap_cluster(&entry.path());
+            if reap_cluster(&entry.path()) {
+                reaped.push(entry.path());
+            }
         } else if is_old(&meta) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
+    reaped
 }
 
-fn reap_cluster(root: &Path) {
+/// Stops and deletes the cluster in `root` if its owner is gone; returns whether it did.
+fn reap_cluster(root: &Path) -> bool {
     let Ok(owner) = fs::read_to_string(root.join(OWNER_FILE)) else {
-        return; // being set up right now, or not ours to judge
+        return false; // being set up right now, or not ours to judge
     };
     let mut lines = owner.lines();
     let Some(pid) = lines.next().and_then(|pid| pid.trim().parse::<i32>().ok()) else {
-        return;
+        return false;
     };
     if is_running(pid) {
-        return;
+        return false;
     }
     let data_dir = root.join("data");
     if let Some(postmaster) = postmaster_pid(&data_dir) {
         if serves(postmaster, &data_dir) && !kill_postmaster(postmaster) {
-            return; // leave the directory to a later attempt
+            return false; // leave the directory to a later attempt
         }
     }
     if let Some(socket_dir) = lines.next().map(PathBuf::from) {
@@ -85,7 +105,7 @@ fn reap_cluster(root: &Path) {
             let _ = fs::remove_dir_all(&socket_dir);
         }
     }
-    let _ = fs::remove_dir_all(root);
+    fs::remove_dir_all(root).is_ok()
 }
 
 fn is_old(meta: &fs::Metadata) -> bool {

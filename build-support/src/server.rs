@@ -4,7 +4,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::Connection;
 
 use crate::error::{Error, Result, SERVER_HINT};
@@ -13,11 +13,18 @@ use crate::urls::{redact, with_database};
 
 /// PostgreSQL's SQLSTATE for a syntax error (`DROP DATABASE … WITH (FORCE)` before 13).
 const SYNTAX_ERROR: &str = "42601";
+/// PostgreSQL's SQLSTATE for connecting to a database that does not exist.
+const NO_SUCH_DATABASE: &str = "3D000";
+/// Where `CREATE DATABASE` is issued from when the URL's own database does not exist (yet):
+/// the server's maintenance databases.
+const MAINTENANCE_DATABASES: [&str; 2] = ["postgres", "template1"];
 
 /// A temporary database, dropped (forcibly) when this is dropped.
 ///
 /// The database the server URL names is only connected to, to issue
-/// `CREATE DATABASE` / `DROP DATABASE`; nothing is created in it.
+/// `CREATE DATABASE` / `DROP DATABASE`; nothing is created in it. When it does not exist
+/// (a `DATABASE_URL` naming the application's database before its first migration), the
+/// server's maintenance database (`postgres`, else `template1`) is used instead.
 pub(crate) struct ServerDatabase {
     admin: PgConnectOptions,
     name: String,
@@ -54,22 +61,27 @@ impl ServerDatabase {
             quote_ident(&database.name)
         );
         let admin = &database.admin;
-        let (sent, result) = block_on(move || async move {
-            let mut conn = match connect(admin).await {
-                Ok(conn) => conn,
-                Err(err) => return (false, Err(err)),
+        let (used, result) = block_on(move || async move {
+            let (mut conn, used) = match connect_admin(admin).await {
+                Ok(connected) => connected,
+                Err(err) => return (None, Err(err)),
             };
             let result = sqlx::raw_sql(&sql).execute(&mut conn).await;
             let _ = conn.close().await;
-            (true, result.map(drop))
+            (Some(used), result.map(drop))
         })?;
+        let sent = used.is_some();
+        if let Some(used) = used {
+            // DROP DATABASE is issued from wherever CREATE DATABASE was.
+            database.admin = used;
+        }
         // If the outcome of a sent CREATE is unknown (e.g. the connection broke),
         // the database may exist: let drop() remove it.
         database.live = sent && !matches!(result, Err(sqlx::Error::Database(_)));
-        result.map_err(|source| Error::Database {
+        result.map_err(|error| Error::Database {
             action: format!("create temporary database {}", database.name),
             server: database.server.clone(),
-            source,
+            error,
             hint: SERVER_HINT,
         })?;
         Ok(database)
@@ -118,10 +130,10 @@ impl ServerDatabase {
             let _ = conn.close().await;
             result.map(drop)
         })?;
-        result.map_err(|source| Error::Database {
+        result.map_err(|error| Error::Database {
             action: format!("drop temporary database {}", self.name),
             server: self.server.clone(),
-            source,
+            error,
             hint: SERVER_HINT,
         })?;
         self.live = false;
@@ -133,6 +145,34 @@ impl Drop for ServerDatabase {
     fn drop(&mut self) {
         let _ = self.drop_database();
     }
+}
+
+/// Connects to `admin`'s database, or, when the server says it does not exist, to the first
+/// maintenance database that does; returns the connection and the options that worked.
+async fn connect_admin(
+    admin: &PgConnectOptions,
+) -> Result<(PgConnection, PgConnectOptions), sqlx::Error> {
+    let first = match connect(admin).await {
+        Ok(conn) => return Ok((conn, admin.clone())),
+        Err(err) if is_missing_database(&err) => err,
+        Err(err) => return Err(err),
+    };
+    for name in MAINTENANCE_DATABASES {
+        if admin.get_database() == Some(name) {
+            continue;
+        }
+        let options = admin.clone().database(name);
+        match connect(&options).await {
+            Ok(conn) => return Ok((conn, options)),
+            Err(err) if is_missing_database(&err) => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(first)
+}
+
+fn is_missing_database(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some(NO_SUCH_DATABASE))
 }
 
 /// `ormkit_scratch_<pid>_<nanos>_<counter>`: unique across processes and calls.

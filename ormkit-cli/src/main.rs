@@ -2,6 +2,8 @@
 
 use clap::Parser;
 
+#[macro_use]
+mod output;
 mod commands;
 
 fn main() -> std::process::ExitCode {
@@ -9,7 +11,7 @@ fn main() -> std::process::ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            errln!("error: {err:#}");
             std::process::ExitCode::from(2)
         }
     }

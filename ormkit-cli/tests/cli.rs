@@ -211,3 +211,137 @@ fn locked_mode_refuses_a_differing_lock_and_update_mode_rewrites_it() {
     let output = run("ORMKIT_LOCKED");
     assert!(output.status.success(), "{}", text(&output));
 }
+
+#[test]
+fn offline_lock_check_compares_an_existing_lock_with_the_migrations() {
+    let project = project();
+    let output = cli(project.path())
+        .args(["lock", "--check"])
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let out = text(&output);
+    assert!(!out.contains("does not exist"), "{out}");
+    assert!(
+        out.contains("schema.lock records exactly the migrations on disk (offline"),
+        "{out}"
+    );
+
+    add_migration(project.path(), "20990101000000_extra", "SELECT 1;");
+    let output = cli(project.path())
+        .args(["lock", "--check"])
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let out = text(&output);
+    assert!(out.contains("added: 20990101000000_extra"), "{out}");
+
+    // Writing a lock offline says a database is needed, not that the lock is missing.
+    let output = cli(project.path())
+        .arg("lock")
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let out = text(&output);
+    assert!(!out.contains("does not exist"), "{out}");
+    assert!(out.contains("needs PostgreSQL"), "{out}");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let project = project();
+    add_migration(project.path(), "20990101000000_extra", "SELECT 1;");
+    // The reading end is closed before the command writes, as `| head -c1` does once it has
+    // its byte.
+    let mut child = cli(project.path())
+        .args(["lock", "--check"])
+        .env("ORMKIT_OFFLINE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+/// Each cause of an error appears once in what the CLI prints (`{err:#}` walks `source()`,
+/// so a message that includes its cause must not also return it from there).
+#[test]
+fn each_cause_is_printed_once() {
+    let project = project();
+    let output = cli(project.path())
+        .arg("lock")
+        .env(
+            "ORMKIT_SCRATCH_URL",
+            "postgres://postgres@127.0.0.1:1/postgres",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: scratch PostgreSQL: "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("Connection refused").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("hint:").count(), 1, "{stderr}");
+
+    // A file that cannot be read, through discovery.
+    std::fs::remove_dir_all(project.path().join("migrations")).unwrap();
+    let output = cli(project.path())
+        .args(["lock", "--check"])
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot read "), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+}
+
+/// A loose `.sql` file beside Diesel-layout directories (crates.io's
+/// `migrations/data_oauth_github.sql`) is ignored, and the user is told so: on stderr by
+/// `generate` (as `cargo:warning` in a build) and by the migrate commands.
+#[test]
+fn a_loose_sql_file_beside_diesel_directories_is_ignored_with_a_warning() {
+    let project = project();
+    let loose = project.path().join("migrations/data_oauth_github.sql");
+    std::fs::write(&loose, "INSERT INTO nowhere VALUES (1);\n").unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = cli(project.path())
+        .args(["generate", "--out"])
+        .arg(out_dir.path())
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("data_oauth_github.sql").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("warning: ormkit: ignoring "), "{stderr}");
+
+    let output = cli(project.path())
+        .args(["migrate", "status", "--database-url"])
+        .arg(server_url())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: ignoring ") && stderr.contains("data_oauth_github.sql"),
+        "{}",
+        text(&output)
+    );
+}

@@ -362,3 +362,86 @@ fn import_adopts_a_diesel_history_from_the_shell() {
         text(&output)
     );
 }
+
+/// A migration behind another session's table lock: `migrate up` says whom it waits for
+/// while it waits, retries, and fails naming the blocker; nothing of it is applied.
+#[test]
+fn a_migration_behind_a_table_lock_names_the_blocker() {
+    use ormkit::sqlx::postgres::{PgConnectOptions, PgConnection};
+    use ormkit::sqlx::Connection as _;
+
+    let db = database();
+    let project = project();
+    let dir = project.path();
+    assert!(run(dir, &db, &["migrate", "up"]).status.success());
+    add_migration(
+        dir,
+        "20990101000000_nickname",
+        "ALTER TABLE users ADD COLUMN nickname text;\n",
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let options: PgConnectOptions = db.url().parse().unwrap();
+    let (mut blocker, pid) = runtime.block_on(async {
+        let mut conn = PgConnection::connect_with(&options.application_name("the-blocker"))
+            .await
+            .unwrap();
+        let pid: i32 = ormkit::sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        ormkit::sqlx::raw_sql("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        (conn, pid)
+    });
+    let output = run(
+        dir,
+        &db,
+        &[
+            "migrate",
+            "up",
+            "--statement-lock-timeout",
+            "0.3",
+            "--lock-retries",
+            "1",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let error = stderr
+        .lines()
+        .find(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    let blocker_named = format!("pid {pid} (application_name \"the-blocker\", idle in transaction");
+    assert!(error.contains(&blocker_named), "{error}");
+    assert!(
+        error.contains("20990101000000_nickname/up.sql:1: ERROR 55P03")
+            && error.contains("in each of its 2 attempt(s)")
+            && error.contains("nothing of it is applied"),
+        "{error}"
+    );
+    assert!(
+        stderr.contains("waiting: migration 20990101000000_nickname has waited")
+            && stderr.contains("waiting: migration 20990101000000_nickname timed out waiting for AccessExclusiveLock on users (attempt 1)"),
+        "{stderr}"
+    );
+    runtime.block_on(async {
+        ormkit::sqlx::query("ROLLBACK")
+            .execute(&mut blocker)
+            .await
+            .unwrap();
+        blocker.close().await.unwrap();
+    });
+    let output = run(dir, &db, &["migrate", "up"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        stdout(&output).matches("applied ").count(),
+        1,
+        "{}",
+        text(&output)
+    );
+}

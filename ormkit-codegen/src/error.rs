@@ -5,6 +5,9 @@ use ormkit_schema::migrations::MigrationError;
 use std::path::PathBuf;
 
 /// Code generation failed.
+///
+/// Messages include their cause's text, so no variant also returns it from `source()`:
+/// build scripts print `{err}`, the CLI `{err:#}`, and each shows every cause once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CodegenError {
@@ -13,19 +16,18 @@ pub enum CodegenError {
     Migration(#[from] MigrationError),
     /// The scratch PostgreSQL could not be set up.
     #[error("scratch PostgreSQL: {0}")]
-    Scratch(#[from] ormkit_build_support::Error),
+    Scratch(ormkit_build_support::Error),
     /// Connecting to the scratch database failed.
-    #[error("could not connect to the scratch database ({target}): {source}")]
+    #[error("could not connect to the scratch database ({target}): {error}")]
     Connect {
         /// What was being connected to.
         target: String,
         /// The driver's error.
-        #[source]
-        source: sqlx::Error,
+        error: sqlx::Error,
     },
     /// Reading the catalog failed.
     #[error("introspection failed: {0}")]
-    Introspect(#[from] ormkit_schema::IntrospectError),
+    Introspect(ormkit_schema::IntrospectError),
     /// The lock file could not be parsed.
     #[error(transparent)]
     Lock(#[from] ormkit_schema::LockError),
@@ -33,6 +35,14 @@ pub enum CodegenError {
     #[error("{path} does not exist and no database is available ({reason}); create the lock with `{REFRESH_COMMAND}` where PostgreSQL is available, or set ORMKIT_SCRATCH_URL")]
     LockMissing {
         /// Where the lock was expected.
+        path: PathBuf,
+        /// Why there is no database.
+        reason: String,
+    },
+    /// Offline, and the lock exists but only a database could rebuild it (`ormkit-cli lock`).
+    #[error("rebuilding {path} needs PostgreSQL to apply the migrations to, and none is available ({reason}); run it where PostgreSQL is available, or set ORMKIT_SCRATCH_URL (an offline `lock --check` compares the lock with the migrations without one)")]
+    NeedsDatabase {
+        /// The lock file.
         path: PathBuf,
         /// Why there is no database.
         reason: String,
@@ -74,13 +84,12 @@ pub enum CodegenError {
         message: String,
     },
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A required environment variable is missing (`OUT_DIR` outside a build script).
     #[error("environment variable {name} is not set ({hint})")]
@@ -139,5 +148,17 @@ pub type Result<T, E = CodegenError> = std::result::Result<T, E>;
 
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CodegenError {
     let path = path.into();
-    move |source| CodegenError::Io { path, source }
+    move |error| CodegenError::Io { path, error }
+}
+
+impl From<ormkit_build_support::Error> for CodegenError {
+    fn from(err: ormkit_build_support::Error) -> Self {
+        CodegenError::Scratch(err)
+    }
+}
+
+impl From<ormkit_schema::IntrospectError> for CodegenError {
+    fn from(err: ormkit_schema::IntrospectError) -> Self {
+        CodegenError::Introspect(err)
+    }
 }

@@ -7,7 +7,7 @@ use crate::queries::{self, QueryFile};
 use crate::render;
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
 use ormkit_schema::lock::short_diff;
-use ormkit_schema::migrations::{apply_script, discover, Migration};
+use ormkit_schema::migrations::{apply_script, discover_with_warnings, Migration};
 use ormkit_schema::{
     introspect, IntrospectOptions, LockedMigration, LockedQuery, SchemaLock, SchemaModel,
 };
@@ -93,10 +93,28 @@ impl Config {
         }
     }
 
+    /// Stops and deletes throwaway clusters left by killed builds, whatever this run's plan:
+    /// a user whose `DATABASE_URL` is always set, or who builds offline, never starts a
+    /// cluster that would do it.
+    fn reap(&self) {
+        let reaped = ormkit_build_support::reap_stale_clusters();
+        if !reaped.is_empty() {
+            let dirs: Vec<String> = reaped.iter().map(|d| d.display().to_string()).collect();
+            self.warn(&format!(
+                "ormkit: stopped and deleted throwaway PostgreSQL clusters left by killed builds: {}",
+                dirs.join(", ")
+            ));
+        }
+    }
+
     fn discover(&self) -> Result<(PathBuf, Vec<Migration>)> {
         let dir = self.resolve(&self.migrations);
         self.cargo(&format!("rerun-if-changed={}", dir.display()));
-        let migrations = discover(&dir)?;
+        let discovery = discover_with_warnings(&dir)?;
+        for warning in &discovery.warnings {
+            self.warn(&format!("ormkit: {warning}"));
+        }
+        let migrations = discovery.migrations;
         for m in &migrations {
             self.cargo(&format!("rerun-if-changed={}", m.up.path));
             if let Some(down) = &m.down {
@@ -139,9 +157,9 @@ impl Config {
         runtime.block_on(async {
             let mut conn = sqlx::PgConnection::connect(scratch.url())
                 .await
-                .map_err(|source| CodegenError::Connect {
+                .map_err(|error| CodegenError::Connect {
                     target: scratch.description(),
-                    source,
+                    error,
                 })?;
             for m in migrations {
                 apply_script(&mut conn, m, &m.up).await?;
@@ -154,18 +172,28 @@ impl Config {
     }
 
     /// Builds a fresh lock from the migrations on a scratch database. Needs a database:
-    /// offline, this is an error.
+    /// offline, this is an error ([`CodegenError::NeedsDatabase`] when a lock exists,
+    /// [`CodegenError::LockMissing`] when none does).
     pub fn fresh_lock(&self) -> Result<SchemaLock> {
+        self.reap();
         let (_, migrations) = self.discover()?;
         let query_files = self.discover_queries()?;
         match self.plan() {
-            ScratchPlan::Offline { reason } => Err(CodegenError::LockMissing {
-                path: self.resolve(&self.lock),
-                reason,
-            }),
+            ScratchPlan::Offline { reason } => Err(self.offline_error(reason)),
             plan => self
                 .lock_on(&plan, &migrations, &query_files)
                 .map(|(lock, _)| lock),
+        }
+    }
+
+    /// Why a fresh lock cannot be made offline: the lock is missing, or it exists and only a
+    /// database could rebuild it.
+    fn offline_error(&self, reason: String) -> CodegenError {
+        let path = self.resolve(&self.lock);
+        if path.is_file() {
+            CodegenError::NeedsDatabase { path, reason }
+        } else {
+            CodegenError::LockMissing { path, reason }
         }
     }
 
@@ -195,6 +223,7 @@ impl Config {
         for name in OWN_ENV_VARS.iter().chain(ormkit_build_support::ENV_VARS) {
             self.cargo(&format!("rerun-if-env-changed={name}"));
         }
+        self.reap();
         let lock_path = self.resolve(&self.lock);
         self.cargo(&format!("rerun-if-changed={}", lock_path.display()));
         let (_, migrations) = self.discover()?;
@@ -309,9 +338,33 @@ impl Config {
 
     /// The diff between the committed lock and a fresh one, `None` when they agree (the CLI's
     /// `lock --check`).
+    ///
+    /// Offline there is no fresh lock: the committed one is parsed and its migrations are
+    /// compared with those on disk, as an offline build does; `Some` then names the added,
+    /// removed and changed migrations.
     pub fn check_lock(&self) -> Result<Option<String>> {
-        let lock = self.fresh_lock()?;
         let path = self.resolve(&self.lock);
+        if let ScratchPlan::Offline { reason } = self.plan() {
+            self.reap();
+            let (_, migrations) = self.discover()?;
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(CodegenError::LockMissing { path, reason })
+                }
+                Err(e) => return Err(io_err(&path)(e)),
+            };
+            let lock = SchemaLock::parse(&text, &path.display().to_string())?;
+            let drift = lock.drift(&locked_migrations(&migrations));
+            return Ok((!drift.is_empty()).then(|| {
+                format!(
+                    "{} records other migrations than {} holds ({drift})",
+                    path.display(),
+                    self.resolve(&self.migrations).display()
+                )
+            }));
+        }
+        let lock = self.fresh_lock()?;
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         let text = lock.to_text();
         Ok((committed != text).then(|| short_diff(&committed, &text, 200)))

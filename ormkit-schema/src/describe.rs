@@ -46,7 +46,7 @@ pub struct ColumnOrigin {
 pub enum DescribeError {
     /// PostgreSQL refused to prepare it (the error carries SQLSTATE and position).
     #[error("{0}")]
-    Prepare(#[source] sqlx::Error),
+    Prepare(sqlx::Error),
     /// A parameter or column has a type that `pg_type` does not list.
     #[error("PostgreSQL described a type (oid {oid}) for {user} that pg_type does not list")]
     UnknownType {
@@ -139,10 +139,10 @@ fn oid_of(ty: &PgTypeInfo) -> u32 {
     ty.oid().map_or(0, |o| o.0)
 }
 
-fn catalog_error(source: sqlx::Error) -> DescribeError {
+fn catalog_error(error: sqlx::Error) -> DescribeError {
     DescribeError::Catalog(IntrospectError::Query {
         what: "a statement's types",
-        source,
+        error,
     })
 }
 

@@ -42,13 +42,12 @@ pub const DEFAULT_EXCLUDED_TABLES: &[&str] = &[
 #[non_exhaustive]
 pub enum IntrospectError {
     /// A catalog query failed.
-    #[error("catalog query for {what} failed: {source}")]
+    #[error("catalog query for {what} failed: {error}")]
     Query {
         /// What was being read (`tables`, `columns`, …).
         what: &'static str,
-        /// The database error.
-        #[source]
-        source: sqlx::Error,
+        /// The database error (in the message, not `source()`).
+        error: sqlx::Error,
     },
     /// A type referenced by a column is missing from `pg_type` (a concurrent DROP).
     #[error("type oid {oid} used by {user} was not found in pg_type")]
@@ -94,7 +93,7 @@ impl Types {
 }
 
 fn query_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> IntrospectError {
-    move |source| IntrospectError::Query { what, source }
+    move |error| IntrospectError::Query { what, error }
 }
 
 /// Reads the schema model of the database `conn` is connected to.

@@ -126,21 +126,30 @@ pub struct QueryColumn {
 #[non_exhaustive]
 pub enum LockError {
     /// The text is not a lock.
-    #[error("{path}: not a valid schema.lock ({source}); regenerate it with `{REFRESH_COMMAND}`")]
+    #[error("{path}: not a valid schema.lock ({error}); regenerate it with `{REFRESH_COMMAND}`")]
     Parse {
         /// The file.
         path: String,
-        /// What serde_json said.
-        #[source]
-        source: serde_json::Error,
+        /// What serde_json said (in the message, not `source()`).
+        error: serde_json::Error,
     },
-    /// The lock was written by an incompatible ormkit.
+    /// The lock declares an older format than this ormkit reads (or none): regenerating it
+    /// upgrades it.
     #[error("{path}: lock format {found} is not supported (this ormkit reads format {LOCK_FORMAT}); regenerate it with `{REFRESH_COMMAND}`")]
     Format {
         /// The file.
         path: String,
-        /// The format it declares.
+        /// The format it declares (0 when it declares none).
         found: u32,
+    },
+    /// The lock was written by a newer ormkit, in a format this one does not know.
+    /// Regenerating it here would downgrade it (and lose what the newer format records).
+    #[error("{path}: lock format {found} was written by a newer ormkit (this one reads format {LOCK_FORMAT}); upgrade ormkit (ormkit-codegen and ormkit-cli) instead of regenerating the lock, which would downgrade it")]
+    NewerFormat {
+        /// The file.
+        path: String,
+        /// The format it declares.
+        found: u64,
     },
     /// The schema part does not match the recorded fingerprint: the file was edited by hand
     /// or merged badly.
@@ -222,22 +231,27 @@ impl SchemaLock {
 
     /// Parses a lock's text; `path` is only used in error messages.
     pub fn parse(text: &str, path: &str) -> Result<Self, LockError> {
-        let value: Value = serde_json::from_str(text).map_err(|source| LockError::Parse {
+        let value: Value = serde_json::from_str(text).map_err(|error| LockError::Parse {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let found = value.get("format").and_then(Value::as_u64).unwrap_or(0);
+        if found > u64::from(LOCK_FORMAT) {
+            return Err(LockError::NewerFormat {
+                path: path.to_owned(),
+                found,
+            });
+        }
         if found != u64::from(LOCK_FORMAT) {
             return Err(LockError::Format {
                 path: path.to_owned(),
                 found: u32::try_from(found).unwrap_or(u32::MAX),
             });
         }
-        let lock: SchemaLock =
-            serde_json::from_value(value).map_err(|source| LockError::Parse {
-                path: path.to_owned(),
-                source,
-            })?;
+        let lock: SchemaLock = serde_json::from_value(value).map_err(|error| LockError::Parse {
+            path: path.to_owned(),
+            error,
+        })?;
         let computed = fingerprint(&lock.schema);
         if computed != lock.fingerprint {
             return Err(LockError::Fingerprint {
@@ -412,10 +426,21 @@ mod tests {
         let err = SchemaLock::parse(&edited, "schema.lock").unwrap_err();
         assert!(matches!(err, LockError::Fingerprint { .. }), "{err}");
         let future = text.replace("\"format\": 1", "\"format\": 99");
-        assert!(matches!(
-            SchemaLock::parse(&future, "x").unwrap_err(),
-            LockError::Format { found: 99, .. }
-        ));
+        let err = SchemaLock::parse(&future, "x").unwrap_err();
+        assert!(
+            matches!(err, LockError::NewerFormat { found: 99, .. }),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("written by a newer ormkit") && message.contains("upgrade ormkit"),
+            "{message}"
+        );
+        assert!(!message.contains("regenerate it"), "{message}");
+        let past = text.replace("\"format\": 1", "\"format\": 0");
+        let err = SchemaLock::parse(&past, "x").unwrap_err();
+        assert!(matches!(err, LockError::Format { found: 0, .. }), "{err}");
+        assert!(err.to_string().contains("regenerate it"), "{err}");
     }
 
     #[test]

@@ -110,3 +110,24 @@ fn query_parameters_are_kept_and_dbname_replaced() {
     assert!(db.url().contains("dbname=ormkit_scratch_"), "{}", db.url());
     db.close().expect("drop temporary database");
 }
+
+/// A `DATABASE_URL` naming the application's database before it exists (a fresh checkout,
+/// `cargo build` before the first `migrate up`): the scratch database is made through the
+/// server's maintenance database, and the named one is still not created.
+#[tokio::test]
+async fn a_url_naming_a_database_that_does_not_exist_yet_still_works() {
+    let url = server_url();
+    let missing = format!("ormkit_not_created_{}", std::process::id());
+    let mut parsed = url::Url::parse(&url).expect("server url");
+    parsed.set_path(&format!("/{missing}"));
+    let db = ScratchDatabase::on_server(parsed.as_str())
+        .expect("a scratch database despite the missing database in the url");
+    let name = query_text(db.url(), "SELECT current_database()::text").await;
+    assert!(name.starts_with("ormkit_scratch_"), "{name}");
+    db.close().expect("drop temporary database");
+    assert!(!database_exists(&url, &name).await, "{name} still exists");
+    assert!(
+        !database_exists(&url, &missing).await,
+        "the url's own database was created"
+    );
+}

@@ -18,9 +18,9 @@ pub(crate) fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.paths.config();
     config.out_dir(&args.out);
     let generated = config.generate()?;
-    println!("wrote {}", generated.file.display());
+    outln!("wrote {}", generated.file.display());
     if let ormkit_codegen::LockStatus::Differs(diff) = &generated.lock_status {
-        eprintln!("{diff}");
+        errln!("{diff}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,14 +16,25 @@ pub(crate) struct LockArgs {
 pub(crate) fn run(args: LockArgs) -> anyhow::Result<ExitCode> {
     let config = args.paths.config();
     if args.check {
+        let offline = match ormkit_codegen::ScratchPlan::from_env() {
+            ormkit_codegen::ScratchPlan::Offline { reason } => Some(reason),
+            _ => None,
+        };
         return Ok(match config.check_lock()? {
             None => {
-                println!("{} is up to date", args.paths.lock.display());
+                match offline {
+                    Some(reason) => outln!(
+                        "{} records exactly the migrations on disk (offline, {reason}: the \
+                         schema was not rebuilt)",
+                        args.paths.lock.display()
+                    ),
+                    None => outln!("{} is up to date", args.paths.lock.display()),
+                }
                 ExitCode::SUCCESS
             }
             Some(diff) => {
-                println!("{diff}");
-                eprintln!(
+                outln!("{diff}");
+                errln!(
                     "{} is stale; refresh it with `ormkit-cli lock`",
                     args.paths.lock.display()
                 );
@@ -33,7 +44,7 @@ pub(crate) fn run(args: LockArgs) -> anyhow::Result<ExitCode> {
     }
     let (lock, changed) = config.write_lock()?;
     let verb = if changed { "wrote" } else { "unchanged:" };
-    println!(
+    outln!(
         "{verb} {} ({} migrations, {} relations, {} queries, fingerprint {})",
         args.paths.lock.display(),
         lock.migrations.len(),

@@ -56,6 +56,8 @@ struct UpArgs {
     out_of_order: bool,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    script: ScriptArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +72,8 @@ struct DownArgs {
     to: Option<String>,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    script: ScriptArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +107,44 @@ struct LockArgs {
     lock_timeout: u64,
 }
 
+/// How the statements of each migration may wait and run.
+#[derive(Debug, clap::Args)]
+struct ScriptArgs {
+    /// How long a statement may wait for a lock (lock_timeout), in seconds; 0: no limit
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = seconds)]
+    statement_lock_timeout: Duration,
+    /// How many times a migration whose lock wait timed out runs again (after 1 s, 2 s, …)
+    #[arg(long, value_name = "N", default_value_t = ormkit::migrate::DEFAULT_LOCK_RETRIES)]
+    lock_retries: u32,
+    /// How long a statement may run (statement_timeout), in seconds [default: the server's]
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    statement_timeout: Option<Duration>,
+}
+
+impl ScriptArgs {
+    /// `migrator` with these settings; lock waits are reported on stderr.
+    fn apply(&self, migrator: Migrator) -> Migrator {
+        let migrator = migrator
+            .statement_lock_timeout(self.statement_lock_timeout)
+            .lock_retries(self.lock_retries)
+            .on_lock_wait(|wait| errln!("waiting: {wait}"));
+        match self.statement_timeout {
+            Some(timeout) => migrator.statement_timeout(timeout),
+            None => migrator,
+        }
+    }
+}
+
+/// Parses seconds, fractions allowed (`0.5`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| format!("{text:?} is not a number of seconds from 0 on"))
+}
+
 pub(crate) fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     block_on(async move {
         match args.command {
@@ -117,17 +159,26 @@ pub(crate) fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
 
 /// The Migrator for `db`'s directory, with the shared options.
 fn migrator(pool: &PgPool, db: &DatabaseArgs, lock: &LockArgs) -> anyhow::Result<Migrator> {
-    Ok(Migrator::from_dir(pool, &db.migrations)
-        .map_err(paragraph)?
-        .lock_timeout(Duration::from_secs(lock.lock_timeout)))
+    Ok(from_dir(pool, db)?.lock_timeout(Duration::from_secs(lock.lock_timeout)))
+}
+
+/// The Migrator for `db`'s directory; what discovery warns about goes to stderr.
+pub(crate) fn from_dir(pool: &PgPool, db: &DatabaseArgs) -> anyhow::Result<Migrator> {
+    let migrator = Migrator::from_dir(pool, &db.migrations).map_err(paragraph)?;
+    for warning in migrator.warnings() {
+        errln!("warning: {warning}");
+    }
+    Ok(migrator)
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     let pool = args.db.pool().await?;
-    let migrator = migrator(&pool, &args.db, &args.run.lock)?
+    let migrator = args
+        .script
+        .apply(migrator(&pool, &args.db, &args.run.lock)?)
         .ignore_missing(args.run.ignore_missing)
         .out_of_order(args.out_of_order)
-        .on_step(|step| println!("applied {step}"));
+        .on_step(|step| outln!("applied {step}"));
     let report = match &args.to {
         Some(version) => migrator.migrate_up_to(version).await,
         None => migrator.migrate_up().await,
@@ -139,9 +190,11 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
 
 async fn down(args: DownArgs) -> anyhow::Result<ExitCode> {
     let pool = args.db.pool().await?;
-    let migrator = migrator(&pool, &args.db, &args.run.lock)?
+    let migrator = args
+        .script
+        .apply(migrator(&pool, &args.db, &args.run.lock)?)
         .ignore_missing(args.run.ignore_missing)
-        .on_step(|step| println!("reverted {step}"));
+        .on_step(|step| outln!("reverted {step}"));
     let report = match (&args.to, args.steps) {
         (Some(version), _) => migrator.migrate_down_to(version).await,
         (None, steps) => migrator.migrate_down_steps(steps.unwrap_or(1)).await,
@@ -153,22 +206,19 @@ async fn down(args: DownArgs) -> anyhow::Result<ExitCode> {
 
 fn summarise(report: &MigrateReport, verb: &str) {
     if report.steps.is_empty() {
-        println!("nothing to {verb}");
+        outln!("nothing to {verb}");
     }
     match &report.current_version {
-        Some(version) => println!("database is at version {version}"),
-        None => println!("database has no migration applied"),
+        Some(version) => outln!("database is at version {version}"),
+        None => outln!("database has no migration applied"),
     }
 }
 
 async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let pool = args.db.pool().await?;
-    let status = Migrator::from_dir(&pool, &args.db.migrations)
-        .map_err(paragraph)?
-        .status()
-        .await;
+    let status = from_dir(&pool, &args.db)?.status().await;
     pool.close().await;
-    println!("{}", status.map_err(paragraph)?);
+    outln!("{}", status.map_err(paragraph)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -181,10 +231,10 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     pool.close().await;
     let adopted = adopted.map_err(paragraph)?;
     if adopted.is_empty() {
-        println!("{} recorded no applied migration", args.from.tool());
+        outln!("{} recorded no applied migration", args.from.tool());
     }
     for migration in adopted {
-        println!("adopted {migration} (applied by {})", args.from.tool());
+        outln!("adopted {migration} (applied by {})", args.from.tool());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -195,10 +245,10 @@ async fn repair(args: RepairArgs) -> anyhow::Result<ExitCode> {
     pool.close().await;
     let cleared = cleared.map_err(paragraph)?;
     if cleared.is_empty() {
-        println!("nothing to repair: no migration is recorded as failed");
+        outln!("nothing to repair: no migration is recorded as failed");
     }
     for migration in cleared {
-        println!("cleared failed migration {migration}; it is pending again");
+        outln!("cleared failed migration {migration}; it is pending again");
     }
     Ok(ExitCode::SUCCESS)
 }

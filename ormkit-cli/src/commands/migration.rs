@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ormkit::chrono::Utc;
-use ormkit_schema::migrations::{discover, VersionKey};
+use ormkit_schema::migrations::{discover_with_warnings, VersionKey};
 
 use super::paragraph;
 
@@ -62,7 +62,7 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(&path, text)
             .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", path.display()))?;
     }
-    println!("created {}/up.sql and down.sql", dir.display());
+    outln!("created {}/up.sql and down.sql", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -84,8 +84,11 @@ fn check_version_is_newest(dir: &Path, version: &str) -> anyhow::Result<()> {
     if !dir.exists() {
         return Ok(());
     }
-    let existing = discover(dir).map_err(paragraph)?;
-    if let Some(newest) = existing.last() {
+    let discovery = discover_with_warnings(dir).map_err(paragraph)?;
+    for warning in &discovery.warnings {
+        errln!("warning: {warning}");
+    }
+    if let Some(newest) = discovery.migrations.last() {
         anyhow::ensure!(
             newest.version_key() < VersionKey::new(version),
             "{} is not older than the new version {version} (the current UTC time): wait a \

@@ -66,6 +66,15 @@ impl SchemaPaths {
 }
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Whatever the command and its database: a build killed earlier may have left a cluster.
+    let reaped = ormkit_build_support::reap_stale_clusters();
+    if !reaped.is_empty() {
+        let dirs: Vec<String> = reaped.iter().map(|d| d.display().to_string()).collect();
+        errln!(
+            "note: stopped and deleted throwaway PostgreSQL clusters left by killed builds: {}",
+            dirs.join(", ")
+        );
+    }
     match cli.command {
         Command::Lock(args) => lock::run(args),
         Command::Generate(args) => generate::run(args),

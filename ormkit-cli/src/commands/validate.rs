@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ormkit::migrate::Migrator;
 use ormkit::sqlx::PgPool;
 use ormkit::validate::SchemaValidator;
 
@@ -41,21 +40,20 @@ async fn validate(pool: &PgPool, args: &ValidateArgs, lock: &str) -> anyhow::Res
         .validate_lock(lock)
         .await
         .map_err(paragraph)?;
-    println!("{report}");
+    outln!("{report}");
     if args.db.migrations.is_dir() {
-        let status = Migrator::from_dir(pool, &args.db.migrations)
-            .map_err(paragraph)?
+        let status = super::migrate::from_dir(pool, &args.db)?
             .status()
             .await
             .map_err(paragraph)?;
         let summary = status.to_string();
         let last_line = summary.lines().last().unwrap_or_default();
-        println!("migrations: {last_line}");
+        outln!("migrations: {last_line}");
     }
     if report.is_ok() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
+    errln!(
         "error: the database does not match {}: {} error(s); the code built from it would fail",
         args.lock.display(),
         report.errors().count()

@@ -147,10 +147,10 @@ fn prepare_error(
     }
 }
 
-fn catalog_error(source: sqlx::Error) -> CodegenError {
+fn catalog_error(error: sqlx::Error) -> CodegenError {
     CodegenError::Introspect(ormkit_schema::IntrospectError::Query {
         what: "query types",
-        source,
+        error,
     })
 }
 

@@ -641,8 +641,22 @@ fn tables(tokens: &[Token]) -> Vec<(Vec<String>, Option<String>)> {
 
 /// Keywords that end a FROM clause.
 const FROM_ENDS: &[&str] = &[
-    "where", "group", "having", "window", "order", "limit", "offset", "fetch", "for", "union",
-    "intersect", "except", "returning", "set", "values", "select",
+    "where",
+    "group",
+    "having",
+    "window",
+    "order",
+    "limit",
+    "offset",
+    "fetch",
+    "for",
+    "union",
+    "intersect",
+    "except",
+    "returning",
+    "set",
+    "values",
+    "select",
 ];
 
 fn quoted_end(bytes: &[u8], start: usize, quote: u8, backslashes: bool) -> usize {

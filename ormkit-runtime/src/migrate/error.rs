@@ -6,8 +6,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use ormkit_schema::migrations::MigrationError;
 
+use super::blockers::Blocker;
+use super::report::Direction;
+
 /// Why a Migrator call failed. Every message names the migration, the file, the versions or
-/// the checksums involved, and what to do next.
+/// the checksums involved, and what to do next. Messages include their cause's text, so no
+/// variant also returns it from `source()`: each cause is printed once, by `{err}` and by
+/// chain printers (anyhow's `{err:#}`) alike.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MigrateError {
@@ -17,13 +22,12 @@ pub enum MigrateError {
     Load(Box<MigrationError>),
 
     /// Connecting or a bookkeeping statement (lock, tracking table) failed.
-    #[error("{action}: {source}")]
+    #[error("{action}: {error}")]
     Database {
         /// What the Migrator was doing, e.g. `reading _ormkit_migrations`.
         action: &'static str,
-        /// The driver error.
-        #[source]
-        source: sqlx::Error,
+        /// The driver error (in the message, not `source()`).
+        error: sqlx::Error,
     },
 
     /// Another migrator held the lock for longer than the timeout.
@@ -46,33 +50,78 @@ pub enum MigrateError {
     #[error(transparent)]
     Script(Box<MigrationError>),
 
+    /// A migration's statements could not take their locks within the run's
+    /// `lock_timeout` (SQLSTATE 55P03), in every attempt: each attempt's transaction was
+    /// rolled back, so nothing of it is applied.
+    #[error(
+        "{error}; migration {migration} timed out waiting for {} in each of its {attempts} \
+         attempt(s) (lock_timeout {} ms), held by {}; each attempt was rolled back, so nothing \
+         of it is applied; end the blocking session(s) or wait for them, then run it again, or \
+         raise --statement-lock-timeout / --lock-retries (Migrator::statement_lock_timeout, \
+         Migrator::lock_retries)",
+        waiting_for.as_deref().unwrap_or("a lock"),
+        lock_timeout.as_millis(),
+        super::blockers::list(blockers)
+    )]
+    LockConflict {
+        /// `<version>_<name>`.
+        migration: String,
+        /// How many times it ran.
+        attempts: u32,
+        /// The `lock_timeout` each attempt had.
+        lock_timeout: Duration,
+        /// What it waited for, e.g. `AccessExclusiveLock on items`, when it was seen.
+        waiting_for: Option<String>,
+        /// The sessions that held it, as last seen while the migration waited.
+        blockers: Vec<Blocker>,
+        /// The last attempt's error (file, line, SQLSTATE 55P03).
+        error: Box<MigrationError>,
+    },
+
     /// A no-transaction script failed partway: the statements before the failing one stay
     /// applied, and the migration is recorded as failed.
     #[error(
-        "{source}; the script ran outside a transaction, so the statements before the failing \
-         one stay applied: migration {migration} is recorded as failed; inspect the database, \
-         then run `ormkit-cli migrate repair`"
+        "{error}; the {} script ran outside a transaction: {}, the failing statement and those \
+         after it did not run{}; migration {migration} is recorded as failed; inspect the \
+         database, then run `ormkit-cli migrate repair`",
+        direction.script(),
+        describe_applied(applied_lines),
+        note.as_ref().map(|note| format!("; {note}")).unwrap_or_default()
     )]
     Partial {
         /// `<version>_<name>`.
         migration: String,
-        /// The script's error.
-        #[source]
-        source: Box<MigrationError>,
+        /// Whether its up or its down script failed.
+        direction: Direction,
+        /// The first line of each statement that ran and stays applied, in order.
+        applied_lines: Vec<u32>,
+        /// When a lock timeout ended it: the sessions that held the lock.
+        blockers: Vec<Blocker>,
+        /// More about the failure: the lock it waited for and whether it was retried.
+        note: Option<String>,
+        /// The failing statement's error.
+        error: Box<MigrationError>,
     },
 
     /// A migration is recorded as failed (a no-transaction script broke partway, or its
     /// process died); nothing runs until it is repaired.
     #[error(
-        "migration {migration} is recorded as failed (started {}): it ran outside a \
-         transaction and did not finish; inspect the database and complete or undo it by hand, \
-         then run `ormkit-cli migrate repair` (Migrator::repair) so it is pending again",
-        started.format("%Y-%m-%d %H:%M:%S UTC")
+        "migration {migration} is recorded as failed: its {} script started {} outside a \
+         transaction and did not finish; inspect the database and {} by hand, then run \
+         `ormkit-cli migrate repair` (Migrator::repair) so it is pending again",
+        direction.script(),
+        started.format("%Y-%m-%d %H:%M:%S UTC"),
+        match direction {
+            Direction::Up => "complete or undo it",
+            Direction::Down => "finish reverting it",
+        }
     )]
     Failed {
         /// `<version>_<name>`.
         migration: String,
-        /// When it started.
+        /// Whether its up or its down script failed.
+        direction: Direction,
+        /// When that script started.
         started: DateTime<Utc>,
     },
 
@@ -152,7 +201,23 @@ pub enum MigrateError {
 impl MigrateError {
     /// A [`MigrateError::Database`] for `action`.
     pub(crate) fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> MigrateError {
-        move |source| MigrateError::Database { action, source }
+        move |error| MigrateError::Database { action, error }
+    }
+}
+
+/// `statements 1–2 (lines 2, 4) stay applied` / `no statement before it ran`.
+fn describe_applied(lines: &[u32]) -> String {
+    match lines {
+        [] => "no statement before the failing one ran".to_owned(),
+        [line] => format!("statement 1 (line {line}) stays applied"),
+        lines => {
+            let shown: Vec<String> = lines.iter().map(u32::to_string).collect();
+            format!(
+                "statements 1–{} (lines {}) stay applied",
+                lines.len(),
+                shown.join(", ")
+            )
+        }
     }
 }
 

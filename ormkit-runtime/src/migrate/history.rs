@@ -6,6 +6,7 @@ use ormkit_schema::quote_ident;
 use sqlx::{Executor, PgConnection};
 
 use super::error::MigrateError;
+use super::report::Direction;
 use super::TRACKING_TABLE;
 
 /// One row of the tracking table.
@@ -22,14 +23,25 @@ pub(crate) struct AppliedRow {
     pub(crate) execution_ms: i64,
     /// False while a no-transaction script runs and after it failed.
     pub(crate) success: bool,
+    /// When a no-transaction down script started, if one did and has not finished (the row
+    /// is then not a success): a failed down, not a failed up.
+    pub(crate) down_started_at: Option<DateTime<Utc>>,
 }
 
 /// A row as `SELECT {COLUMNS}` returns it.
-type RawRow = (String, String, String, DateTime<Utc>, i64, bool);
+type RawRow = (
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    i64,
+    bool,
+    Option<DateTime<Utc>>,
+);
 
 impl AppliedRow {
     fn from_raw(raw: RawRow) -> Self {
-        let (version, name, checksum, applied_at, execution_ms, success) = raw;
+        let (version, name, checksum, applied_at, execution_ms, success, down_started_at) = raw;
         AppliedRow {
             version,
             name,
@@ -37,7 +49,21 @@ impl AppliedRow {
             applied_at,
             execution_ms,
             success,
+            down_started_at,
         }
+    }
+
+    /// Which script a failed row's migration was running: a down once one started.
+    pub(crate) fn failed_direction(&self) -> Direction {
+        match self.down_started_at {
+            Some(_) => Direction::Down,
+            None => Direction::Up,
+        }
+    }
+
+    /// When the script a failed row records started.
+    pub(crate) fn failed_started(&self) -> DateTime<Utc> {
+        self.down_started_at.unwrap_or(self.applied_at)
     }
 
     pub(crate) fn key(&self) -> VersionKey {
@@ -59,7 +85,11 @@ pub(crate) struct History {
     table: String,
 }
 
-const COLUMNS: &str = "version, name, checksum, applied_at, execution_ms, success";
+const COLUMNS: &str = "version, name, checksum, applied_at, execution_ms, success, down_started_at";
+/// The same columns from a table made before `down_started_at` existed (read by `status`,
+/// which changes nothing).
+const OLD_COLUMNS: &str =
+    "version, name, checksum, applied_at, execution_ms, success, NULL::timestamptz";
 
 impl History {
     /// Resolves the table's schema on `conn`.
@@ -75,7 +105,8 @@ impl History {
         Ok(History { schema, table })
     }
 
-    /// Creates the table if it does not exist yet.
+    /// Creates the table if it does not exist yet, and adds `down_started_at` to a table
+    /// made before it existed (only then: `ALTER TABLE` takes an ACCESS EXCLUSIVE lock).
     pub(crate) async fn ensure(&self, conn: &mut PgConnection) -> Result<(), MigrateError> {
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} (
@@ -84,7 +115,8 @@ impl History {
                 checksum text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now(),
                 execution_ms bigint NOT NULL DEFAULT 0,
-                success boolean NOT NULL
+                success boolean NOT NULL,
+                down_started_at timestamptz
             )",
             self.table
         );
@@ -93,7 +125,37 @@ impl History {
         conn.execute(sqlx::raw_sql(&sql))
             .await
             .map_err(MigrateError::db("creating _ormkit_migrations"))?;
+        if !self.shape(conn).await?.1 {
+            let alter = format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS down_started_at timestamptz",
+                self.table
+            );
+            conn.execute(sqlx::raw_sql(&alter))
+                .await
+                .map_err(MigrateError::db(
+                    "adding down_started_at to _ormkit_migrations",
+                ))?;
+        }
         Ok(())
+    }
+
+    /// Whether the table exists, and whether it has `down_started_at`.
+    async fn shape(&self, conn: &mut PgConnection) -> Result<(bool, bool), MigrateError> {
+        sqlx::query_as(
+            "SELECT c.oid IS NOT NULL,
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = c.oid AND a.attname = 'down_started_at'
+                              AND NOT a.attisdropped)
+             FROM (SELECT 1) one
+             LEFT JOIN (pg_catalog.pg_class c
+                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace)
+               ON n.nspname = $1 AND c.relname = $2",
+        )
+        .bind(&self.schema)
+        .bind(TRACKING_TABLE)
+        .fetch_one(conn)
+        .await
+        .map_err(MigrateError::db("looking for _ormkit_migrations"))
     }
 
     /// Every row, oldest version first; none when the table does not exist.
@@ -101,20 +163,12 @@ impl History {
         &self,
         conn: &mut PgConnection,
     ) -> Result<Vec<AppliedRow>, MigrateError> {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = $1 AND c.relname = $2)",
-        )
-        .bind(&self.schema)
-        .bind(TRACKING_TABLE)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(MigrateError::db("looking for _ormkit_migrations"))?;
+        let (exists, current) = self.shape(conn).await?;
         if !exists {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT {COLUMNS} FROM {}", self.table);
+        let columns = if current { COLUMNS } else { OLD_COLUMNS };
+        let sql = format!("SELECT {columns} FROM {}", self.table);
         let raw: Vec<RawRow> = sqlx::query_as(&sql)
             .fetch_all(conn)
             .await
@@ -192,6 +246,25 @@ impl History {
             .bind(version)
             .bind(execution_ms)
             .bind(success)
+            .execute(conn)
+            .await
+            .map_err(MigrateError::db("updating _ormkit_migrations"))?;
+        Ok(())
+    }
+
+    /// Marks a row failed because its no-transaction down script starts now; its up's
+    /// `applied_at` and `execution_ms` stay as they were.
+    pub(crate) async fn mark_down_started(
+        &self,
+        conn: &mut PgConnection,
+        version: &str,
+    ) -> Result<(), MigrateError> {
+        let sql = format!(
+            "UPDATE {} SET success = false, down_started_at = now() WHERE version = $1",
+            self.table
+        );
+        sqlx::query(&sql)
+            .bind(version)
             .execute(conn)
             .await
             .map_err(MigrateError::db("updating _ormkit_migrations"))?;

@@ -5,16 +5,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ormkit_schema::migrations::{discover, Migration, VersionKey};
+use ormkit_schema::migrations::{discover_with_warnings, DiscoveryWarning, Migration, VersionKey};
 use sqlx::{PgConnection, PgPool};
 
+use super::blockers::{LockWait, WaitObserver, Watch};
 use super::error::MigrateError;
 use super::history::History;
 use super::import::{self, ForeignHistory};
 use super::lock::{self, MigrationLock};
 use super::plan::{self, DownTarget, Rules};
 use super::report::{Direction, MigrateReport, Step};
-use super::run::{apply_down, apply_up};
+use super::run::Runner;
+use super::settings::ScriptSettings;
 use super::status::StatusReport;
 
 /// How long a Migrator polls for the lock by default: long enough for another instance's
@@ -27,12 +29,26 @@ const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(600);
 /// options (so a cancelled run releases it by closing that connection), reads
 /// `_ormkit_migrations` (creating it on first use), checks the history, then runs the steps
 /// on that connection, one transaction each.
+///
+/// Every migration's statements run with a `lock_timeout` ([`statement_lock_timeout`],
+/// 5 s by default), so a migration never queues silently behind a session holding a lock it
+/// needs (while the application's queries queue behind the migration). While it waits,
+/// another connection asks PostgreSQL who blocks it, reported to
+/// [`on_lock_wait`](Self::on_lock_wait) and the log. When the timeout ends it, nothing of it
+/// is applied (its transaction rolled back), so it runs again after a pause (1 s, doubling),
+/// up to [`lock_retries`](Self::lock_retries) times (3 by default); then
+/// [`MigrateError::LockConflict`] names the blocking sessions.
+///
+/// [`statement_lock_timeout`]: Self::statement_lock_timeout
 pub struct Migrator {
     pool: PgPool,
     migrations: Vec<Migration>,
+    warnings: Vec<DiscoveryWarning>,
     rules: Rules,
     lock_timeout: Duration,
+    settings: ScriptSettings,
     on_step: Option<StepObserver>,
+    on_lock_wait: Option<WaitObserver>,
 }
 
 /// The progress callback of [`Migrator::on_step`].
@@ -55,14 +71,22 @@ impl Migrator {
     }
 
     /// A Migrator for the migrations of `dir`, in Diesel's or sqlx's layout (see
-    /// [`discover`]), checksummed as they are read.
+    /// [`discover_with_warnings`]), checksummed as they are read. What discovery warns
+    /// about (files it ignored, empty up scripts) is logged with `tracing` and kept in
+    /// [`warnings`](Self::warnings).
     ///
     /// # Errors
     ///
     /// [`MigrateError::Load`] when the directory cannot be read or holds a misnamed
     /// migration, a duplicate version, …
     pub fn from_dir(pool: &PgPool, dir: impl AsRef<Path>) -> Result<Self, MigrateError> {
-        Ok(Self::with_migrations(pool, discover(dir.as_ref())?))
+        let discovery = discover_with_warnings(dir.as_ref())?;
+        for warning in &discovery.warnings {
+            tracing::warn!(target: "ormkit::migrate", "{warning}");
+        }
+        let mut migrator = Self::with_migrations(pool, discovery.migrations);
+        migrator.warnings = discovery.warnings;
+        Ok(migrator)
     }
 
     /// A Migrator for migrations built by other means.
@@ -71,9 +95,12 @@ impl Migrator {
         Migrator {
             pool: pool.clone(),
             migrations,
+            warnings: Vec::new(),
             rules: Rules::default(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            settings: ScriptSettings::default(),
             on_step: None,
+            on_lock_wait: None,
         }
     }
 
@@ -92,9 +119,56 @@ impl Migrator {
         self
     }
 
-    /// How long to poll for the migration lock before giving up (default 10 minutes).
+    /// How long to poll for the migration lock (the advisory lock that keeps migrators
+    /// apart) before giving up (default 10 minutes). The locks a migration's statements
+    /// take are [`statement_lock_timeout`](Self::statement_lock_timeout)'s.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// PostgreSQL's `lock_timeout` for every statement of every migration (default
+    /// [`DEFAULT_STATEMENT_LOCK_TIMEOUT`](super::DEFAULT_STATEMENT_LOCK_TIMEOUT), 5 s): how
+    /// long one statement may wait for a table lock before the attempt ends (and is retried,
+    /// see [`lock_retries`](Self::lock_retries)). `Duration::ZERO` waits without limit;
+    /// waits are still reported to [`on_lock_wait`](Self::on_lock_wait).
+    pub fn statement_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.lock_timeout = timeout;
+        self
+    }
+
+    /// How many times a migration that its lock timeout ended is run again (default
+    /// [`DEFAULT_LOCK_RETRIES`](super::DEFAULT_LOCK_RETRIES), 3; 0 never retries). A
+    /// migration in a transaction runs again whole (its attempt was rolled back); a
+    /// no-transaction script runs again from the statement that timed out (the ones before
+    /// it stay applied), unless that statement is a `… CONCURRENTLY` one, which a failure can
+    /// leave half done: that is never retried.
+    pub fn lock_retries(mut self, retries: u32) -> Self {
+        self.settings.lock_retries = retries;
+        self
+    }
+
+    /// The pause before the first retry after a lock timeout (default
+    /// [`DEFAULT_LOCK_RETRY_BACKOFF`](super::DEFAULT_LOCK_RETRY_BACKOFF), 1 s); it doubles
+    /// with every further retry, up to 30 s.
+    pub fn lock_retry_backoff(mut self, pause: Duration) -> Self {
+        self.settings.backoff = pause;
+        self
+    }
+
+    /// PostgreSQL's `statement_timeout` for every statement of every migration (default:
+    /// the server's, usually none). `Duration::ZERO` disables a server-side one.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// Calls `report` when a migration waits for a lock another session holds (after a
+    /// moment of waiting, then every 10 s it keeps waiting) and when its lock timeout ends
+    /// an attempt that will run again: which migration, what it waits for, the blocking
+    /// sessions. Every such event is also logged with `tracing` at WARN.
+    pub fn on_lock_wait(mut self, report: impl Fn(&LockWait) + Send + Sync + 'static) -> Self {
+        self.on_lock_wait = Some(Arc::new(report));
         self
     }
 
@@ -102,6 +176,12 @@ impl Migrator {
     pub fn on_step(mut self, report: impl Fn(&Step) + Send + Sync + 'static) -> Self {
         self.on_step = Some(Arc::new(report));
         self
+    }
+
+    /// What discovery warned about when the migrations were read from a directory (files
+    /// it ignored, up scripts without a statement); empty for embedded migrations.
+    pub fn warnings(&self) -> &[DiscoveryWarning] {
+        &self.warnings
     }
 
     /// The migrations this Migrator knows, in version order.
@@ -169,15 +249,29 @@ impl Migrator {
     }
 
     /// Reverts every applied migration newer than `version`, newest first; `"0"` reverts
-    /// them all.
+    /// them all (as [`migrate_down_all`](Self::migrate_down_all)). Any other version, an
+    /// all-zero one such as Diesel's `00000000000000` included, is a migration like any
+    /// other: it stays applied.
     ///
     /// # Errors
     ///
     /// As [`migrate_down`](Self::migrate_down), and [`MigrateError::UnknownVersion`] /
     /// [`MigrateError::InvalidVersion`].
     pub async fn migrate_down_to(&self, version: &str) -> Result<MigrateReport, MigrateError> {
+        if version == "0" {
+            return self.migrate_down_all().await;
+        }
         let target = plan::target_key(version)?;
         self.locked(Action::Down(DownTarget::To(target))).await
+    }
+
+    /// Reverts every applied migration, newest first.
+    ///
+    /// # Errors
+    ///
+    /// As [`migrate_down`](Self::migrate_down): if any of them cannot be reverted, none is.
+    pub async fn migrate_down_all(&self) -> Result<MigrateReport, MigrateError> {
+        self.locked(Action::Down(DownTarget::All)).await
     }
 
     /// Clears the rows of failed no-transaction migrations, once a person has inspected the
@@ -246,22 +340,26 @@ impl Migrator {
         let history = History::locate(conn).await?;
         history.ensure(conn).await?;
         let rows = history.load(conn).await?;
-        let mut steps = Vec::new();
-        match action {
-            Action::Up(target) => {
-                for m in plan::plan_up(&self.migrations, &rows, target.as_ref(), self.rules)? {
-                    let took = apply_up(conn, &history, m).await?;
-                    steps.push(self.step(m, Direction::Up, took));
-                }
-            }
-            Action::Down(target) => {
-                for (m, recorded) in plan::plan_down(&self.migrations, &rows, &target, self.rules)?
-                {
-                    let took = apply_down(conn, &history, m, &recorded).await?;
-                    steps.push(self.step(m, Direction::Down, took));
-                }
-            }
-        }
+        let pid: i32 = sqlx::query_scalar("SELECT pg_catalog.pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(MigrateError::db(
+                "reading the migration connection's backend pid",
+            ))?;
+        let watch = Watch::new(
+            &self.pool.connect_options(),
+            pid,
+            self.settings.lock_timeout,
+            self.on_lock_wait.clone(),
+        );
+        let mut runner = Runner {
+            history: &history,
+            settings: self.settings,
+            watch,
+        };
+        let steps = self.run_steps(conn, &mut runner, &rows, action).await;
+        runner.watch.close().await;
+        let steps = steps?;
         let rows = history.load(conn).await?;
         let current_version = rows
             .iter()
@@ -272,6 +370,31 @@ impl Migrator {
             steps,
             current_version,
         })
+    }
+
+    async fn run_steps(
+        &self,
+        conn: &mut PgConnection,
+        runner: &mut Runner<'_>,
+        rows: &[super::history::AppliedRow],
+        action: Action,
+    ) -> Result<Vec<Step>, MigrateError> {
+        let mut steps = Vec::new();
+        match action {
+            Action::Up(target) => {
+                for m in plan::plan_up(&self.migrations, rows, target.as_ref(), self.rules)? {
+                    let took = runner.up(conn, m).await?;
+                    steps.push(self.step(m, Direction::Up, took));
+                }
+            }
+            Action::Down(target) => {
+                for (m, recorded) in plan::plan_down(&self.migrations, rows, &target, self.rules)? {
+                    let took = runner.down(conn, m, &recorded).await?;
+                    steps.push(self.step(m, Direction::Down, took));
+                }
+            }
+        }
+        Ok(steps)
     }
 
     /// Builds a step and reports it.
@@ -303,6 +426,7 @@ impl fmt::Debug for Migrator {
             .field("migrations", &versions)
             .field("rules", &self.rules)
             .field("lock_timeout", &self.lock_timeout)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

@@ -20,6 +20,15 @@
 //!   `pg_advisory_lock` would keep a snapshot open while it waits, and `CREATE INDEX
 //!   CONCURRENTLY` run by the migrator holding the lock waits for every such snapshot: a
 //!   deadlock no one detects. Between polls a waiting migrator holds no snapshot at all;
+//! - **no silent waits behind table locks**: every migration's statements run with a
+//!   `lock_timeout` ([`Migrator::statement_lock_timeout`], 5 s by default) and optionally a
+//!   `statement_timeout`; while a statement waits for a lock, the blocking sessions (pid,
+//!   application_name, state, query, since when) are reported ([`Migrator::on_lock_wait`],
+//!   [`LockWait`]); a migration its lock timeout ended is run again with backoff
+//!   ([`Migrator::lock_retries`]) — whole when it ran in a transaction (rolled back, nothing
+//!   applied), from the timed-out statement for a no-transaction script (never a
+//!   `… CONCURRENTLY` one) — and then fails naming the blockers
+//!   ([`MigrateError::LockConflict`]);
 //! - **history checks before anything runs**: an applied migration whose file changed, an
 //!   applied migration whose file is gone, a pending migration older than the newest applied
 //!   one, a step to revert that has no down script — each refused with the file, the
@@ -37,6 +46,7 @@
 //! # }
 //! ```
 
+mod blockers;
 mod error;
 mod history;
 mod import;
@@ -45,13 +55,19 @@ mod migrator;
 mod plan;
 mod report;
 mod run;
+mod settings;
 mod status;
 
+pub use blockers::{Blocker, LockWait};
 pub use error::MigrateError;
 pub use import::ForeignHistory;
 pub use lock::LOCK_KEY;
 pub use migrator::Migrator;
+pub use ormkit_schema::migrations::DiscoveryWarning;
 pub use report::{Direction, MigrateReport, Step};
+pub use settings::{
+    DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_RETRY_BACKOFF, DEFAULT_STATEMENT_LOCK_TIMEOUT,
+};
 pub use status::{MigrationState, MigrationStatus, StatusReport};
 
 /// The table the Migrator records applied migrations in, created on first use in the

@@ -22,8 +22,11 @@ pub(crate) struct Rules {
 pub(crate) enum DownTarget {
     /// This many of the newest applied migrations.
     Steps(usize),
-    /// Every applied migration newer than this version (`0`: all of them).
+    /// Every applied migration newer than this version (an all-zero version such as
+    /// Diesel's `00000000000000` is a version like any other: it stays applied).
     To(VersionKey),
+    /// Every applied migration (`--to 0`).
+    All,
 }
 
 /// Parses a version given as a target.
@@ -47,7 +50,8 @@ pub(crate) fn check_history(
     if let Some(row) = rows.iter().find(|row| !row.success) {
         return Err(MigrateError::Failed {
             migration: row.label(),
-            started: row.applied_at,
+            direction: row.failed_direction(),
+            started: row.failed_started(),
         });
     }
     for row in rows {
@@ -112,11 +116,10 @@ pub(crate) fn plan_down<'m>(
     let to_revert: Vec<&AppliedRow> = match target {
         DownTarget::Steps(n) => newest_first.take(*n).collect(),
         DownTarget::To(key) => {
-            if key.as_str() != "0" {
-                ensure_known(migrations, rows, key)?;
-            }
+            ensure_known(migrations, rows, key)?;
             newest_first.filter(|row| &row.key() > key).collect()
         }
+        DownTarget::All => newest_first.collect(),
     };
     let mut steps = Vec::new();
     let mut irreversible = Vec::new();

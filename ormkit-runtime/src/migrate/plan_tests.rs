@@ -23,6 +23,7 @@ fn row(m: &Migration) -> AppliedRow {
         applied_at: Utc::now(),
         execution_ms: 1,
         success: true,
+        down_started_at: None,
     }
 }
 
@@ -120,7 +121,7 @@ fn down_reverts_newest_first_and_refuses_steps_without_down_scripts() {
     assert_eq!(recorded(&plan), ["3", "2"]);
     let plan = plan_down(&all, &rows, &DownTarget::To(key("1")), Rules::default()).unwrap();
     assert_eq!(recorded(&plan), ["3", "2"]);
-    let err = plan_down(&all, &rows, &DownTarget::To(key("0")), Rules::default()).unwrap_err();
+    let err = plan_down(&all, &rows, &DownTarget::All, Rules::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
         "cannot revert 1_m (no down script); nothing was reverted"
@@ -148,6 +149,20 @@ fn a_missing_file_cannot_be_reverted_even_when_ignored() {
     assert!(plan_down(&all, &rows, &DownTarget::To(key("2")), rules)
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn an_all_zero_version_is_an_ordinary_version_and_all_reverts_it() {
+    // Diesel's first migration is `00000000000000_diesel_initial_setup`.
+    let all = [migration("00000000000000", true), migration("2", true)];
+    let rows: Vec<_> = all.iter().map(row).collect();
+    let plan = plan_down(&all, &rows, &DownTarget::All, Rules::default()).unwrap();
+    assert_eq!(recorded(&plan), ["2", "00000000000000"]);
+    let to_zero = DownTarget::To(key("00000000000000"));
+    let plan = plan_down(&all, &rows, &to_zero, Rules::default()).unwrap();
+    assert_eq!(recorded(&plan), ["2"]);
+    let plan = plan_up(&all, &rows[..0], Some(&key("0")), Rules::default()).unwrap();
+    assert_eq!(versions(&plan), ["00000000000000"]);
 }
 
 #[test]

@@ -12,6 +12,16 @@ pub enum Direction {
     Down,
 }
 
+impl Direction {
+    /// `up` or `down`: which script runs.
+    pub fn script(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
 /// One migration applied or reverted by a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {

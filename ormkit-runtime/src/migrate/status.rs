@@ -26,9 +26,15 @@ pub enum MigrationState {
     },
     /// Applied, but no file has its version any more.
     MissingFile,
-    /// A no-transaction script that broke partway (or whose process died); needs a person,
-    /// then `repair`.
+    /// A no-transaction up script that broke partway (or whose process died); needs a
+    /// person, then `repair`.
     Failed,
+    /// A no-transaction down script that broke partway (or whose process died): the
+    /// migration is partly reverted; needs a person to finish reverting it, then `repair`.
+    DownFailed {
+        /// When the down script started.
+        started: DateTime<Utc>,
+    },
     /// A no-transaction script that another migrator is running right now.
     Running,
 }
@@ -42,6 +48,7 @@ impl MigrationState {
             MigrationState::Modified { .. } => "modified",
             MigrationState::MissingFile => "missing file",
             MigrationState::Failed => "failed",
+            MigrationState::DownFailed { .. } => "down failed",
             MigrationState::Running => "running",
         }
     }
@@ -135,7 +142,10 @@ impl StatusReport {
 fn row_state(row: &AppliedRow, file: Option<&Migration>, lock_held: bool) -> MigrationState {
     match file {
         _ if !row.success && lock_held => MigrationState::Running,
-        _ if !row.success => MigrationState::Failed,
+        _ if !row.success => match row.down_started_at {
+            Some(started) => MigrationState::DownFailed { started },
+            None => MigrationState::Failed,
+        },
         None => MigrationState::MissingFile,
         Some(m) if m.up.checksum != row.checksum => MigrationState::Modified {
             applied_checksum: row.checksum.clone(),
@@ -218,6 +228,16 @@ impl fmt::Display for StatusReport {
             {
                 writeln!(f, "modified: {}_{} was applied with checksum {applied_checksum}, the file now has {file_checksum}", m.version, m.name)?;
             }
+            if let MigrationState::DownFailed { started } = &m.state {
+                writeln!(
+                    f,
+                    "down failed: {}_{}'s down script started {} outside a transaction and did \
+                     not finish; finish reverting it by hand, then run `ormkit-cli migrate repair`",
+                    m.version,
+                    m.name,
+                    started.format("%Y-%m-%d %H:%M:%S UTC")
+                )?;
+            }
         }
         let current = self.current_version.as_deref().unwrap_or("none");
         write!(
@@ -226,7 +246,13 @@ impl fmt::Display for StatusReport {
             self.count("applied") + self.count("modified") + self.count("missing file"),
             self.count("pending")
         )?;
-        for label in ["modified", "missing file", "failed", "running"] {
+        for label in [
+            "modified",
+            "missing file",
+            "failed",
+            "down failed",
+            "running",
+        ] {
             let n = self.count(label);
             if n > 0 {
                 write!(f, ", {n} {label}")?;

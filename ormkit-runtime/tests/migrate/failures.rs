@@ -130,3 +130,42 @@ async fn a_broken_no_transaction_migration_stays_failed_until_repaired() {
     assert!(db.table_exists("items_name_idx").await && db.table_exists("later").await);
     assert!(migrator_for(&db, &dir).repair().await.unwrap().is_empty());
 }
+
+/// A tracking table made before `down_started_at` existed: `status` reads it as it is
+/// (changing nothing), and the next run adds the column.
+#[tokio::test]
+async fn a_tracking_table_from_before_down_started_at_is_read_and_upgraded() {
+    let db = TestDb::new().await;
+    let dir = Dir::new();
+    dir.add("1_a", "CREATE TABLE a (id int);", Some("DROP TABLE a;"))
+        .add("2_b", "CREATE TABLE b (id int);", Some("DROP TABLE b;"));
+    let migrator = migrator_for(&db, &dir);
+    let checksum = migrator.migrations()[0].up.checksum.to_string();
+    db.exec(&format!(
+        "CREATE TABLE a (id int);
+         CREATE TABLE _ormkit_migrations (
+             version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now(),
+             execution_ms bigint NOT NULL DEFAULT 0, success boolean NOT NULL);
+         INSERT INTO _ormkit_migrations (version, name, checksum, success)
+             VALUES ('1', 'a', '{checksum}', true)"
+    ))
+    .await;
+    let column = "SELECT count(*) FROM information_schema.columns
+                  WHERE table_name = '_ormkit_migrations' AND column_name = 'down_started_at'";
+    let count = |db: &TestDb| {
+        let pool = db.pool.clone();
+        async move {
+            ormkit::sqlx::query_scalar::<_, i64>(column)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let status = migrator.status().await.unwrap();
+    assert_eq!(states(&status), ["applied", "pending"]);
+    assert_eq!(count(&db).await, 0, "status changed the table");
+    assert_eq!(migrator.migrate_up().await.unwrap().steps.len(), 1);
+    assert_eq!(count(&db).await, 1);
+    assert_eq!(migrator.migrate_down_to("0").await.unwrap().steps.len(), 2);
+}

@@ -102,7 +102,25 @@ async fn a_diesel_project_applies_unchanged_and_reverts() {
     assert!(bumped);
     assert!(migrator.status().await.unwrap().is_up_to_date());
 
-    migrator.migrate_down_to("0").await.unwrap();
+    // An all-zero version is an ordinary one: down to it keeps Diesel's setup…
+    let report = migrator.migrate_down_to("00000000000000").await.unwrap();
+    assert_eq!(report.steps.len(), 2);
+    assert_eq!(report.current_version.as_deref(), Some("00000000000000"));
+    assert_eq!(
+        db.tracking_rows().await,
+        [("00000000000000".to_owned(), true)]
+    );
+    // …and `0` reverts everything, that one included.
+    let report = migrator.migrate_down_to("0").await.unwrap();
+    assert_eq!(report.steps.len(), 1);
+    assert_eq!(report.current_version, None);
+    assert_eq!(db.tracking_rows().await, []);
+    let helper: bool =
+        sqlx::query_scalar("SELECT to_regproc('diesel_manage_updated_at') IS NOT NULL")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(!helper, "Diesel's setup was not reverted");
     assert_eq!(db.catalog().await, empty);
 }
 

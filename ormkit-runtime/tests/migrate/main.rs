@@ -8,5 +8,6 @@ mod embedded;
 mod failures;
 mod import;
 mod layouts;
+mod lock_waits;
 mod roundtrip;
 mod safety;

@@ -1,10 +1,11 @@
 //! Running migration scripts against PostgreSQL, with errors mapped back to file lines.
 
+use futures::StreamExt as _;
 use sqlx::postgres::{PgConnection, PgDatabaseError, PgErrorPosition};
-use sqlx::{Connection, Executor as _};
+use sqlx::{Connection, Either, Executor as _};
 
 use super::error::{ApplyError, MigrationError};
-use super::migration::{Migration, MigrationScript};
+use super::migration::{Migration, MigrationScript, NO_TRANSACTION_MARKERS};
 use super::split::{split_statements, Statement};
 
 /// Applies one script of `migration` (its up or its down script).
@@ -59,45 +60,79 @@ pub async fn apply_script(
 ///
 /// # Errors
 ///
-/// As [`apply_script`]; for a script sent statement by statement, when PostgreSQL gives no
-/// error position the reported line is the first line of the failing statement.
+/// As [`apply_script`]. When PostgreSQL gives no error position (a unique violation, an
+/// object that does not exist, 25001 …), the reported line is the first line of the failing
+/// statement: for a script sent whole, the statement after those PostgreSQL reported
+/// complete.
 pub async fn execute_script(
     conn: &mut PgConnection,
     migration: &Migration,
     script: &MigrationScript,
 ) -> Result<(), MigrationError> {
-    if !script.no_transaction {
-        let whole = Statement {
-            sql: &script.sql,
-            offset: 0,
-        };
-        return execute(conn, migration, script, whole, false).await;
+    if script.no_transaction {
+        return execute_statements(conn, migration, script, 0).await;
     }
-    for statement in split_statements(&script.sql) {
-        execute(conn, migration, script, statement, true).await?;
+    let mut results = (&mut *conn).fetch_many(sqlx::raw_sql(&script.sql));
+    let mut completed = 0;
+    while let Some(result) = results.next().await {
+        match result {
+            Ok(Either::Left(_)) => completed += 1,
+            Ok(Either::Right(_)) => {}
+            Err(err) => {
+                let whole = Statement {
+                    sql: &script.sql,
+                    offset: 0,
+                };
+                let mut error = map_error(migration, script, whole, err);
+                if let MigrationError::Apply(failure) = &mut error {
+                    // The statement after the completed ones failed; the splitter finds it,
+                    // unless it disagrees with the server about the statements.
+                    if let Some(failed) = split_statements(&script.sql).get(completed) {
+                        failure.statement = Some(completed + 1);
+                        failure.line = failure
+                            .line
+                            .or(Some(line_column(&script.sql, failed.offset).0));
+                    }
+                }
+                return Err(error);
+            }
+        }
     }
     Ok(())
 }
 
-/// Sends `statement` (part of `script`) as one simple query.
-async fn execute(
+/// Executes a [`no_transaction`](MigrationScript::no_transaction) script statement by
+/// statement, from its `first` statement (0-based, as [`split_statements`] numbers them) on:
+/// a caller resuming a script whose statement `first + 1` failed without effect (a lock
+/// timeout) runs neither the statements before it again nor anything twice.
+///
+/// # Errors
+///
+/// As [`execute_script`]; the error's [`statement`](ApplyError::statement) is the failing
+/// statement's 1-based number in the whole script.
+pub async fn execute_statements(
     conn: &mut PgConnection,
     migration: &Migration,
     script: &MigrationScript,
-    statement: Statement<'_>,
-    fall_back_to_statement_line: bool,
+    first: usize,
 ) -> Result<(), MigrationError> {
-    // Through `Executor` on the connection (not `RawSql::execute`), so the future is `Send`.
-    let result = (&mut *conn).execute(sqlx::raw_sql(statement.sql)).await;
-    result.map(drop).map_err(|err| {
-        let mut error = map_error(migration, script, statement, err);
-        if let MigrationError::Apply(failure) = &mut error {
-            if fall_back_to_statement_line && failure.line.is_none() {
-                failure.line = Some(line_column(&script.sql, statement.offset).0);
+    let statements = split_statements(&script.sql);
+    for (index, statement) in statements.into_iter().enumerate().skip(first) {
+        // Through `Executor` on the connection (not `RawSql::execute`), so the future is
+        // `Send`.
+        let result = (&mut *conn).execute(sqlx::raw_sql(statement.sql)).await;
+        if let Err(err) = result {
+            let mut error = map_error(migration, script, statement, err);
+            if let MigrationError::Apply(failure) = &mut error {
+                failure.statement = Some(index + 1);
+                failure.line = failure
+                    .line
+                    .or(Some(line_column(&script.sql, statement.offset).0));
             }
+            return Err(error);
         }
-        error
-    })
+    }
+    Ok(())
 }
 
 /// Turns a driver error raised while running `statement` into a [`MigrationError`].
@@ -112,7 +147,7 @@ fn map_error(
             version: migration.version.to_string(),
             name: migration.name.to_string(),
             file: script.path.as_ref().into(),
-            source: err,
+            error: err,
         };
     };
     let pg_error = db_error.try_downcast_ref::<PgDatabaseError>();
@@ -123,20 +158,35 @@ fn map_error(
     let (line, column) = position
         .map(|position| error_line_column(&script.sql, statement, position))
         .unzip();
+    let sqlstate = db_error.code().map(|code| code.into_owned());
+    let advice = match sqlstate.as_deref() {
+        Some(ACTIVE_SQL_TRANSACTION) if !script.no_transaction => Some(format!(
+            "this statement cannot run inside a transaction: make `{}` the first line of {} \
+             (Diesel's layout: `run_in_transaction = false` in the migration's metadata.toml) \
+             to run the script outside one, statement by statement",
+            NO_TRANSACTION_MARKERS[0], script.path
+        )),
+        _ => None,
+    };
     MigrationError::Apply(Box::new(ApplyError {
         version: migration.version.to_string(),
         name: migration.name.to_string(),
         file: script.path.as_ref().into(),
         line,
         column,
-        sqlstate: db_error.code().map(|code| code.into_owned()),
+        sqlstate,
         message: db_error.message().to_owned(),
         detail: pg_error
             .and_then(PgDatabaseError::detail)
             .map(str::to_owned),
         hint: pg_error.and_then(PgDatabaseError::hint).map(str::to_owned),
+        statement: None,
+        advice,
     }))
 }
+
+/// SQLSTATE 25001: the statement cannot run inside a transaction block.
+const ACTIVE_SQL_TRANSACTION: &str = "25001";
 
 /// Maps PostgreSQL's error position — a 1-based *character* offset into the text of
 /// `statement` — to a 1-based (line, column) in `script`.

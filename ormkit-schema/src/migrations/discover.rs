@@ -9,8 +9,75 @@ use serde::Deserialize;
 
 use super::error::MigrationError;
 use super::migration::{Migration, MigrationScript, VersionKey};
+use super::split::split_statements;
 
-/// Finds every migration in `dir`, sorted by [`Migration::version_key`].
+/// Finds every migration in `dir`, sorted by [`Migration::version_key`]; the warnings of
+/// [`discover_with_warnings`] are dropped (call that to show them).
+///
+/// # Errors
+///
+/// As [`discover_with_warnings`].
+pub fn discover(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
+    discover_with_warnings(dir).map(|discovery| discovery.migrations)
+}
+
+/// What [`discover_with_warnings`] found: the migrations, and what deserves a warning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// The migrations, sorted by [`Migration::version_key`].
+    pub migrations: Vec<Migration>,
+    /// What was ignored or looks like a mistake, for the caller to show (the build prints
+    /// them as `cargo:warning`, the CLI on stderr, the Migrator through `tracing` and
+    /// `Migrator::warnings`).
+    pub warnings: Vec<DiscoveryWarning>,
+}
+
+/// Something discovery ignored, or accepted although it looks like a mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiscoveryWarning {
+    /// `.sql` files at the top of a directory of Diesel-layout migration directories that are
+    /// not named like migrations: ignored, as Diesel ignores them (crates.io keeps
+    /// `migrations/data_oauth_github.sql` there).
+    IgnoredFiles {
+        /// The migrations directory.
+        dir: PathBuf,
+        /// The ignored files, sorted.
+        files: Vec<PathBuf>,
+    },
+    /// An up script without a single SQL statement (empty, or only comments): applying it
+    /// records the migration and changes nothing.
+    EmptyUp {
+        /// The script.
+        path: PathBuf,
+    },
+}
+
+impl std::fmt::Display for DiscoveryWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiscoveryWarning::IgnoredFiles { dir, files } => {
+                let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "ignoring {} in {}: not named like a migration, and the directory holds \
+                     Diesel-layout migration directories (`<version>_<name>/up.sql`), which \
+                     Diesel also ignores such files beside; move them elsewhere to silence this",
+                    names.join(", "),
+                    dir.display()
+                )
+            }
+            DiscoveryWarning::EmptyUp { path } => write!(
+                f,
+                "{} has no SQL statement (it is empty or only comments): applying it records \
+                 the migration and changes nothing",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Finds every migration in `dir`, sorted by [`Migration::version_key`], with warnings.
 ///
 /// Each entry of `dir` is looked at independently, so layouts may be mixed:
 ///
@@ -21,34 +88,56 @@ use super::migration::{Migration, MigrationScript, VersionKey};
 ///   `<version>_<name>.up.sql` and `<version>_<name>.down.sql` pair.
 ///
 /// `<version>` is made of ASCII digits and dashes (at least one digit) and ends at the first
-/// `_`; `<name>` is not empty. Hidden entries and other files (`README.md`, `.keep`...) are
-/// ignored, but a `.sql` file or an `up.sql`-holding directory that is not named like a
-/// migration is an error, since it would silently never run.
+/// `_`; `<name>` is not empty. Hidden entries and files not ending in `.sql` (`README.md`,
+/// `.keep`...) are ignored. A `.sql` file that is not named like a migration is an error,
+/// since it would silently never run — unless the directory holds Diesel-layout migration
+/// directories: Diesel ignores the files beside them, so they are ignored here too, with one
+/// [`DiscoveryWarning::IgnoredFiles`] naming them. A directory holding an `up.sql` that is
+/// not named like a migration is always an error. An up script with no statement is
+/// accepted (a Diesel project may have applied such a placeholder long ago, and changing it
+/// would change its checksum) with a [`DiscoveryWarning::EmptyUp`].
 ///
 /// # Errors
 ///
 /// [`MigrationError`] naming the path at fault: unreadable directory or file, non-UTF-8
 /// script, misnamed `.sql` file, migration directory without `up.sql`, `.down.sql` without
 /// its `.up.sql`, invalid `metadata.toml`, or two migrations with the same version digits.
-pub fn discover(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
+pub fn discover_with_warnings(dir: &Path) -> Result<Discovery, MigrationError> {
     let mut migrations = Vec::new();
-    let mut flat: BTreeMap<String, FlatFiles> = BTreeMap::new();
+    let mut files = Vec::new();
     for (path, file_name) in list_dir(dir)? {
-        let Some(name) = file_name.to_str() else {
-            // A non-UTF-8 name cannot be a migration; flag the ones that look like one.
-            if file_name.to_string_lossy().ends_with(".sql") {
-                return Err(MigrationError::UnrecognisedFile { path });
-            }
-            continue;
-        };
-        if name.starts_with('.') {
+        if file_name.as_encoded_bytes().starts_with(b".") {
             continue;
         }
         let metadata = fs::metadata(&path).map_err(io_error(&path))?;
         if metadata.is_dir() {
+            let Some(name) = file_name.to_str() else {
+                // A non-UTF-8 name cannot be a migration; flag one that holds an up.sql.
+                if is_file(&path.join("up.sql"))? {
+                    return Err(MigrationError::UnrecognisedDirectory { path });
+                }
+                continue;
+            };
             migrations.extend(discover_directory(&path, name)?);
         } else if metadata.is_file() {
-            classify_flat_file(&mut flat, path, name)?;
+            files.push((path, file_name));
+        }
+    }
+    // Diesel ignores files beside its migration directories; so does a directory of them.
+    let diesel_layout = !migrations.is_empty();
+    let mut ignored = Vec::new();
+    let mut flat: BTreeMap<String, FlatFiles> = BTreeMap::new();
+    for (path, file_name) in files {
+        let classified = match file_name.to_str() {
+            Some(name) => classify_flat_file(&mut flat, path, name),
+            None if file_name.to_string_lossy().ends_with(".sql") => {
+                Err(MigrationError::UnrecognisedFile { path })
+            }
+            None => Ok(()),
+        };
+        match classified {
+            Err(MigrationError::UnrecognisedFile { path }) if diesel_layout => ignored.push(path),
+            other => other?,
         }
     }
     for (stem, files) in flat {
@@ -56,7 +145,24 @@ pub fn discover(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
     }
     migrations.sort_by_key(Migration::version_key);
     check_unique_versions(&migrations)?;
-    Ok(migrations)
+    let mut warnings = Vec::new();
+    if !ignored.is_empty() {
+        warnings.push(DiscoveryWarning::IgnoredFiles {
+            dir: dir.to_owned(),
+            files: ignored,
+        });
+    }
+    for migration in &migrations {
+        if split_statements(&migration.up.sql).is_empty() {
+            warnings.push(DiscoveryWarning::EmptyUp {
+                path: PathBuf::from(migration.up.path.as_ref()),
+            });
+        }
+    }
+    Ok(Discovery {
+        migrations,
+        warnings,
+    })
 }
 
 /// The files of one flat-layout migration, by kind.
@@ -278,8 +384,8 @@ fn read_text(path: &Path) -> Result<String, MigrationError> {
 
 /// Wraps an I/O error with the path it concerns.
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> MigrationError + '_ {
-    move |source| MigrationError::Io {
+    move |error| MigrationError::Io {
         path: path.to_owned(),
-        source,
+        error,
     }
 }

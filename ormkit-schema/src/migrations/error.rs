@@ -5,17 +5,19 @@ use std::path::PathBuf;
 /// Everything that can go wrong while discovering, reading or applying migrations.
 ///
 /// Every variant names the file or directory at fault, so that the message alone is enough
-/// to find the problem.
+/// to find the problem. Messages include their cause's text, which is why no variant also
+/// returns it from `source()`: each cause is printed once, by `{err}` and by chain printers
+/// (anyhow's `{err:#}`) alike.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MigrationError {
     /// A directory could not be listed or a file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The directory or file that could not be read.
         path: PathBuf,
-        /// The underlying I/O error.
-        source: std::io::Error,
+        /// The underlying I/O error (in the message, not `source()`).
+        error: std::io::Error,
     },
 
     /// A migration file (or `metadata.toml`) is not valid UTF-8.
@@ -97,7 +99,7 @@ pub enum MigrationError {
 
     /// Running a migration script failed for a reason other than PostgreSQL rejecting it
     /// (lost connection, I/O error, protocol error...).
-    #[error("migration {version}_{name} failed at {}: {source}", file.display())]
+    #[error("migration {version}_{name} failed at {}: {error}", file.display())]
     Execute {
         /// The migration's version, as written.
         version: String,
@@ -105,8 +107,8 @@ pub enum MigrationError {
         name: String,
         /// The script that was running.
         file: PathBuf,
-        /// The underlying driver error.
-        source: sqlx::Error,
+        /// The underlying driver error (in the message, not `source()`).
+        error: sqlx::Error,
     },
 }
 
@@ -120,12 +122,13 @@ pub enum MigrationError {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "migration {version}_{name} failed at {}{}: ERROR{}: {message}{}{}",
+    "migration {version}_{name} failed at {}{}: ERROR{}: {message}{}{}{}",
     file.display(),
     line.map(|line| format!(":{line}")).unwrap_or_default(),
     sqlstate.as_ref().map(|code| format!(" {code}")).unwrap_or_default(),
     detail.as_ref().map(|detail| format!("\nDETAIL: {detail}")).unwrap_or_default(),
-    hint.as_ref().map(|hint| format!("\nHINT: {hint}")).unwrap_or_default()
+    hint.as_ref().map(|hint| format!("\nHINT: {hint}")).unwrap_or_default(),
+    advice.as_ref().map(|advice| format!("\nhint: {advice}")).unwrap_or_default()
 )]
 pub struct ApplyError {
     /// The migration's version, as written.
@@ -134,9 +137,8 @@ pub struct ApplyError {
     pub name: String,
     /// The script that failed.
     pub file: PathBuf,
-    /// The 1-based line in `file` where PostgreSQL located the error, if it did; for
-    /// scripts run statement by statement, the first line of the failing statement when
-    /// PostgreSQL gives no position.
+    /// The 1-based line in `file` where PostgreSQL located the error, if it did; else the
+    /// first line of the failing statement (see `statement`).
     pub line: Option<u32>,
     /// The 1-based column (in characters) matching `line`, when PostgreSQL gave a position.
     pub column: Option<u32>,
@@ -148,4 +150,12 @@ pub struct ApplyError {
     pub detail: Option<String>,
     /// PostgreSQL's HINT field, if any.
     pub hint: Option<String>,
+    /// Which statement of the script failed (1-based, counting the statements
+    /// `split_statements` finds), when known: for a script run statement by statement,
+    /// always; for a script sent whole, from the statements PostgreSQL reported complete
+    /// before the error.
+    pub statement: Option<usize>,
+    /// ormkit's own advice, shown as a lowercase `hint:` line (e.g. the
+    /// `-- ormkit:no-transaction` marker for SQLSTATE 25001).
+    pub advice: Option<String>,
 }

@@ -42,11 +42,11 @@ mod split;
 pub use migration::{Migration, MigrationScript, VersionKey, NO_TRANSACTION_MARKERS};
 
 #[cfg(feature = "migrations")]
-pub use apply::{apply_script, execute_script};
+pub use apply::{apply_script, execute_script, execute_statements};
 #[cfg(feature = "checksum")]
 pub use checksum::{checksum, digest, normalise};
 #[cfg(feature = "migrations")]
-pub use discover::discover;
+pub use discover::{discover, discover_with_warnings, Discovery, DiscoveryWarning};
 #[cfg(feature = "migrations")]
 pub use error::{ApplyError, MigrationError};
 #[cfg(feature = "migrations")]

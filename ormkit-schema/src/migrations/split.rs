@@ -15,7 +15,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Statement<'a> {
     /// The statement's text: from its first token (leading whitespace and comments skipped)
-    /// up to, not including, the terminating `;`, with trailing whitespace trimmed.
+    /// up to, not including, the terminating `;`, with trailing (ASCII, as PostgreSQL
+    /// sees it) whitespace trimmed.
     pub sql: &'a str,
     /// The byte offset of `sql` in the script.
     pub offset: usize,
@@ -54,7 +55,7 @@ impl<'a> Splitter<'a> {
     fn run(&mut self) {
         while let Some(&byte) = self.bytes.get(self.pos) {
             match byte {
-                b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' => self.pos += 1,
+                _ if is_space(char::from(byte)) => self.pos += 1,
                 b'-' if self.peek(1) == Some(b'-') => self.pos = self.line_comment_end(),
                 b'/' if self.peek(1) == Some(b'*') => self.pos = self.block_comment_end(),
                 b';' if self.paren_depth == 0 && self.begin_depth == 0 => {
@@ -116,7 +117,9 @@ impl<'a> Splitter<'a> {
     /// Ends the current statement at byte `end` (exclusive) and resets the state.
     fn finish(&mut self, end: usize) {
         if let Some(start) = self.start.take() {
-            let sql = self.src[start..end].trim_end();
+            // PostgreSQL's whitespace is ASCII only: U+2000 and friends are identifier
+            // characters to it, so they are part of the statement.
+            let sql = self.src[start..end].trim_end_matches(is_space);
             self.out.push(Statement { sql, offset: start });
         }
         self.paren_depth = 0;
@@ -246,6 +249,11 @@ impl RoutineHeader {
             [Create, Routine, ..] | [Create, Or, Replace, Routine]
         )
     }
+}
+
+/// PostgreSQL's whitespace (scan.l's `space`): ASCII only.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
 }
 
 /// Bytes that may start an identifier (non-ASCII bytes are letters for PostgreSQL).

@@ -102,10 +102,9 @@ async fn error_details_and_hints_are_kept() {
     let err = result.expect_err("unique violation");
     let message = err.to_string();
     let failure = apply_error(err);
-    assert_eq!(
-        failure.line, None,
-        "PostgreSQL gives no position for this error"
-    );
+    // PostgreSQL gives no position for this error: the line is the failing statement's.
+    assert_eq!((failure.line, failure.column), (Some(2), None));
+    assert_eq!(failure.statement, Some(2));
     assert_eq!(failure.sqlstate.as_deref(), Some("23505"));
     assert_eq!(
         failure.detail.as_deref(),
@@ -215,4 +214,47 @@ async fn multibyte_text_before_the_error_does_not_shift_the_line() {
     let failure = apply_error(result.expect_err("unknown column"));
     assert_eq!((failure.line, failure.column), (Some(3), Some(8)));
     assert_eq!(failure.sqlstate.as_deref(), Some("42703"));
+}
+
+/// Errors PostgreSQL gives no position for, in a script sent whole: the line is the first
+/// line of the failing statement, found from the statements PostgreSQL reported complete.
+#[tokio::test]
+async fn positionless_errors_in_a_transaction_name_the_statement_line() {
+    let dir = tempdir();
+    let root = dir.path();
+    let sql = "CREATE TABLE t (id int);\n-- a comment; with a semicolon\nSELECT 'a;b';\n\
+               DROP TYPE\n  no_such_type;\nCREATE TABLE never (id int);\n";
+    write(root, "1_missing_type/up.sql", sql);
+    write(
+        root,
+        "2_concurrently/up.sql",
+        "CREATE TABLE u (id int);\n\nCREATE INDEX CONCURRENTLY u_id ON u (id);\n",
+    );
+    let migrations = discover(root).expect("discover");
+    let mut db = TestDb::create().await;
+    let missing = apply_script(&mut db.conn, &migrations[0], &migrations[0].up).await;
+    let concurrently = apply_script(&mut db.conn, &migrations[1], &migrations[1].up).await;
+    let left_over = db.relation_exists("t").await || db.relation_exists("u").await;
+    db.drop().await;
+
+    let failure = apply_error(missing.expect_err("DROP TYPE of a missing type"));
+    assert_eq!(failure.sqlstate.as_deref(), Some("42704"));
+    assert_eq!((failure.line, failure.statement), (Some(4), Some(3)));
+
+    let err = concurrently.expect_err("CREATE INDEX CONCURRENTLY in a transaction");
+    let message = err.to_string();
+    let failure = apply_error(err);
+    assert_eq!(failure.sqlstate.as_deref(), Some("25001"));
+    assert_eq!((failure.line, failure.statement), (Some(3), Some(2)));
+    let file = root.join("2_concurrently").join("up.sql");
+    assert!(
+        message.contains(&format!("{}:3: ERROR 25001", file.display())),
+        "{message}"
+    );
+    assert!(
+        message.contains("make `-- ormkit:no-transaction` the first line of")
+            && message.contains("run_in_transaction = false"),
+        "{message}"
+    );
+    assert!(!left_over, "both transactions are rolled back");
 }

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use ormkit_schema::migrations::{checksum, discover, Migration, MigrationError};
+use ormkit_schema::migrations::{
+    checksum, discover, discover_with_warnings, DiscoveryWarning, Migration, MigrationError,
+};
 
 use crate::support::{tempdir, write};
 
@@ -357,4 +359,85 @@ fn missing_directory_is_an_io_error() {
     assert!(err
         .to_string()
         .starts_with(&format!("cannot read {}: ", missing.display())));
+}
+
+/// crates.io keeps `migrations/data_oauth_github.sql` beside its Diesel directories, and
+/// Diesel ignores it: so does discovery, with one warning naming every such file.
+#[test]
+fn loose_sql_files_beside_diesel_directories_are_ignored_with_one_warning() {
+    let dir = tempdir();
+    let root = dir.path();
+    write(
+        root,
+        "2019-02-26-002946_users/up.sql",
+        "create table users ();",
+    );
+    write(root, "data_oauth_github.sql", "insert into x values (1);");
+    write(root, "notes.up.sql", "select 1;");
+    write(root, "README.md", "not a migration");
+    write(root, "2020-01-01-000000_flat.sql", "select 2;");
+
+    let discovery = discover_with_warnings(root).expect("discover");
+    assert_eq!(
+        versions(&discovery.migrations),
+        [
+            ("2019-02-26-002946", "users"),
+            ("2020-01-01-000000", "flat")
+        ]
+    );
+    let ignored = vec![
+        root.join("data_oauth_github.sql"),
+        root.join("notes.up.sql"),
+    ];
+    assert_eq!(
+        discovery.warnings,
+        [DiscoveryWarning::IgnoredFiles {
+            dir: root.to_owned(),
+            files: ignored.clone(),
+        }]
+    );
+    let text = discovery.warnings[0].to_string();
+    for path in &ignored {
+        assert!(text.contains(&path.display().to_string()), "{text}");
+    }
+    assert!(!text.contains("README.md"), "{text}");
+    assert_eq!(discover(root).expect("discover").len(), 2);
+
+    // Without Diesel directories, a misnamed `.sql` file is still an error.
+    let flat = tempdir();
+    write(flat.path(), "1_a.sql", "select 1;");
+    write(flat.path(), "data_oauth_github.sql", "select 1;");
+    let err = discover_with_warnings(flat.path()).expect_err("a misnamed flat file");
+    assert!(
+        matches!(&err, MigrationError::UnrecognisedFile { path }
+            if *path == flat.path().join("data_oauth_github.sql")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_up_script_without_statements_is_accepted_with_a_warning() {
+    let dir = tempdir();
+    let root = dir.path();
+    write(root, "1_empty/up.sql", "");
+    write(
+        root,
+        "2_comments/up.sql",
+        "-- Your SQL goes here\n/* nothing */\n;\n",
+    );
+    write(root, "3_real/up.sql", "select 1;");
+    let discovery = discover_with_warnings(root).expect("discover");
+    assert_eq!(discovery.migrations.len(), 3);
+    let empty: Vec<_> = ["1_empty", "2_comments"]
+        .map(|stem| DiscoveryWarning::EmptyUp {
+            path: root.join(stem).join("up.sql"),
+        })
+        .into();
+    assert_eq!(discovery.warnings, empty);
+    let text = discovery.warnings[0].to_string();
+    assert!(
+        text.contains(&root.join("1_empty").join("up.sql").display().to_string())
+            && text.contains("no SQL statement"),
+        "{text}"
+    );
 }

@@ -155,3 +155,12 @@ fn offsets_are_byte_offsets_with_multibyte_text() {
     );
     assert_offsets(script);
 }
+
+/// PostgreSQL's whitespace is ASCII: other Unicode spaces are identifier characters to it,
+/// so a statement made of one is kept, not trimmed to nothing (found by the property test).
+#[test]
+fn unicode_spaces_are_not_whitespace() {
+    assert_eq!(texts("\u{2000}"), ["\u{2000}"]);
+    assert_eq!(texts("select 1\u{a0};"), ["select 1\u{a0}"]);
+    assert_offsets("\u{2000}; select 1");
+}
