@@ -1,3 +1,5 @@
+DROP TABLE device_pings;
+DROP TABLE devices;
 DROP TABLE documents;
 DROP TABLE matches;
 DROP TABLE seasons;

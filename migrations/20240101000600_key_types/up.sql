@@ -58,3 +58,15 @@ CREATE TABLE documents (
     mac macaddr,
     span int4range
 );
+
+-- A text-form key (macaddr), and rows that point at it and at documents: eager loading
+-- matches on keys read as text.
+CREATE TABLE devices (
+    mac macaddr PRIMARY KEY,
+    name text NOT NULL
+);
+CREATE TABLE device_pings (
+    id serial PRIMARY KEY,
+    device_mac macaddr NOT NULL REFERENCES devices,
+    document_id int4 REFERENCES documents
+);

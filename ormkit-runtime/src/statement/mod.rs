@@ -237,6 +237,17 @@ pub(crate) fn value(column: &ColumnMeta, n: usize) -> String {
     }
 }
 
+/// Parameter `$n` for an array of values of the column `name` of `meta` (a key list for
+/// `= ANY` or `unnest`), cast to an array of the column's type where [`value`] casts one
+/// (`$1::macaddr[]`: a text array compared with a macaddr column finds no operator, and
+/// compared with a citext column compares case-sensitively).
+fn array_value(meta: &EntityMeta, name: &str, n: usize) -> String {
+    match meta.column(name).and_then(|c| c.cast) {
+        Some(ty) => format!("${n}::{ty}[]"),
+        None => format!("${n}"),
+    }
+}
+
 /// `"a" = $first AND "b" = $first+1 …` for the key columns of `meta`.
 fn key_filter(meta: &EntityMeta, first: usize) -> String {
     let mut sql = String::new();
@@ -357,7 +368,12 @@ pub(crate) fn delete_by_key(meta: &'static EntityMeta, extra: Option<&str>) -> C
 /// `SELECT <all> FROM t WHERE "column" = ANY($1)`.
 pub(crate) fn select_any(meta: &'static EntityMeta, column: &str) -> String {
     let e = sql(meta);
-    format!("{} WHERE {} = ANY($1)", e.select_all, quote_ident(column))
+    format!(
+        "{} WHERE {} = ANY({})",
+        e.select_all,
+        quote_ident(column),
+        array_value(meta, column, 1)
+    )
 }
 
 /// `DELETE FROM t WHERE "column" = ANY($1)`.
@@ -365,9 +381,10 @@ pub(crate) fn select_any(meta: &'static EntityMeta, column: &str) -> String {
 pub(crate) fn delete_any(meta: &'static EntityMeta, column: &str) -> String {
     let e = sql(meta);
     format!(
-        "DELETE FROM {} WHERE {} = ANY($1)",
+        "DELETE FROM {} WHERE {} = ANY({})",
         e.table,
-        quote_ident(column)
+        quote_ident(column),
+        array_value(meta, column, 1)
     )
 }
 
@@ -384,11 +401,11 @@ pub(crate) fn select_matching(meta: &'static EntityMeta, columns: &[&str]) -> St
         e.select_all,
         list.join(", ")
     );
-    for i in 1..=columns.len() {
-        if i > 1 {
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
             sql.push_str(", ");
         }
-        let _ = write!(sql, "${i}");
+        sql.push_str(&array_value(meta, column, i + 1));
     }
     sql.push_str("))");
     sql

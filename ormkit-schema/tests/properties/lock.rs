@@ -81,8 +81,9 @@ proptest! {
 
     #[test]
     fn truncated_locks_are_refused_naming_the_file(cut in any::<usize>()) {
+        // Cutting only the trailing newline leaves a whole lock: cut into the JSON itself.
         let text = reference();
-        let mut at = cut % text.len();
+        let mut at = cut % text.trim_end().len();
         while !text.is_char_boundary(at) {
             at -= 1;
         }

@@ -114,3 +114,58 @@ async fn citext_compares_case_insensitively_as_in_sql() -> anyhow::Result<()> {
     assert_eq!(unique.sqlstate().as_deref(), Some("23505"), "{unique}");
     Ok(())
 }
+
+#[tokio::test]
+async fn eager_loading_matches_on_text_form_keys_and_reads_text_form_rows() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let devices = Repository::<Device>::new(&db.pool);
+    // PostgreSQL writes a macaddr in its own form: the key read back is that form.
+    let printer = devices
+        .insert(NewDevice::new(
+            DeviceId::new("08-00-2B-01-02-03".into()),
+            "printer".into(),
+        ))
+        .await?;
+    assert_eq!(printer.mac, DeviceId::new("08:00:2b:01:02:03".into()));
+    let router = devices
+        .insert(NewDevice::new(
+            DeviceId::new("0800.2b01.0204".into()),
+            "router".into(),
+        ))
+        .await?;
+    let doc = Repository::<Document>::new(&db.pool)
+        .insert(document(7))
+        .await?;
+    let pings = Repository::<DevicePing>::new(&db.pool);
+    let mut first = NewDevicePing::new(printer.mac.clone());
+    first.document_id = Some(doc.id);
+    let first = pings.insert(first).await?;
+    let second = pings
+        .insert(NewDevicePing::new(printer.mac.clone()))
+        .await?;
+    let all = vec![first.clone(), second.clone()];
+
+    // BelongsTo on the text-form key, and on a key into a table of text-form columns.
+    let owners = device_pings::DEVICE.load(&all, &db.pool).await?;
+    assert_eq!(owners, vec![Some(printer.clone()), Some(printer.clone())]);
+    let documents = device_pings::DOCUMENT.load(&all, &db.pool).await?;
+    assert_eq!(documents, vec![Some(doc.clone()), None]);
+    assert_eq!(
+        documents[0].as_ref().map(|d| d.span.as_deref()),
+        Some(Some("[1,10)"))
+    );
+
+    // HasMany the other way: children matched to parents by the text-form key.
+    let children = devices::DEVICE_PINGS
+        .load(&[printer.clone(), router.clone()], &db.pool)
+        .await?;
+    assert_eq!(children, vec![all, vec![]]);
+    // And by key lookup, with the key in another spelling of the same address.
+    assert_eq!(
+        devices
+            .find_by_id(DeviceId::new("08002b010203".into()))
+            .await?,
+        Some(printer)
+    );
+    Ok(())
+}
