@@ -16,21 +16,7 @@ use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
 
 mod support;
-
-/// The columns `users.sql: user_by_id` returns, as a hand-written sqlx row.
-#[derive(sqlx::FromRow)]
-#[allow(dead_code)]
-struct RawUser {
-    id: i64,
-    email: String,
-    display_name: Option<String>,
-    mood: Mood,
-    past_moods: Option<Vec<Option<Mood>>>,
-    home: Option<Address>,
-    karma: Option<i32>,
-    created_at: DateTime<Utc>,
-    settings: ormkit::serde_json::Value,
-}
+use support::RawUser;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -14,22 +14,8 @@ use ormkit::Repository;
 mod support;
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
+use support::RawUser;
 use tokio_postgres::types::{FromSql, Type};
-
-/// The same columns the generated `User` reads, as a hand-written sqlx row.
-#[derive(sqlx::FromRow)]
-#[allow(dead_code)]
-struct RawUser {
-    id: i64,
-    email: String,
-    display_name: Option<String>,
-    mood: Mood,
-    past_moods: Option<Vec<Option<Mood>>>,
-    home: Option<Address>,
-    karma: Option<i32>,
-    created_at: ormkit::chrono::DateTime<ormkit::chrono::Utc>,
-    settings: ormkit::serde_json::Value,
-}
 
 /// Any column's value, left undecoded: the tokio-postgres floor reads the enum, enum-array
 /// and composite columns as raw bytes (decoding them is work the floor does not do).

@@ -80,3 +80,19 @@ where
         fastest: fastest(&mut runs.iter().map(|r| r.1)) / fastest(&mut runs.iter().map(|r| r.0)),
     }
 }
+
+/// The columns the generated `User` reads, as a hand-written sqlx row: raw sqlx's side of the
+/// comparisons (unused by the benches that compare other things).
+#[derive(sqlx::FromRow)]
+#[allow(dead_code)]
+pub(crate) struct RawUser {
+    pub(crate) id: i64,
+    pub(crate) email: String,
+    pub(crate) display_name: Option<String>,
+    pub(crate) mood: ormkit_tests::entities::Mood,
+    pub(crate) past_moods: Option<Vec<Option<ormkit_tests::entities::Mood>>>,
+    pub(crate) home: Option<ormkit_tests::entities::Address>,
+    pub(crate) karma: Option<i32>,
+    pub(crate) created_at: ormkit::chrono::DateTime<ormkit::chrono::Utc>,
+    pub(crate) settings: ormkit::serde_json::Value,
+}
