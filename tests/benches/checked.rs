@@ -9,7 +9,7 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ormkit::chrono::{DateTime, Duration, Utc};
+use ormkit::chrono::{Duration, Utc};
 use ormkit::Repository;
 use ormkit_tests::entities::queries::{reports, users as user_queries};
 use ormkit_tests::entities::*;
