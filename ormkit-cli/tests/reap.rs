@@ -4,70 +4,18 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use ormkit_build_support::{find_bindir, ScratchDatabase};
 use support::*;
 
-/// Set in the child process of [`orphan`].
-const ORPHAN_ENV: &str = "ORMKIT_TEST_ORPHAN_CLUSTER";
+#[path = "../../build-support/tests/orphan/mod.rs"]
+mod orphan;
+use orphan::{assert_reaped, orphan};
 
-/// Helper, only active in a child process: starts a cluster, says where, and waits to be
-/// killed.
+/// Only active in the child process `orphan` starts.
 #[test]
 fn orphan_cluster_helper() {
-    if std::env::var_os(ORPHAN_ENV).is_none() {
-        return;
-    }
-    let bindir = find_bindir(|name| std::env::var(name).ok()).expect("PostgreSQL binaries");
-    let db = ScratchDatabase::local_cluster(&bindir, None).expect("start cluster");
-    let data_dir = db.description().rsplit_once(" in ").unwrap().1.to_owned();
-    let socket_dir = db.url().split_once("?host=").unwrap().1.to_owned();
-    println!("ORPHAN {data_dir} {socket_dir}");
-    std::thread::sleep(std::time::Duration::from_secs(600));
-    unreachable!("the parent kills this process");
-}
-
-/// Starts a cluster in a child process whose temp dir is `tmp` and SIGKILLs it.
-fn orphan(tmp: &Path) -> (PathBuf, PathBuf) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "orphan_cluster_helper", "--nocapture"])
-        .env(ORPHAN_ENV, "1")
-        .env("TMPDIR", tmp)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run the orphan helper");
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let line = stdout
-        .lines()
-        .map_while(Result::ok)
-        .find(|line| line.starts_with("ORPHAN "))
-        .expect("the helper names its cluster");
-    child.kill().expect("SIGKILL the helper");
-    child.wait().unwrap();
-    let mut parts = line.split(' ').skip(1).map(PathBuf::from);
-    let (data_dir, socket_dir) = (parts.next().unwrap(), parts.next().unwrap());
-    assert!(data_dir.starts_with(tmp), "{data_dir:?}");
-    assert!(
-        !processes_mentioning(&data_dir).is_empty(),
-        "the orphaned postmaster should still run"
-    );
-    (data_dir, socket_dir)
-}
-
-fn processes_mentioning(needle: &Path) -> Vec<u32> {
-    let needle = needle.as_os_str().as_encoded_bytes();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|cmdline| cmdline.windows(needle.len()).any(|w| w == needle))
-        })
-        .collect()
+    orphan::helper_if_asked();
 }
 
 #[test]
@@ -90,7 +38,8 @@ fn every_command_reaps_clusters_of_killed_builds() {
         ("migrate status", vec!["migrate", "status"]),
     ];
     for (label, args) in commands {
-        let (data_dir, socket_dir) = orphan(tmp.path());
+        let orphaned = orphan("orphan_cluster_helper", Some(tmp.path()));
+        let data_dir = &orphaned.0;
         let mut cmd = cli(project.path());
         cmd.args(&args).env("TMPDIR", tmp.path());
         match label {
@@ -111,15 +60,6 @@ fn every_command_reaps_clusters_of_killed_builds() {
             ) && stderr.contains(&data_dir.parent().unwrap().display().to_string()),
             "{label}: {stderr}"
         );
-        assert_eq!(
-            processes_mentioning(&data_dir),
-            Vec::<u32>::new(),
-            "{label}: the orphaned postmaster survived"
-        );
-        assert!(
-            !data_dir.parent().unwrap().exists(),
-            "{label}: {data_dir:?} survived"
-        );
-        assert!(!socket_dir.exists(), "{label}: {socket_dir:?} survived");
+        assert_reaped(&orphaned, label);
     }
 }

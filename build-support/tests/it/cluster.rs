@@ -142,61 +142,17 @@ async fn clusters_run_side_by_side() {
     assert_eq!(query_text(b.url(), "SELECT 'b'::text").await, "b");
 }
 
-/// Set in the child process of [`clusters_of_killed_processes_are_reaped`].
-const ORPHAN_ENV: &str = "ORMKIT_TEST_ORPHAN_CLUSTER";
-
-/// Helper, only active in a child process: starts a cluster and dies without
-/// cleaning up (like a build script killed by an IDE).
+/// Only active in the child process `orphan` starts.
 #[test]
 fn orphan_cluster_helper() {
-    if std::env::var_os(ORPHAN_ENV).is_none() {
-        return;
-    }
-    let db = ScratchDatabase::local_cluster(&bindir(), None).expect("start cluster");
-    let (_, data_dir) = db
-        .description()
-        .rsplit_once(" in ")
-        .map(|(a, b)| (a.to_owned(), b.to_owned()))
-        .unwrap();
-    println!("ORPHAN {data_dir}");
-    std::io::Write::flush(&mut std::io::stdout()).unwrap();
-    std::process::abort();
+    crate::orphan::helper_if_asked();
 }
 
 #[test]
 fn clusters_of_killed_processes_are_reaped() {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "cluster::orphan_cluster_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ORPHAN_ENV, "1")
-        .output()
-        .expect("run the orphan helper");
-    assert!(!output.status.success(), "the helper should have aborted");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let data_dir = stdout
-        .lines()
-        .find_map(|line| line.split_once("ORPHAN ").map(|(_, path)| path))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("no ORPHAN line in {stdout}"));
-    assert!(
-        !processes_mentioning(&data_dir).is_empty(),
-        "the orphaned server should still run"
-    );
-
+    let orphaned = crate::orphan::orphan("cluster::orphan_cluster_helper", None);
     start(None, "after an orphan")
         .close()
         .expect("stop cluster");
-    assert_eq!(
-        processes_mentioning(&data_dir),
-        Vec::<u32>::new(),
-        "orphan survived"
-    );
-    assert!(
-        !data_dir.parent().unwrap().exists(),
-        "orphan's directory survived"
-    );
+    crate::orphan::assert_reaped(&orphaned, "a cluster started after the orphan");
 }

@@ -5,6 +5,8 @@
 
 mod cluster;
 mod errors;
+#[path = "../orphan/mod.rs"]
+mod orphan;
 mod plan;
 mod server;
 mod support;

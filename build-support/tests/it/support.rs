@@ -58,15 +58,4 @@ pub(crate) fn write_script(path: &Path, body: &str) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod script");
 }
 
-/// Pids of live processes whose command line mentions `needle`.
-pub(crate) fn processes_mentioning(needle: &Path) -> Vec<u32> {
-    let needle = needle.as_os_str().as_encoded_bytes();
-    fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|cmdline| cmdline.windows(needle.len()).any(|w| w == needle))
-        })
-        .collect()
-}
+pub(crate) use crate::orphan::processes_mentioning;
