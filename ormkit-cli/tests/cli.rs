@@ -83,13 +83,7 @@ fn offline_with_a_stale_lock_fails_and_names_the_migrations() {
         "-- changed\nCREATE TYPE mood AS ENUM ('happy');",
     )
     .unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let output = cli(project.path())
-        .args(["generate", "--out"])
-        .arg(out_dir.path())
-        .env("ORMKIT_OFFLINE", "1")
-        .output()
-        .unwrap();
+    let output = generate_offline(project.path());
     assert!(!output.status.success());
     let out = text(&output);
     assert!(out.contains("is stale"), "{out}");
@@ -112,13 +106,7 @@ fn lock_check_and_offline_generate_see_an_edited_query() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(text(&output).contains("same_karma"), "{}", text(&output));
 
-    let out_dir = tempfile::tempdir().unwrap();
-    let output = cli(project.path())
-        .args(["generate", "--out"])
-        .arg(out_dir.path())
-        .env("ORMKIT_OFFLINE", "1")
-        .output()
-        .unwrap();
+    let output = generate_offline(project.path());
     assert!(!output.status.success());
     let out = text(&output);
     assert!(out.contains("queries changed"), "{out}");
@@ -141,13 +129,7 @@ fn lock_check_and_offline_generate_see_an_edited_query() {
 fn offline_without_a_lock_says_how_to_make_one() {
     let project = project();
     std::fs::remove_file(project.path().join("schema.lock")).unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let output = cli(project.path())
-        .args(["generate", "--out"])
-        .arg(out_dir.path())
-        .env("ORMKIT_OFFLINE", "1")
-        .output()
-        .unwrap();
+    let output = generate_offline(project.path());
     assert!(!output.status.success());
     let out = text(&output);
     assert!(out.contains("schema.lock does not exist"), "{out}");
@@ -317,13 +299,7 @@ fn a_loose_sql_file_beside_diesel_directories_is_ignored_with_a_warning() {
     let project = project();
     let loose = project.path().join("migrations/data_oauth_github.sql");
     std::fs::write(&loose, "INSERT INTO nowhere VALUES (1);\n").unwrap();
-    let out_dir = tempfile::tempdir().unwrap();
-    let output = cli(project.path())
-        .args(["generate", "--out"])
-        .arg(out_dir.path())
-        .env("ORMKIT_OFFLINE", "1")
-        .output()
-        .unwrap();
+    let output = generate_offline(project.path());
     assert!(output.status.success(), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(

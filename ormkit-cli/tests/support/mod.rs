@@ -87,3 +87,14 @@ pub(crate) fn reference_versions() -> Vec<String> {
 pub(crate) fn last_version() -> String {
     reference_versions().pop().unwrap()
 }
+
+/// `ormkit-cli generate --out <a temporary directory>` in `project`, offline: from its lock.
+pub(crate) fn generate_offline(project: &Path) -> Output {
+    let out_dir = tempfile::tempdir().unwrap();
+    cli(project)
+        .args(["generate", "--out"])
+        .arg(out_dir.path())
+        .env("ORMKIT_OFFLINE", "1")
+        .output()
+        .unwrap()
+}
