@@ -43,11 +43,14 @@ pub mod metrics;
 mod pg_type;
 mod relation;
 mod statement;
+mod value_type;
 
 #[cfg(feature = "cache")]
 pub mod cache;
 #[cfg(feature = "orm")]
 pub mod checked;
+#[cfg(feature = "orm")]
+mod conflict;
 #[cfg(feature = "orm")]
 mod db;
 #[cfg(feature = "migrations")]
@@ -67,7 +70,7 @@ mod transaction;
 #[cfg(feature = "validate")]
 pub mod validate;
 
-pub use column::{Column, ReadOnly, SqlOrd, SqlText, Writable};
+pub use column::{Column, QueryTable, ReadOnly, SqlMinMax, SqlOrd, SqlText, Writable};
 pub use entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, SqlValue, Table};
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
@@ -75,7 +78,7 @@ pub use key::{KeyPart, KeyValue};
 pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
 pub use ormkit_schema::migrations::{Migration, MigrationScript};
 pub use pg_type::UnknownLabel;
-pub use relation::{BelongsTo, HasMany};
+pub use relation::{BelongsTo, HasMany, ManyToMany};
 
 #[cfg(feature = "cache")]
 pub use cache::{
@@ -85,6 +88,8 @@ pub use cache::{
 #[cfg(feature = "orm")]
 pub use checked::{CheckedQuery, Params, QueryColumn};
 #[cfg(feature = "orm")]
+pub use conflict::OnConflict;
+#[cfg(feature = "orm")]
 pub use db::Db;
 /// The stream checked queries and `Select::fetch` return.
 #[cfg(feature = "orm")]
@@ -92,7 +97,7 @@ pub use futures::stream::BoxStream;
 #[cfg(feature = "migrations")]
 pub use migrate::{ForeignHistory, MigrateError, Migrator};
 #[cfg(feature = "parallel")]
-pub use parallel::{BulkError, BulkFetch, OnConflict, ParallelExecutor};
+pub use parallel::{BulkError, BulkFetch, ParallelExecutor};
 #[cfg(feature = "smart-pool")]
 pub use pool::{create_smart_pool, create_smart_pool_with, PoolConfig, POOL_ENV_VARS};
 #[cfg(feature = "orm")]
@@ -107,6 +112,7 @@ pub use transaction::{
 };
 #[cfg(feature = "validate")]
 pub use validate::{SchemaValidator, ValidationError, ValidationReport};
+pub use value_type::{AsDeclared, Nullable, Nullness, ValueType};
 
 /// What generated code calls and applications do not: not part of ormkit's documented API,
 /// and free to change with the code generator.

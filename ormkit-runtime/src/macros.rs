@@ -46,12 +46,18 @@ macro_rules! entity {
     ) => {
         impl<'r> $crate::sqlx::FromRow<'r, $crate::sqlx::postgres::PgRow> for $row {
             fn from_row(row: &'r $crate::sqlx::postgres::PgRow) -> Result<Self, $crate::sqlx::Error> {
-                let mut at = $crate::__private::Position::default();
-                Ok(Self { $($field: at.next(row)?,)* })
+                <Self as $crate::Entity>::read_at(row, &mut $crate::__private::Position::default())
             }
         }
 
         impl $crate::Entity for $row {
+            fn read_at(
+                row: &$crate::sqlx::postgres::PgRow,
+                at: &mut $crate::__private::Position,
+            ) -> Result<Self, $crate::sqlx::Error> {
+                Ok(Self { $($field: at.next(row)?,)* })
+            }
+
             const META: &'static $crate::EntityMeta = &$crate::EntityMeta {
                 schema: $schema,
                 name: $name,
@@ -163,6 +169,7 @@ macro_rules! pg_enum {
         }
 
         impl $crate::SqlOrd for $ty {}
+        impl $crate::SqlMinMax for $ty {}
         impl $crate::KeyPart for $ty {}
 
         impl ::std::fmt::Display for $ty {
@@ -250,6 +257,8 @@ macro_rules! pg_composite {
 #[macro_export]
 macro_rules! __sql_type {
     ($ty:ident = $schema:literal . $name:literal, $regtype:literal) => {
+        $crate::value_type!($ty);
+
         impl $crate::sqlx::Type<$crate::sqlx::Postgres> for $ty {
             fn type_info() -> $crate::sqlx::postgres::PgTypeInfo {
                 $crate::sqlx::postgres::PgTypeInfo::with_name($regtype)

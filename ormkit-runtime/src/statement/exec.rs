@@ -18,18 +18,84 @@ pub(crate) trait Row: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static 
 impl<T> Row for T where T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static {}
 
 /// What a statement returns, and how it is fetched: all rows (`Vec`), at most one
-/// (`Option`), exactly one ([`One`]) or the number of rows affected ([`Done`]).
+/// (`Option`), exactly one ([`One`]), rows decoded by a query's own decoder ([`Decoded`],
+/// [`MaybeDecoded`]) or the number of rows affected ([`Done`]).
 pub(crate) trait Fetch: Sized + Send + 'static {
+    /// What fetching needs besides the statement: nothing, or a typed query's row decoder.
+    type With: Copy + Send + Sync + 'static;
     /// Sends `sql` with `args` on `conn`. Boxed, and checked `Send` here with concrete
     /// lifetimes: sqlx's `Executor` impls otherwise keep callers' futures from being `Send`
     /// for every lifetime (so they could not be `tokio::spawn`ed).
     fn fetch<'c>(
+        with: Self::With,
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
     ) -> BoxFuture<'c, Result<Self, sqlx::Error>>;
     /// The rows in the result, for the span.
     fn rows(&self) -> u64;
+}
+
+/// Decodes one row of a typed query.
+pub(crate) type Decoder<R> = fn(&PgRow) -> Result<R, sqlx::Error>;
+
+/// A row type's `FromRow`, as a [`Decoder`].
+pub(crate) fn from_row<T: Row>(row: &PgRow) -> Result<T, sqlx::Error> {
+    T::from_row(row)
+}
+
+/// Every row, each decoded by the query's decoder.
+#[derive(Debug)]
+pub(crate) struct Decoded<R>(pub(crate) Vec<R>);
+
+/// The first row, if any, decoded by the query's decoder.
+#[derive(Debug)]
+pub(crate) struct MaybeDecoded<R>(pub(crate) Option<R>);
+
+impl<R: Send + Unpin + 'static> Fetch for Decoded<R> {
+    type With = Decoder<R>;
+
+    fn fetch<'c>(
+        decode: Decoder<R>,
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(async move {
+            let rows = sqlx::query_with(sql, args)
+                .try_map(move |row: PgRow| decode(&row))
+                .fetch_all(conn)
+                .await?;
+            Ok(Decoded(rows))
+        })
+    }
+
+    fn rows(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+impl<R: Send + Unpin + 'static> Fetch for MaybeDecoded<R> {
+    type With = Decoder<R>;
+
+    fn fetch<'c>(
+        decode: Decoder<R>,
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(async move {
+            let row = sqlx::query_with(sql, args)
+                .try_map(move |row: PgRow| decode(&row))
+                .fetch_optional(conn)
+                .await?;
+            Ok(MaybeDecoded(row))
+        })
+    }
+
+    fn rows(&self) -> u64 {
+        u64::from(self.0.is_some())
+    }
 }
 
 /// Exactly one row (a missing row is the driver's `RowNotFound`).
@@ -41,7 +107,10 @@ pub(crate) struct One<T>(pub(crate) T);
 pub(crate) struct Done(pub(crate) u64);
 
 impl<T: Row> Fetch for Vec<T> {
+    type With = ();
+
     fn fetch<'c>(
+        (): (),
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
@@ -55,7 +124,10 @@ impl<T: Row> Fetch for Vec<T> {
 }
 
 impl<T: Row> Fetch for Option<T> {
+    type With = ();
+
     fn fetch<'c>(
+        (): (),
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
@@ -69,7 +141,10 @@ impl<T: Row> Fetch for Option<T> {
 }
 
 impl<T: Row> Fetch for One<T> {
+    type With = ();
+
     fn fetch<'c>(
+        (): (),
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
@@ -87,29 +162,11 @@ impl<T: Row> Fetch for One<T> {
     }
 }
 
-/// Rows left undecoded, for statements that select more than an entity's columns.
-#[derive(Debug)]
-pub(crate) struct RawRows(pub(crate) Vec<PgRow>);
-
-impl Fetch for RawRows {
-    fn fetch<'c>(
-        sql: &'c str,
-        args: PgArguments,
-        conn: &'c mut PgConnection,
-    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
-        Box::pin(async move {
-            let rows = sqlx::query_with(sql, args).fetch_all(conn).await?;
-            Ok(RawRows(rows))
-        })
-    }
-
-    fn rows(&self) -> u64 {
-        self.0.len() as u64
-    }
-}
-
 impl Fetch for Done {
+    type With = ();
+
     fn fetch<'c>(
+        (): (),
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
@@ -185,7 +242,16 @@ impl Db<'_> {
     /// connections in the pool) is sent once more on another connection: ormkit's reads have
     /// no side effects, so a second send is harmless. A write is never sent again: its
     /// outcome is unknown.
-    pub(crate) async fn run<F: Fetch>(&self, statement: Statement) -> Result<F> {
+    pub(crate) async fn run<F: Fetch<With = ()>>(&self, statement: Statement) -> Result<F> {
+        self.run_with(statement, ()).await
+    }
+
+    /// [`run`](Self::run), with what fetching `F` needs (a typed query's row decoder).
+    pub(crate) async fn run_with<F: Fetch>(
+        &self,
+        statement: Statement,
+        with: F::With,
+    ) -> Result<F> {
         let Statement {
             sql,
             args,
@@ -193,10 +259,10 @@ impl Db<'_> {
             op,
         } = statement;
         let retry = (op.is_read() && matches!(self, Db::Pool(_))).then(|| args.clone());
-        let result = self.send::<F>(&sql, args, table, op).await;
+        let result = self.send::<F>(with, &sql, args, table, op).await;
         match (result, retry) {
             (Err(err), Some(args)) if err.is_connection_failure() => {
-                self.send::<F>(&sql, args, table, op).await
+                self.send::<F>(with, &sql, args, table, op).await
             }
             (result, _) => result,
         }
@@ -204,6 +270,7 @@ impl Db<'_> {
 
     async fn send<F: Fetch>(
         &self,
+        with: F::With,
         sql: &str,
         args: PgArguments,
         table: &'static str,
@@ -212,7 +279,7 @@ impl Db<'_> {
         let recording = Recording::start(table, op);
         let result = async {
             let mut conn = self.connection().await?;
-            Ok(F::fetch(sql, args, &mut conn).await?)
+            Ok(F::fetch(with, sql, args, &mut conn).await?)
         }
         .instrument(recording.span().clone())
         .await;
@@ -226,14 +293,20 @@ impl Db<'_> {
     }
 }
 
-/// Rows of `statement` on `db`, decoded one at a time as they arrive, recorded when the
-/// stream ends.
-pub(crate) fn stream<'a, T: Row>(db: Db<'a>, statement: Statement) -> BoxStream<'a, Result<T>> {
+/// Rows of `statement` on `db`, decoded by `decode` one at a time as they arrive, recorded
+/// when the stream ends.
+pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
+    db: Db<'a>,
+    statement: Statement,
+    decode: Decoder<T>,
+) -> BoxStream<'a, Result<T>> {
     async_stream::try_stream! {
         let Statement { sql, args, table, op } = statement;
         let recording = Recording::start(table, op);
         let mut conn = db.connection().await?;
-        let mut rows = sqlx::query_as_with::<_, T, _>(&sql, args).fetch(&mut *conn);
+        let mut rows = sqlx::query_with(&sql, args)
+            .try_map(move |row: PgRow| decode(&row))
+            .fetch(&mut *conn);
         let mut count = 0u64;
         let mut failed = None;
         loop {

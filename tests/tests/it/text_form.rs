@@ -48,7 +48,8 @@ async fn text_form_columns_round_trip_through_every_statement() -> anyhow::Resul
         .await?;
     assert_eq!(found, vec![updated.clone()]);
     let bodies = Document::query()
-        .select((documents::BODY,), &db.pool)
+        .select((documents::BODY,))
+        .fetch_all(&db.pool)
         .await?;
     assert_eq!(bodies, vec![("'dog':1".to_owned(),)]);
 
