@@ -144,6 +144,13 @@ macro_rules! __with_orm {
             pub fn query() -> $crate::Select<Self> {
                 $crate::Select::new()
             }
+
+            /// A subquery over these rows, inside a query whose columns it may use (a
+            /// correlated subquery): for `exists`, `not_exists`, `in_subquery`, `scalar`.
+            pub fn subquery<O: $crate::query::Source>(
+            ) -> $crate::Select<$crate::query::source::Scope<Self, O>> {
+                $crate::query::subquery::sub()
+            }
         }
     };
 }

@@ -224,7 +224,7 @@ impl Plan {
                     .then(|| {
                         methods
                             .entry(from.name.clone())
-                            .or_insert_with(|| Scope::with_reserved(&["query"]))
+                            .or_insert_with(|| Scope::with_reserved(&["query", "subquery"]))
                             .claim(&super::entity::accessor_name(&belongs))
                     });
                 for (owner, text, has_many) in [(from, belongs, false), (to, many, true)] {

@@ -451,7 +451,8 @@ impl<'a> Writer<'a> {
                     SubqueryKind::NotIn => " NOT IN (",
                     SubqueryKind::Scalar => "(",
                 });
-                query.write(self)?;
+                let exists = matches!(kind, SubqueryKind::Exists | SubqueryKind::NotExists);
+                query.write_as(self, exists)?;
                 self.sql.push(')');
             }
             Node::Keyset { columns, values } => self.keyset(columns, values)?,

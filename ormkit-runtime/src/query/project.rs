@@ -109,7 +109,7 @@ where
     }
 }
 
-/// What a query selects: one [`SelectItem`], or a tuple of up to eight.
+/// What a query selects: one [`SelectItem`], or a tuple of up to twelve.
 pub trait Selection<S, M> {
     /// A row: the item's type, or a tuple of the items' types.
     type Output: Send + Unpin + 'static;
@@ -168,6 +168,57 @@ selection!(
     F / MF,
     G / MG,
     H / MH
+);
+
+selection!(
+    A / MA,
+    B / MB,
+    C / MC,
+    D / MD,
+    E / ME,
+    F / MF,
+    G / MG,
+    H / MH,
+    I / MI
+);
+selection!(
+    A / MA,
+    B / MB,
+    C / MC,
+    D / MD,
+    E / ME,
+    F / MF,
+    G / MG,
+    H / MH,
+    I / MI,
+    J / MJ
+);
+selection!(
+    A / MA,
+    B / MB,
+    C / MC,
+    D / MD,
+    E / ME,
+    F / MF,
+    G / MG,
+    H / MH,
+    I / MI,
+    J / MJ,
+    K / MK
+);
+selection!(
+    A / MA,
+    B / MB,
+    C / MC,
+    D / MD,
+    E / ME,
+    F / MF,
+    G / MG,
+    H / MH,
+    I / MI,
+    J / MJ,
+    K / MK,
+    L / ML
 );
 
 /// Decodes a row of selection `X`: what a projected query's decoder is.

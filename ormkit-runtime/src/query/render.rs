@@ -296,6 +296,7 @@ impl Query {
             }
         }
         match &self.items {
+            None if bare => w.sql.truncate(w.sql.len() - 1),
             None if !aliased => w.sql.push_str(&root.select_list),
             None => {
                 for pos in 0..self.tables.len() {

@@ -27,6 +27,17 @@ impl<E: Entity, const N: u8> Alias<E, N> {
     pub const fn col<T, A>(column: Column<E, T, A>) -> Column<Self, T, A> {
         Column::new(column.index())
     }
+
+    /// A query over this copy of the table.
+    pub fn query() -> crate::Select<Self> {
+        crate::Select::new()
+    }
+
+    /// A subquery over this copy of the table, inside a query over `O` (typically `E`'s own
+    /// table, which is why the alias is needed).
+    pub fn subquery<O: Source>() -> crate::Select<Scope<Self, O>> {
+        super::subquery::sub()
+    }
 }
 
 impl<E: Entity, const N: u8> QueryTable for Alias<E, N> {

@@ -1,9 +1,10 @@
-//! Subqueries: [`sub`] starts a query that may use the columns of the query around it
-//! (a correlated subquery), for [`exists`], [`not_exists`], `in_subquery` and [`scalar`].
+//! Subqueries: `Post::subquery()` (or [`sub`]) starts a query that may use the columns of
+//! the query around it (a correlated subquery), for [`exists`], [`not_exists`],
+//! `in_subquery` and [`scalar`].
 //!
 //! ```ignore
 //! // Users without a post: a correlated NOT EXISTS.
-//! User::query().filter(not_exists(sub::<Post>().filter(posts::AUTHOR_ID.eq(users::ID))))
+//! User::query().filter(not_exists(Post::subquery().filter(posts::AUTHOR_ID.eq(users::ID))))
 //! ```
 
 use super::expr::Expr;
@@ -16,8 +17,9 @@ use crate::entity::Entity;
 use crate::value_type::ValueType;
 
 /// A subquery over `T`, inside a query over `O` (which the compiler infers from where the
-/// subquery is used), whose columns it may use. Over the same table as the outer query,
-/// use an [`Alias`](super::Alias): `sub::<Alias<Post, 1>>()`.
+/// subquery is used), whose columns it may use: what `Post::subquery()` calls. Over the
+/// same table as the outer query, use an [`Alias`](super::Alias):
+/// `Alias::<Post, 1>::subquery()`.
 pub fn sub<T: QueryTable, O: Source>() -> Select<Scope<T, O>> {
     Select::from_query(Query::new(T::Entity::META), read_row::<Scope<T, O>>)
 }

@@ -1,11 +1,18 @@
 //! Integration tests on the entities generated from `../migrations`, against real PostgreSQL.
 
+mod aggregates;
+mod blog;
 mod cache;
 mod checked;
+mod dynamic;
+mod expressions;
 mod faults;
 mod generated;
+mod joins;
 mod keys;
+mod locking;
 mod migrator;
+mod nested;
 mod observability;
 mod pagination;
 mod parallel;
@@ -13,5 +20,7 @@ mod query;
 mod relations;
 mod repository;
 mod roundtrip;
+mod subqueries;
 mod text_form;
 mod transactions;
+mod writes;
