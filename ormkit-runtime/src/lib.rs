@@ -103,7 +103,8 @@ pub use repository::Repository;
 pub use stats::count_statements;
 #[cfg(feature = "orm")]
 pub use transaction::{
-    transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionOptions, Tx,
+    transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionError,
+    TransactionOptions, Tx,
 };
 #[cfg(feature = "validate")]
 pub use validate::{SchemaValidator, ValidationError, ValidationReport};

@@ -50,7 +50,7 @@ async fn commit_rollback_and_panic() -> anyhow::Result<()> {
                 .await?;
             panic!("boom");
             #[allow(unreachable_code)]
-            Ok(())
+            Ok::<(), OrmkitError>(())
         })
         .await
     })
@@ -89,7 +89,7 @@ async fn nested_transactions_use_savepoints() -> anyhow::Result<()> {
                 .await
         })
         .await?;
-        Ok(())
+        Ok::<(), OrmkitError>(())
     })
     .await?;
     let mut emails: Vec<String> = Repository::<User>::new(&db.pool)
@@ -162,7 +162,7 @@ async fn serialization_failures_are_retried() -> anyhow::Result<()> {
                     let mut patch = UserPatch::new(write);
                     patch.karma = Some(Some(karma + 1));
                     Repository::<User>::new(&tx).update(patch).await?;
-                    Ok(())
+                    Ok::<(), OrmkitError>(())
                 }
             })
             .await
@@ -183,7 +183,7 @@ async fn without_a_retry_policy_the_failure_surfaces_as_retryable() -> anyhow::R
     let db = TestDb::new().await?;
     let err = transaction(&db.pool, |tx| async move {
         sqlx_raw(&tx, "SELECT 1/0").await?;
-        Ok(())
+        Ok::<(), OrmkitError>(())
     })
     .await
     .unwrap_err();
@@ -194,4 +194,98 @@ async fn without_a_retry_policy_the_failure_surfaces_as_retryable() -> anyhow::R
 
 async fn sqlx_raw(tx: &ormkit::Tx, sql: &str) -> ormkit::Result<()> {
     tx.execute(sql).await.map(|_| ())
+}
+
+/// An application's own error type for transaction closures.
+#[derive(Debug)]
+enum AppError {
+    Db(OrmkitError),
+    Rule(&'static str),
+}
+
+impl From<OrmkitError> for AppError {
+    fn from(err: OrmkitError) -> Self {
+        AppError::Db(err)
+    }
+}
+
+const RAISE_40001: &str =
+    "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END $$";
+
+/// Closures return the caller's error type (`anyhow::Error`, an application enum); the retry
+/// policy still decides on the SQLSTATE of the statement that failed, not on that type.
+#[tokio::test]
+async fn closures_return_any_error_type_and_retries_follow_the_sqlstate() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let retrying = TransactionOptions {
+        retry: RetryPolicy::attempts(3),
+        ..TransactionOptions::default()
+    };
+
+    // An application error rolls back and is returned as it is, never retried.
+    let attempts = AtomicU32::new(0);
+    let err = transaction_with(&db.pool, retrying, |tx| {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        async move {
+            Repository::<User>::new(&tx)
+                .insert(new_user("rule@x.io"))
+                .await?;
+            Err::<(), _>(AppError::Rule("karma too low"))
+        }
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AppError::Rule("karma too low")), "{err:?}");
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    assert_eq!(User::query().count(&db.pool).await?, 0, "rolled back");
+
+    // A statement that failed with a non-retryable SQLSTATE, carried in the enum: one attempt.
+    let attempts = AtomicU32::new(0);
+    let err = transaction_with(&db.pool, retrying, |tx| {
+        attempts.fetch_add(1, Ordering::SeqCst);
+        async move { tx.execute("SELECT 1/0").await.map_err(AppError::from) }
+    })
+    .await
+    .unwrap_err();
+    let AppError::Db(inner) = err else {
+        panic!("the database error comes back in the enum: {err:?}")
+    };
+    assert_eq!(inner.sqlstate().as_deref(), Some("22012"));
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
+
+    // 40001 turned into an `anyhow::Error` (with context) is still retried, and the second
+    // attempt commits.
+    let attempts = AtomicU32::new(0);
+    let user = transaction_with(&db.pool, retrying, |tx| {
+        let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let user = Repository::<User>::new(&tx)
+                .insert(new_user("retried@x.io"))
+                .await?;
+            if attempt == 0 {
+                use anyhow::Context as _;
+                tx.execute(RAISE_40001).await.context("the first attempt")?;
+            }
+            anyhow::Ok(user)
+        }
+    })
+    .await?;
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        Repository::<User>::new(&db.pool).get(user.id).await?.email,
+        "retried@x.io"
+    );
+
+    // Without a retry policy, the same failure reaches the caller in its type.
+    let err = transaction(&db.pool, |tx| async move {
+        tx.execute(RAISE_40001).await?;
+        anyhow::Ok(())
+    })
+    .await
+    .unwrap_err();
+    let cause = err
+        .downcast_ref::<OrmkitError>()
+        .expect("an OrmkitError inside");
+    assert_eq!(cause.sqlstate().as_deref(), Some("40001"));
+    Ok(())
 }
