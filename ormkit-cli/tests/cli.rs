@@ -226,7 +226,7 @@ fn offline_lock_check_compares_an_existing_lock_with_the_migrations() {
         .env("ORMKIT_OFFLINE", "1")
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let out = text(&output);
     assert!(!out.contains("does not exist"), "{out}");
     assert!(out.contains("needs PostgreSQL"), "{out}");
@@ -266,7 +266,7 @@ fn each_cause_is_printed_once() {
         )
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.starts_with("error: scratch PostgreSQL: "),
