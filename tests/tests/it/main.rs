@@ -13,5 +13,10 @@ mod query;
 mod relations;
 mod repository;
 mod roundtrip;
+mod testing;
 mod text_form;
 mod transactions;
+
+/// What `#[ormkit::test]` finds the migrations through (`crate::entities::MIGRATIONS`), as
+/// in a crate that has `ormkit::include_entities!()`.
+use ormkit_tests::entities;
