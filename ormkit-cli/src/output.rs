@@ -40,11 +40,9 @@ pub(crate) fn warn_line(args: fmt::Arguments<'_>) {
     let text = args.to_string();
     let mut stderr = anstream::stderr().lock();
     let _ignored = match prefix_style(&text) {
-        Some((prefix, style)) => write!(
-            stderr,
-            "{style}{prefix}{style:#}{}\n",
-            &text[prefix.len()..]
-        ),
+        Some((prefix, style)) => {
+            writeln!(stderr, "{style}{prefix}{style:#}{}", &text[prefix.len()..])
+        }
         None => writeln!(stderr, "{text}"),
     };
 }
