@@ -25,7 +25,8 @@
 //! | `parallel` | `ParallelExecutor` (implies `orm`) | — |
 //! | `smart-pool` | `create_smart_pool` | — |
 //! | `performance` | `cache` + `parallel` + `smart-pool` | |
-//! | `full` (default) | everything | |
+//! | `full` (default) | everything above | |
+//! | `test` (default) | `#[ormkit::test]`, [`testing`]: a migrated database per test | ormkit-macros, ormkit-build-support |
 //!
 //! Without `orm`, generated entities still compile (rows, models, metadata, typed IDs);
 //! their `query()` constructors and the operators on typed columns are what `orm` adds.
@@ -65,6 +66,8 @@ pub mod query;
 mod repository;
 #[cfg(feature = "orm")]
 mod stats;
+#[cfg(feature = "test")]
+pub mod testing;
 #[cfg(feature = "orm")]
 mod transaction;
 #[cfg(feature = "validate")]
@@ -96,6 +99,10 @@ pub use db::Db;
 pub use futures::stream::BoxStream;
 #[cfg(feature = "migrations")]
 pub use migrate::{ForeignHistory, MigrateError, Migrator};
+/// `#[ormkit::test]`: an async test with a pool on a fresh database of its own, cloned from
+/// a template the migrations were applied to once (see [`testing`]).
+#[cfg(feature = "test")]
+pub use ormkit_macros::test;
 #[cfg(feature = "parallel")]
 pub use parallel::{BulkError, BulkFetch, ParallelExecutor};
 #[cfg(feature = "smart-pool")]
@@ -108,7 +115,8 @@ pub use repository::Repository;
 pub use stats::count_statements;
 #[cfg(feature = "orm")]
 pub use transaction::{
-    transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionOptions, Tx,
+    transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionError,
+    TransactionOptions, Tx,
 };
 #[cfg(feature = "validate")]
 pub use validate::{SchemaValidator, ValidationError, ValidationReport};

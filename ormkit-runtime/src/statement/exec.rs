@@ -284,6 +284,9 @@ impl Db<'_> {
         .instrument(recording.span().clone())
         .await;
         recording.finish(&result, F::rows);
+        if let Db::Tx(tx) = self {
+            tx.record_outcome(&result);
+        }
         if let (Err(err), Db::Pool(pool)) = (&result, self) {
             if err.is_connection_failure() {
                 crate::health::connection_failed(pool);
@@ -328,6 +331,9 @@ pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
             None => Ok(count),
         };
         recording.finish(&result, |n| *n);
+        if let Db::Tx(tx) = &db {
+            tx.record_outcome(&result);
+        }
         result?;
     }
     .boxed()

@@ -21,6 +21,11 @@ mod relations;
 mod repository;
 mod roundtrip;
 mod subqueries;
+mod testing;
 mod text_form;
 mod transactions;
 mod writes;
+
+/// What `#[ormkit::test]` finds the migrations through (`crate::entities::MIGRATIONS`), as
+/// in a crate that has `ormkit::include_entities!()`.
+use ormkit_tests::entities;
