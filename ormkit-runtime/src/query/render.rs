@@ -274,16 +274,28 @@ impl Query {
 
     /// Writes the query (as the statement, or as a subquery at the writer's next level).
     pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), BoxDynError> {
+        self.write_as(w, false)
+    }
+
+    /// Writes the query; `bare` (for `EXISTS`) leaves the select list empty when the query
+    /// selects whole rows: only whether there is a row matters.
+    pub(crate) fn write_as(&self, w: &mut Writer<'_>, bare: bool) -> Result<(), BoxDynError> {
         self.check()?;
         let aliased = w.nested() || self.aliased();
         w.enter(aliased);
         let level = w.level();
-        let result = self.write_at(w, level, aliased);
+        let result = self.write_at(w, level, aliased, bare);
         w.leave();
         result
     }
 
-    fn write_at(&self, w: &mut Writer<'_>, level: usize, aliased: bool) -> Result<(), BoxDynError> {
+    fn write_at(
+        &self,
+        w: &mut Writer<'_>,
+        level: usize,
+        aliased: bool,
+        bare: bool,
+    ) -> Result<(), BoxDynError> {
         let root = statement::sql(self.root());
         w.sql.push_str("SELECT ");
         match &self.distinct {

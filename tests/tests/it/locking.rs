@@ -54,7 +54,7 @@ async fn two_workers_with_skip_locked_take_disjoint_rows() -> anyhow::Result<()>
                             &tx,
                         )
                         .await?;
-                    Ok(ids)
+                    Ok::<_, ormkit::OrmkitError>(ids)
                 }
             })
             .await
