@@ -83,6 +83,41 @@ pub(crate) fn ty(tokens: &TokenStream) -> String {
         .replace(", >", ">")
 }
 
+/// An expression as prettyplease writes it, on one line.
+pub(crate) fn expr(tokens: &TokenStream) -> String {
+    let file: syn::File = match syn::parse2(quote!(const X: () = #tokens;)) {
+        Ok(file) => file,
+        Err(_) => return tokens.to_string(),
+    };
+    let text = prettyplease::unparse(&file);
+    let text = text.trim();
+    let text = text.strip_prefix("const X: () = ").unwrap_or(text);
+    let text = text.strip_suffix(';').unwrap_or(text);
+    let mut joined = String::with_capacity(text.len());
+    for line in text.lines().map(str::trim) {
+        // Rejoin what prettyplease broke over lines: no space after an opening bracket or
+        // before a closing one, none before a trailing comma's bracket.
+        if !(joined.is_empty() || joined.ends_with('(') || joined.ends_with('['))
+            && !line.starts_with(')')
+            && !line.starts_with(']')
+        {
+            joined.push(' ');
+        }
+        joined.push_str(line);
+    }
+    joined.replace(",)", ")").replace(",]", "]")
+}
+
+/// `pub const NAME: Type = value;` laid out on one line, or with the value on the next
+/// line one level deeper, within `room`.
+pub(crate) fn constant(head: &str, value: &str, room: usize) -> Vec<String> {
+    let one = format!("{head} = {value};");
+    if one.len() <= room {
+        return vec![one];
+    }
+    vec![format!("{head} ="), format!("    {value};")]
+}
+
 /// Lines being laid out at some indentation.
 #[derive(Debug, Default)]
 pub(crate) struct Lines {

@@ -6,7 +6,7 @@ use super::super::{doc, Ctx};
 use super::plan::{column_type, Link, ManyLink, TablePlan};
 use crate::error::Result;
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{quote, ToTokens as _};
 
 pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> Result<TokenStream> {
     let relation = plan.relation;
@@ -42,15 +42,20 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> Result<TokenStream>
             TokenStream::new()
         };
         let (konst, i) = (&c.konst, Literal::usize_unsuffixed(i));
-        consts.push(quote! {
-            pub const #konst: #column<#row, #ty #access> = #column::new(#i);
-        });
+        consts.push(constant(
+            ctx,
+            plan,
+            TokenStream::new(),
+            quote!(#konst: #column<#row, #ty #access>),
+            quote!(#column::new(#i)),
+        ));
     }
     let links: Vec<TokenStream> = plan
         .links
         .iter()
         .filter_map(|l| link(l, &belongs_to, &has_many))
         .chain(plan.many.iter().filter_map(|m| many(m, &many_to_many)))
+        .map(|(doc, decl, value)| constant(ctx, plan, doc, decl, value))
         .collect();
     // The names not taken are imported by the schema's module (`imports`) and reach this
     // module through `use super::*`.
@@ -86,9 +91,38 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> Result<TokenStream>
     })
 }
 
-/// `pub const AUTHOR: BelongsTo<Post, User, UserId> = BelongsTo::new(0, |r| …, |r| …);`
-/// Nothing when the key cannot be typed (the module documentation says why).
-fn link(link: &Link, belongs_to: &TokenStream, has_many: &TokenStream) -> Option<TokenStream> {
+/// A constant of a table's module, laid out by hand (prettyplease would break a long
+/// type or call over several lines): its doc attributes, then `pub const <decl> = <value>;`
+/// on one line, or two when it does not fit.
+fn constant(
+    ctx: &Ctx<'_>,
+    plan: &TablePlan<'_>,
+    doc: TokenStream,
+    decl: TokenStream,
+    value: TokenStream,
+) -> TokenStream {
+    let decl_text = match syn::parse2::<syn::ItemConst>(quote!(pub const #decl = 0;)) {
+        Ok(item) => format!(
+            "pub const {}: {}",
+            item.ident,
+            super::super::text::ty(&item.ty.to_token_stream())
+        ),
+        Err(_) => format!("pub const {decl}"),
+    };
+    let room = super::super::text::room(ctx.plan.depth(&plan.relation.name.schema) + 1);
+    let lines = super::super::text::constant(&decl_text, &super::super::text::expr(&value), room);
+    let placeholder = ctx.splices.item(lines);
+    quote!(#doc #placeholder)
+}
+
+/// `pub const AUTHOR: BelongsTo<Post, User, UserId> = BelongsTo::new(0, |r| …, |r| …);`, as
+/// its doc, declaration and value. Nothing when the key cannot be typed (the module
+/// documentation says why).
+fn link(
+    link: &Link,
+    belongs_to: &TokenStream,
+    has_many: &TokenStream,
+) -> Option<(TokenStream, TokenStream, TokenStream)> {
     let (name, from, to) = (&link.name, &link.from, &link.to);
     let fk = Literal::usize_unsuffixed(link.fk);
     let key = link.key.as_ref().ok()?;
@@ -98,27 +132,30 @@ fn link(link: &Link, belongs_to: &TokenStream, has_many: &TokenStream) -> Option
             "The `{}` rows pointing here through `{}`.",
             link.from_sql, link.fk_name
         ));
-        quote! {
-            #d
-            pub const #name: #has_many<#to, #from, #k> =
-                #has_many::new(#fk, |r| #to_key, |r| #from_key);
-        }
+        (
+            d,
+            quote!(#name: #has_many<#to, #from, #k>),
+            quote!(#has_many::new(#fk, |r| #to_key, |r| #from_key)),
+        )
     } else {
         let d = doc(&format!(
             "The `{}` row this one references through `{}`.",
             link.to_sql, link.fk_name
         ));
-        quote! {
-            #d
-            pub const #name: #belongs_to<#from, #to, #k> =
-                #belongs_to::new(#fk, |r| #from_key, |r| #to_key);
-        }
+        (
+            d,
+            quote!(#name: #belongs_to<#from, #to, #k>),
+            quote!(#belongs_to::new(#fk, |r| #from_key, |r| #to_key)),
+        )
     })
 }
 
 /// `pub const LABELS: ManyToMany<Post, Label, PostLabel, PostId> = ManyToMany::new(0, 1, |r| …,
 /// |r| …);`. Nothing when the key cannot be typed.
-fn many(m: &ManyLink, many_to_many: &TokenStream) -> Option<TokenStream> {
+fn many(
+    m: &ManyLink,
+    many_to_many: &TokenStream,
+) -> Option<(TokenStream, TokenStream, TokenStream)> {
     let (name, from, to, link) = (&m.name, &m.from, &m.to, &m.link);
     let (from_fk, to_fk) = (
         Literal::usize_unsuffixed(m.from_fk),
@@ -130,11 +167,11 @@ fn many(m: &ManyLink, many_to_many: &TokenStream) -> Option<TokenStream> {
         "The `{}` rows linked to this one through `{}`.",
         m.to_sql, m.link_sql
     ));
-    Some(quote! {
-        #d
-        pub const #name: #many_to_many<#from, #to, #link, #k> =
-            #many_to_many::new(#from_fk, #to_fk, |r| #own_key, |r| #link_key);
-    })
+    Some((
+        d,
+        quote!(#name: #many_to_many<#from, #to, #link, #k>),
+        quote!(#many_to_many::new(#from_fk, #to_fk, |r| #own_key, |r| #link_key)),
+    ))
 }
 
 /// ormkit's names the table modules of `schema` use, imported once in the schema's module:
