@@ -14,15 +14,24 @@ use std::str::FromStr;
 /// ```
 pub fn quote_ident(ident: &str) -> String {
     let mut out = String::with_capacity(ident.len() + 2);
+    push_quoted(&mut out, ident);
+    out
+}
+
+/// Appends `ident` to `out`, quoted as [`quote_ident`] quotes it (without allocating).
+pub fn push_quoted(out: &mut String, ident: &str) {
     out.push('"');
-    for ch in ident.chars() {
-        if ch == '"' {
-            out.push('"');
+    if ident.contains('"') {
+        for ch in ident.chars() {
+            if ch == '"' {
+                out.push('"');
+            }
+            out.push(ch);
         }
-        out.push(ch);
+    } else {
+        out.push_str(ident);
     }
     out.push('"');
-    out
 }
 
 /// Quotes `ident` only when PostgreSQL would need it (as `quote_ident()` in SQL does):

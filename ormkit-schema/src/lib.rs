@@ -23,7 +23,7 @@ pub mod lock;
 pub mod migrations;
 pub mod model;
 
-pub use ident::{quote_ident, quote_ident_if_needed, QualifiedName};
+pub use ident::{push_quoted, quote_ident, quote_ident_if_needed, QualifiedName};
 #[cfg(feature = "introspect")]
 pub use introspect::{introspect, IntrospectError, IntrospectOptions};
 #[cfg(feature = "lock")]

@@ -12,12 +12,17 @@ use std::marker::PhantomData;
 /// Conditions can be built at run time and combined: [`Expr::and_all`] and
 /// [`Expr::or_any`] take any number, and `filter` takes an `Option`:
 ///
-/// ```ignore
+/// ```no_run
+/// # use ormkit_tests::entities::*;
+/// use ormkit::Expr;
+/// # fn example(wanted_mood: Option<Mood>, names: &[&str]) {
 /// let mut conditions = Vec::new();
 /// if let Some(mood) = wanted_mood {
 ///     conditions.push(users::MOOD.eq(mood));
 /// }
-/// let query = User::query().filter(Expr::and_all(conditions));
+/// let any_name = Expr::or_any(names.iter().map(|n| users::DISPLAY_NAME.eq(Some(*n))));
+/// let query = User::query().filter(Expr::and_all(conditions)).filter(any_name);
+/// # }
 /// ```
 #[must_use = "a condition does nothing until passed to `filter`"]
 pub struct Expr<S> {

@@ -115,6 +115,14 @@ impl<S: Source> Select<S> {
 
     /// `INNER JOIN` along a relation from one of the query's tables: `User::query()
     /// .inner_join(users::POSTS)` reads `(User, Post)` rows, one per post.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// let rows: Vec<(User, Post)> = User::query().inner_join(users::POSTS).fetch_all(pool).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn inner_join<J, P>(self, relation: J) -> Select<<S as Push<J::Target>>::Output>
     where
         J: JoinRelation<S, P>,
@@ -126,6 +134,14 @@ impl<S: Source> Select<S> {
 
     /// `LEFT JOIN` along a relation: `User::query().left_join(users::POSTS)` reads
     /// `(User, Option<Post>)` rows, `None` for a user without posts.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// let rows: Vec<(User, Option<Post>)> = User::query().left_join(users::POSTS).fetch_all(pool).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn left_join<J, P>(self, relation: J) -> Select<<S as Push<Option<J::Target>>>::Output>
     where
         J: JoinRelation<S, P>,
@@ -138,6 +154,17 @@ impl<S: Source> Select<S> {
     /// `INNER JOIN T ON condition`, the condition over the joined query:
     /// `Post::query().inner_join_on::<User>(users::ID.eq(posts::AUTHOR_ID))`. Join a table
     /// a second time under an [`Alias`](super::Alias).
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// let rows: Vec<(Post, User)> = Post::query()
+    ///     .inner_join_on::<User>(users::ID.eq(posts::AUTHOR_ID))
+    ///     .fetch_all(pool)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn inner_join_on<T>(
         self,
         condition: Expr<<S as Push<T>>::Output>,
@@ -150,6 +177,19 @@ impl<S: Source> Select<S> {
     }
 
     /// `LEFT JOIN T ON condition`: `T`'s side is an `Option` in the rows.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// use ormkit::query::Alias;
+    /// type Parent = Alias<Post, 1>;
+    /// let threads: Vec<(Post, Option<Post>)> = Post::query()
+    ///     .left_join_on::<Parent>(posts::PARENT_ID.eq(Parent::col(posts::ID)))
+    ///     .fetch_all(pool)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn left_join_on<T>(
         self,
         condition: Expr<<S as Push<Option<T>>>::Output>,

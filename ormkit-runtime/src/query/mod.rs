@@ -6,6 +6,70 @@
 //! table, a value of the wrong type, a left-joined column read as if never NULL or an
 //! aggregate of the wrong type does not compile. What the types cannot say (a selected
 //! column neither grouped nor aggregated) is refused before anything is sent.
+//!
+//! A tour, run against PostgreSQL as part of the tests (on the entities generated from
+//! ormkit's reference schema):
+//!
+//! ```
+//! # use ormkit_tests::entities::*;
+//! # use ormkit_tests::support::TestDb;
+//! use ormkit::query::{count_of, lower, max, not_exists, Alias};
+//! use ormkit::Repository;
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! # let db = TestDb::new().await?;
+//! # let pool = &db.pool;
+//! # let ada = Repository::<User>::new(pool).insert(NewUser::new("ada@example.com".into())).await?;
+//! # Repository::<User>::new(pool).insert(NewUser::new("bob@example.com".into())).await?;
+//! # Repository::<Post>::new(pool).insert(NewPost::new(ada.id, "Hello".into())).await?;
+//!
+//! // A join along a relation: each post with its author.
+//! let pairs: Vec<(Post, User)> = Post::query()
+//!     .inner_join(posts::AUTHOR)
+//!     .filter(users::EMAIL.eq("ADA@example.com")) // citext: compared case-insensitively
+//!     .fetch_all(pool)
+//!     .await?;
+//! assert_eq!(pairs[0].1.email, "ada@example.com");
+//!
+//! // A left join: the missing side is `None`, its columns `Option`s.
+//! let rows: Vec<(String, Option<String>)> = User::query()
+//!     .left_join(users::POSTS)
+//!     .order_by(users::EMAIL.asc())
+//!     .select((users::EMAIL, posts::TITLE))
+//!     .fetch_all(pool)
+//!     .await?;
+//! assert_eq!(rows[1], ("bob@example.com".to_owned(), None));
+//!
+//! // A report: posts per user, zero for users without any; aggregates have PostgreSQL's
+//! // result types (`count` an `i64`, `max` an `Option` since a group may have no value).
+//! let report: Vec<(String, i64, Option<String>)> = User::query()
+//!     .left_join(users::POSTS)
+//!     .group_by(users::ID)
+//!     .order_by(lower(users::EMAIL).asc())
+//!     .select((users::EMAIL, count_of(posts::ID), max(posts::TITLE)))
+//!     .fetch_all(pool)
+//!     .await?;
+//! assert_eq!(report[1].1, 0);
+//!
+//! // A correlated subquery: users without a post.
+//! let quiet: Vec<String> = User::query()
+//!     .filter(not_exists(Post::subquery().filter(posts::AUTHOR_ID.eq(users::ID))))
+//!     .select(users::EMAIL)
+//!     .fetch_all(pool)
+//!     .await?;
+//! assert_eq!(quiet, ["bob@example.com"]);
+//!
+//! // A self-join through an alias: each post with its parent's title, if any.
+//! type Parent = Alias<Post, 1>;
+//! let threads: Vec<(String, Option<String>)> = Post::query()
+//!     .left_join_on::<Parent>(posts::PARENT_ID.eq(Parent::col(posts::ID)))
+//!     .select((posts::TITLE, Parent::col(posts::TITLE)))
+//!     .fetch_all(pool)
+//!     .await?;
+//! assert_eq!(threads, [("Hello".to_owned(), None)]);
+//! # anyhow::Ok(())
+//! # })?;
+//! # anyhow::Ok(())
+//! ```
 
 pub mod expr;
 pub mod expression;

@@ -4,7 +4,7 @@
 
 use super::render::Query;
 use super::value::BindValue;
-use crate::ident::quote_ident;
+use crate::ident::push_quoted;
 use crate::meta::ColumnMeta;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::PgArguments;
@@ -302,11 +302,6 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// The parameters bound (or counted) so far.
-    pub(crate) fn params(&self) -> usize {
-        self.params
-    }
-
     /// Enters a query level; `aliased` says whether its tables carry aliases.
     pub(crate) fn enter(&mut self, aliased: bool) {
         self.levels.push(aliased);
@@ -335,6 +330,15 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Writes `"alias".` for table `pos` of the query at `level`.
+    fn qualifier(&mut self, level: usize, pos: u8) {
+        if level == 0 {
+            let _ = write!(self.sql, "\"t{pos}\".");
+        } else {
+            let _ = write!(self.sql, "\"t{level}_{pos}\".");
+        }
+    }
+
     /// Binds `value` and writes its placeholder.
     pub(crate) fn bind(
         &mut self,
@@ -360,10 +364,9 @@ impl<'a> Writer<'a> {
     pub(crate) fn column(&mut self, column: &ColumnRef) {
         let level = self.level().saturating_sub(usize::from(column.up));
         if self.levels.get(level).copied().unwrap_or(false) {
-            let alias = Self::alias(level, column.pos);
-            let _ = write!(self.sql, "\"{alias}\".");
+            self.qualifier(level, column.pos);
         }
-        self.sql.push_str(&quote_ident(column.meta.name));
+        push_quoted(&mut self.sql, column.meta.name);
     }
 
     /// Writes a column as a select item: read as text when it is a text-form column.
@@ -395,7 +398,7 @@ impl<'a> Writer<'a> {
                             if i > 0 {
                                 self.sql.push('.');
                             }
-                            self.sql.push_str(&quote_ident(part));
+                            push_quoted(&mut self.sql, part);
                         }
                     }
                 }
@@ -408,7 +411,9 @@ impl<'a> Writer<'a> {
             }
             Node::Binary { lhs, op, rhs } => {
                 self.operand(lhs)?;
-                let _ = write!(self.sql, " {op} ");
+                self.sql.push(' ');
+                self.sql.push_str(op);
+                self.sql.push(' ');
                 self.operand(rhs)?;
             }
             Node::Postfix { operand, op } => {

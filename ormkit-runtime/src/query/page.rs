@@ -79,6 +79,15 @@ fn ordering_tag(meta: &crate::EntityMeta, keys: &[(&'static ColumnMeta, bool)]) 
 impl<T: QueryTable> Select<T> {
     /// Page `page` (from 1) of `per_page` rows, with the total count. Order the query for
     /// stable pages.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// let page = User::query().order_by(users::EMAIL.asc()).paginate(2, 50, pool).await?;
+    /// println!("page {} of {}", page.page, page.pages());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn paginate<'a>(
         mut self,
         page: i64,
@@ -117,6 +126,19 @@ impl<T: QueryTable> Select<T> {
 
     /// Starts after `cursor` (from [`CursorPage::next_cursor`]); `None` starts at the top.
     /// A cursor made for another table or another ordering is refused.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// let first = User::query().order_by(users::CREATED_AT.desc()).fetch_page(50, pool).await?;
+    /// let next = User::query()
+    ///     .order_by(users::CREATED_AT.desc())
+    ///     .after(first.next_cursor.as_deref())?
+    ///     .fetch_page(50, pool)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn after(mut self, cursor: Option<&str>) -> Result<Self> {
         let Some(cursor) = cursor else {
             return Ok(self);
@@ -154,6 +176,15 @@ impl<T: QueryTable> Select<T> {
     /// the ordering's columns, then the primary key's columns that are not among them, as
     /// JSON (`[name, id]` for a query ordered by name). What [`fetch_page`](Self::fetch_page)
     /// hands out, for resuming from values stored elsewhere.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// let cursor = User::query().order_by(users::EMAIL.asc()).cursor_at(["m@example.com".into(), 42.into()])?;
+    /// let rest = User::query().order_by(users::EMAIL.asc()).after(Some(&cursor))?.fetch_page(50, pool).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn cursor_at(&self, values: impl IntoIterator<Item = serde_json::Value>) -> Result<String> {
         let keys = self.keyset_columns()?;
         let values: Vec<serde_json::Value> = values.into_iter().collect();
@@ -219,6 +250,17 @@ impl<T: QueryTable> Select<T> {
 
     /// Up to `limit` rows in the query's order (made unique with the primary key), and the
     /// cursor of the next page.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// let page = User::query().order_by(users::CREATED_AT.desc()).fetch_page(50, pool).await?;
+    /// if let Some(cursor) = page.next_cursor {
+    ///     // hand `cursor` to the client; `.after(Some(&cursor))` continues
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_page<'a>(
         mut self,
         limit: i64,

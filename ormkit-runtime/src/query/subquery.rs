@@ -2,9 +2,25 @@
 //! the query around it (a correlated subquery), for [`exists`], [`not_exists`],
 //! `in_subquery` and [`scalar`].
 //!
-//! ```ignore
+//! ```no_run
+//! # use ormkit_tests::entities::*;
+//! use ormkit::query::{count, not_exists, scalar};
+//! # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
 //! // Users without a post: a correlated NOT EXISTS.
-//! User::query().filter(not_exists(Post::subquery().filter(posts::AUTHOR_ID.eq(users::ID))))
+//! let quiet = User::query()
+//!     .filter(not_exists(Post::subquery().filter(posts::AUTHOR_ID.eq(users::ID))))
+//!     .fetch_all(pool)
+//!     .await?;
+//! // Each user with a count from a scalar subquery.
+//! let counted: Vec<(String, Option<i64>)> = User::query()
+//!     .select((
+//!         users::EMAIL,
+//!         scalar(Post::subquery().filter(posts::AUTHOR_ID.eq(users::ID)).select(count())),
+//!     ))
+//!     .fetch_all(pool)
+//!     .await?;
+//! # Ok(())
+//! # }
 //! ```
 
 use super::expr::Expr;

@@ -61,6 +61,25 @@ where
     /// (`Expr::all()` for every row). Through inner joins it is `UPDATE … FROM`: the first
     /// table is updated where the joins and filters match, and the assignments may use the
     /// joined tables' columns (`posts::TITLE.set_to(users::EMAIL)`).
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// use ormkit::Expr;
+    /// let calmed = User::query()
+    ///     .filter(users::MOOD.eq(Mood::Sad))
+    ///     .update([users::MOOD.set(Mood::SoSo)], pool)
+    ///     .await?;
+    /// // Through a join: UPDATE … FROM.
+    /// Post::query()
+    ///     .inner_join(posts::AUTHOR)
+    ///     .filter(users::KARMA.lt(Some(0)))
+    ///     .update([posts::BODY.set("(hidden)")], pool)
+    ///     .await?;
+    /// let everyone = User::query().filter(Expr::all()).update([users::KARMA.set(None)], pool).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn update<'a>(
         self,
         assignments: impl IntoIterator<Item = Assignment<S>>,
@@ -87,6 +106,19 @@ where
     /// `DELETE … WHERE <filters>`; the number of rows deleted. Needs a filter. Through inner
     /// joins it is `DELETE … USING`: rows of the first table are deleted where the joins and
     /// filters match.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// // Through a join: DELETE … USING.
+    /// let gone = Comment::query()
+    ///     .inner_join(comments::POST)
+    ///     .filter(posts::PUBLISHED_AT.is_null())
+    ///     .delete(pool)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn delete<'a>(self, db: impl Into<Db<'a>>) -> Result<u64> {
         self.refuse_write("delete")?;
         let mut args = PgArguments::default();
@@ -228,6 +260,18 @@ impl<S: Source, R> Select<S, R> {
     /// `columns` of table `T` in one statement; the number of rows inserted.
     /// `Post::query().select((posts::ID, posts::TITLE)).insert_into((archive::POST_ID,
     /// archive::TITLE), &pool)`.
+    ///
+    /// ```no_run
+    /// # use ormkit_tests::entities::*;
+    /// # async fn example(pool: &ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+    /// let archived: u64 = Post::query()
+    ///     .inner_join(posts::AUTHOR)
+    ///     .select((posts::ID, posts::TITLE, users::EMAIL))
+    ///     .insert_into((post_archive::POST_ID, post_archive::TITLE, post_archive::AUTHOR_EMAIL), pool)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn insert_into<'a, T: Table, C: InsertColumns<T, R>>(
         self,
         columns: C,
