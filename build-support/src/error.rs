@@ -59,6 +59,18 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// The throwaway PgBouncer did not start; carries its log.
+    #[error(
+        "the throwaway pgbouncer did not start ({status})\n\
+         pgbouncer log:\n{log}\nhint: check that the pgbouncer package works (pgbouncer --version)"
+    )]
+    PgBouncerStart {
+        /// What happened, e.g. `exit 1` or `not listening after 30 s`.
+        status: String,
+        /// PgBouncer's log output.
+        log: String,
+    },
+
     /// A file system operation failed.
     #[error("{context}: {error}")]
     Io {

@@ -72,8 +72,14 @@ pub(crate) fn stop_child(child: &mut Child) -> bool {
 /// Stops our postmaster child with a fast shutdown (SIGINT: sessions are terminated, the
 /// data is flushed), then as [`stop_child`] if it lingers. Returns whether it is gone.
 pub(crate) fn stop_child_fast(child: &mut Child) -> bool {
+    stop_child_with(child, Signal::SIGINT)
+}
+
+/// Sends `signal` to our child and waits for it to exit, then as [`stop_child`] if it
+/// lingers. Returns whether it is gone.
+pub(crate) fn stop_child_with(child: &mut Child, signal: Signal) -> bool {
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
-    let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
+    let _ = kill(Pid::from_raw(pid), signal);
     poll_until(GRACE, || !matches!(child.try_wait(), Ok(None))) || stop_child(child)
 }
 
