@@ -41,6 +41,8 @@ mod macros;
 mod meta;
 pub mod metrics;
 mod pg_type;
+mod pooler;
+mod registry;
 mod relation;
 mod statement;
 
@@ -48,6 +50,8 @@ mod statement;
 pub mod cache;
 #[cfg(feature = "orm")]
 pub mod checked;
+#[cfg(feature = "orm")]
+pub mod cluster;
 #[cfg(feature = "orm")]
 mod db;
 #[cfg(feature = "migrations")]
@@ -75,6 +79,7 @@ pub use key::{KeyPart, KeyValue};
 pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
 pub use ormkit_schema::migrations::{Migration, MigrationScript};
 pub use pg_type::UnknownLabel;
+pub use pooler::{Pooler, DIRECT_URL_ENV};
 pub use relation::{BelongsTo, HasMany};
 
 #[cfg(feature = "cache")]
@@ -84,6 +89,8 @@ pub use cache::{
 };
 #[cfg(feature = "orm")]
 pub use checked::{CheckedQuery, Params, QueryColumn};
+#[cfg(feature = "orm")]
+pub use cluster::{Cluster, ClusterBuilder, Lsn, ReplicaStatus};
 #[cfg(feature = "orm")]
 pub use db::Db;
 /// The stream checked queries and `Select::fetch` return.
