@@ -54,6 +54,8 @@ pub mod checked;
 pub mod cluster;
 #[cfg(feature = "orm")]
 mod db;
+#[cfg(any(feature = "migrations", feature = "cache"))]
+mod direct;
 #[cfg(feature = "migrations")]
 pub mod migrate;
 #[cfg(feature = "parallel")]
@@ -72,6 +74,8 @@ mod transaction;
 pub mod validate;
 
 pub use column::{Column, ReadOnly, SqlOrd, SqlText, Writable};
+#[cfg(any(feature = "migrations", feature = "cache"))]
+pub use direct::DIRECT_URL_ENV;
 pub use entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, SqlValue, Table};
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
@@ -79,7 +83,7 @@ pub use key::{KeyPart, KeyValue};
 pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
 pub use ormkit_schema::migrations::{Migration, MigrationScript};
 pub use pg_type::UnknownLabel;
-pub use pooler::{Pooler, DIRECT_URL_ENV};
+pub use pooler::Pooler;
 pub use relation::{BelongsTo, HasMany};
 
 #[cfg(feature = "cache")]

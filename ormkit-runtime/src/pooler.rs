@@ -18,20 +18,17 @@
 //!
 //! Session-bound features — the Migrator's advisory lock and session settings, the entity
 //! cache's `LISTEN` connection — cannot work through such a pooler: they refuse, naming
-//! `ORMKIT_DIRECT_URL`, unless given a URL that reaches PostgreSQL directly.
+//! `ORMKIT_DIRECT_URL`, unless given a URL that reaches PostgreSQL directly
+//! (`crate::direct`).
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
 use crate::registry::PoolRegistry;
+#[cfg(feature = "smart-pool")]
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgPool, Postgres, Transaction};
-use std::str::FromStr as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-/// The variable naming a URL that reaches PostgreSQL directly, for session-bound features
-/// of a pool behind a transaction-mode pooler.
-pub const DIRECT_URL_ENV: &str = "ORMKIT_DIRECT_URL";
 
 /// What a pool's connections go through (`PoolConfig::pooler`, `ORMKIT_POOLER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +77,7 @@ pub(crate) enum Sessions {
     Own,
     /// A transaction-mode pooler that tracks protocol-level prepared statements: statements
     /// run as usual, but sessions are shared.
+    #[cfg_attr(not(feature = "smart-pool"), allow(dead_code))]
     SharedTracked,
     /// A transaction-mode pooler that does not: every statement is pinned in a transaction
     /// begun with [`PINNED_BEGIN`].
@@ -128,94 +126,41 @@ pub(crate) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres
     }
 }
 
-/// A session-bound feature refused on a pool behind a transaction-mode pooler.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SessionRequired {
-    /// What needed a session, e.g. `the Migrator's advisory lock`.
-    pub(crate) feature: &'static str,
-    /// The option that gives it a direct URL, e.g. `Migrator::direct_url`.
-    pub(crate) option: &'static str,
-}
-
-impl std::fmt::Display for SessionRequired {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} needs a PostgreSQL session of its own, but its pool goes through a \
-             transaction-mode pooler (PoolConfig::pooler / ORMKIT_POOLER=transaction), which \
-             hands the session to other clients between transactions; set {DIRECT_URL_ENV} \
-             (or {}) to a URL that reaches PostgreSQL directly",
-            self.feature, self.option
-        )
-    }
-}
-
-/// The connect options a session-bound `feature` uses: `direct` when given; else `pool`'s
-/// own when its connections are sessions of their own; else `ORMKIT_DIRECT_URL`'s; else
-/// the refusal.
-pub(crate) fn session_options(
-    pool: &PgPool,
-    direct: Option<&str>,
-    refusal: SessionRequired,
-) -> Result<PgConnectOptions, SessionOptionsError> {
-    session_options_with(pool, direct, refusal, |name| std::env::var(name).ok())
-}
-
-/// [`session_options`], reading variables through `lookup`.
-pub(crate) fn session_options_with(
-    pool: &PgPool,
-    direct: Option<&str>,
-    refusal: SessionRequired,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<PgConnectOptions, SessionOptionsError> {
-    let parse = |url: &str, origin: &'static str| {
-        PgConnectOptions::from_str(url)
-            .map_err(|source| SessionOptionsError::Url { origin, source })
-    };
-    if let Some(url) = direct {
-        return parse(url, refusal.option);
-    }
-    if sessions(pool) == Sessions::Own {
-        return Ok((*pool.connect_options()).clone());
-    }
-    match lookup(DIRECT_URL_ENV).filter(|url| !url.trim().is_empty()) {
-        Some(url) => parse(&url, DIRECT_URL_ENV),
-        None => Err(SessionOptionsError::Refused(refusal)),
-    }
-}
-
-/// Why no session could be had.
-#[derive(Debug)]
-pub(crate) enum SessionOptionsError {
-    /// Through a transaction-mode pooler, with no direct URL.
-    Refused(SessionRequired),
-    /// The direct URL does not parse.
-    Url {
-        /// Where it came from (`ORMKIT_DIRECT_URL`, an option).
-        origin: &'static str,
-        source: sqlx::Error,
-    },
-}
-
-impl std::fmt::Display for SessionOptionsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SessionOptionsError::Refused(refusal) => refusal.fmt(f),
-            SessionOptionsError::Url { origin, source } => {
-                write!(f, "the direct URL from {origin} is invalid: {source}")
+/// Whether the transaction-mode pooler behind `options` keeps track of prepared statements
+/// itself: a named statement prepared through it shows on the server under a name of the
+/// pooler's (`PGBOUNCER_…`, PgBouncer ≥ 1.21 with `max_prepared_statements`). Everything
+/// runs in one transaction, so the pooler keeps one server connection for the check.
+#[cfg(feature = "smart-pool")]
+pub(crate) async fn detect(options: &PgConnectOptions) -> Result<Sessions, sqlx::Error> {
+    use sqlx::{Connection as _, Executor as _, Row as _};
+    let options = options.clone().statement_cache_capacity(0);
+    let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+    let checked = async {
+        conn.execute(sqlx::raw_sql("BEGIN")).await?;
+        // sqlx names every statement it prepares (`sqlx_s_1`): a pooler that does not track
+        // them may already have one of that name on this server connection.
+        match conn.prepare("SELECT 1").await {
+            Err(sqlx::Error::Database(err)) if err.code().as_deref() == Some("42P05") => {
+                return Ok(Sessions::SharedPinned);
             }
+            other => drop(other?),
         }
+        let row = conn
+            .fetch_one(sqlx::raw_sql(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements \
+                 WHERE name LIKE 'PGBOUNCER\\_%')::text",
+            ))
+            .await?;
+        let tracked = row.try_get::<String, _>(0)? == "true";
+        Ok(if tracked {
+            Sessions::SharedTracked
+        } else {
+            Sessions::SharedPinned
+        })
     }
-}
-
-impl SessionOptionsError {
-    /// The variable or option at fault.
-    pub(crate) fn origin(&self) -> &'static str {
-        match self {
-            SessionOptionsError::Refused(_) => DIRECT_URL_ENV,
-            SessionOptionsError::Url { origin, .. } => origin,
-        }
-    }
+    .await;
+    let _ = conn.close().await;
+    checked
 }
 
 #[cfg(test)]
