@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::fs::{self, File};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -185,8 +186,10 @@ impl PgBouncer {
         let child = self.child.insert(child);
         let listening = socket.join(format!(".s.PGSQL.{PORT}"));
         let mut exited = None;
+        // Listening, not just bound: the socket file exists a moment before connections to it
+        // are accepted.
         let ready = poll_until(START_TIMEOUT, || match child.try_wait() {
-            Ok(None) => listening.exists(),
+            Ok(None) => UnixStream::connect(&listening).is_ok(),
             Ok(Some(status)) => {
                 exited = Some(describe_status(status));
                 true

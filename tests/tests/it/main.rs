@@ -13,5 +13,6 @@ mod query;
 mod relations;
 mod repository;
 mod roundtrip;
+mod scaleout;
 mod text_form;
 mod transactions;

@@ -1,0 +1,138 @@
+//! Where the router sends each kind of statement, seen from the server that ran it.
+
+use super::{read_on_replica, IN_RECOVERY_AS_WRITE};
+use ormkit::{Cluster, Params, Repository};
+use ormkit_build_support::ReplicaOptions;
+use ormkit_tests::entities::queries::{reports, users as user_queries};
+use ormkit_tests::entities::*;
+use ormkit_tests::scaleout::Replicated;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn reads_go_to_a_replica_writes_locks_transactions_and_raw_sql_to_the_primary(
+) -> anyhow::Result<()> {
+    let servers = Replicated::start(ReplicaOptions::default()).await?;
+    let cluster = Cluster::builder(servers.primary.clone())
+        .replica(servers.replicas[0].clone())
+        .build()
+        .await?;
+    assert!(
+        cluster.replicas()[0].in_rotation,
+        "{:?}",
+        cluster.replicas()
+    );
+
+    // A read: a replica's session. The same SQL marked as a write: the primary's.
+    assert!(read_on_replica(&cluster).await?);
+    let (on_replica,): (bool,) = IN_RECOVERY_AS_WRITE
+        .fetch_one(&cluster, Params::new())
+        .await?;
+    assert!(
+        !on_replica,
+        "a statement not marked as a read went to a replica"
+    );
+
+    // Writes succeed (a replica would refuse them: 25006) through a fresh handle too.
+    let session = cluster.session();
+    let users = Repository::<User>::new(&session);
+    let ada = users.insert(NewUser::new("ada@replicas.io".into())).await?;
+    let mut patch = UserPatch::new(ada.id);
+    patch.display_name = Some(Some("Ada".into()));
+    assert!(users.update(patch).await?.is_some());
+    assert_eq!(
+        user_queries::rename_user(&session, "A".into(), ada.id).await?,
+        1
+    );
+    Repository::<Post>::new(&session)
+        .insert(NewPost::new(ada.id, "draft".into()))
+        .await?;
+    // A locking read (`FOR UPDATE SKIP LOCKED`): the primary, or it would fail.
+    assert!(user_queries::lock_next_post(&session).await?.is_some());
+
+    // A transaction runs on the primary, reads included.
+    let in_tx = cluster
+        .transaction(|tx| async move { read_on_replica(&tx).await })
+        .await?;
+    assert!(!in_tx, "a transaction's read went to a replica");
+
+    // Raw SQL through the handle goes to the primary; `reader()` is the explicit read.
+    let raw: bool = ormkit::sqlx::query_scalar("SELECT pg_is_in_recovery()")
+        .fetch_one(&cluster)
+        .await?;
+    assert!(!raw, "raw SQL went to a replica");
+    let fresh = cluster.session();
+    let read: bool = ormkit::sqlx::query_scalar("SELECT pg_is_in_recovery()")
+        .fetch_one(fresh.reader())
+        .await?;
+    assert!(read, "reader() of a handle without writes is a replica");
+
+    // Typed reads of a handle that has not written: the replica, once it has replayed the
+    // rows (the monitor's next samples), tagged `pool=replica` in their spans.
+    let token = session.token().await?;
+    super::wait_until(
+        "the replica replays the writes",
+        std::time::Duration::from_secs(30),
+        || {
+            cluster.replicas()[0]
+                .replayed
+                .is_some_and(|lsn| lsn >= token)
+        },
+    )
+    .await;
+    let reader = cluster.session_after(token);
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let found = User::query()
+        .filter(users::EMAIL.eq("ada@replicas.io"))
+        .fetch_all(&reader)
+        .await?;
+    let streamed: Vec<User> =
+        futures::TryStreamExt::try_collect(User::query().fetch(&reader)).await?;
+    let checked = reports::users_and_posts(&reader).await?;
+    Repository::<User>::new(&reader)
+        .insert(NewUser::new("grace@replicas.io".into()))
+        .await?;
+    drop(guard);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].display_name.as_deref(), Some("A"));
+    assert_eq!(streamed.len(), 1);
+    assert_eq!(checked.len(), 1);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone())?;
+    let spans: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ormkit.query{") && l.contains(": close"))
+        .collect();
+    let tagged = |op: &str, pool: &str| {
+        spans
+            .iter()
+            .filter(|l| {
+                l.contains(&format!("op=\"{op}\"")) && l.contains(&format!("pool=\"{pool}\""))
+            })
+            .count()
+    };
+    assert_eq!(tagged("select", "replica"), 3, "{text}");
+    assert_eq!(tagged("insert", "primary"), 1, "{text}");
+    assert_eq!(tagged("select", "primary"), 0, "{text}");
+    Ok(())
+}
