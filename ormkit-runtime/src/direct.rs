@@ -100,3 +100,58 @@ impl SessionOptionsError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pooler::register;
+    use sqlx::postgres::PgPoolOptions;
+
+    fn refusal() -> SessionRequired {
+        SessionRequired {
+            feature: "the probe",
+            option: "Probe::direct_url",
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pool_behind_a_transaction_pooler_needs_a_direct_url() {
+        let lazy = |url: &str| PgPoolOptions::new().connect_lazy(url).unwrap();
+        let none = |_: &str| None;
+        let env = |name: &str| (name == DIRECT_URL_ENV).then(|| "postgres://u@direct/app".into());
+
+        // Sessions of its own: the pool's options, whatever the environment says.
+        let own = lazy("postgres://u@pooled:6432/app");
+        let options = session_options_with(&own, None, refusal(), env).unwrap();
+        assert_eq!(options.get_host(), "pooled");
+
+        let shared = lazy("postgres://u@bouncer:6432/app");
+        register(&shared, Sessions::SharedPinned);
+        let err = session_options_with(&shared, None, refusal(), none).unwrap_err();
+        assert_eq!(err.origin(), DIRECT_URL_ENV);
+        let message = err.to_string();
+        for part in [
+            "the probe",
+            "transaction-mode pooler",
+            DIRECT_URL_ENV,
+            "Probe::direct_url",
+        ] {
+            assert!(message.contains(part), "{message}");
+        }
+        let options = session_options_with(&shared, None, refusal(), env).unwrap();
+        assert_eq!(options.get_host(), "direct");
+        // The option wins over the environment.
+        let explicit = Some("postgres://u@option/app");
+        let options = session_options_with(&shared, explicit, refusal(), env).unwrap();
+        assert_eq!(options.get_host(), "option");
+        let err = session_options_with(
+            &shared,
+            Some("postgres://u@h:notaport/app"),
+            refusal(),
+            none,
+        )
+        .unwrap_err();
+        assert_eq!(err.origin(), "Probe::direct_url");
+        assert!(err.to_string().contains("invalid"), "{err}");
+    }
+}

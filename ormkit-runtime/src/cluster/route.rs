@@ -113,3 +113,26 @@ impl<'r, 'a> StreamRoute<'r, 'a> {
         Ok((self.db.target().connection().await?, PoolTag::Primary))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_fall_back_on_failures_the_primary_does_not_share() {
+        let io = OrmkitError::Database(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()));
+        assert!(falls_back(&io));
+        assert!(falls_back(&OrmkitError::Database(
+            sqlx::Error::PoolTimedOut
+        )));
+        assert!(falls_back(&OrmkitError::Database(sqlx::Error::PoolClosed)));
+        // A query's own error would fail on the primary too.
+        assert!(!falls_back(&OrmkitError::Database(
+            sqlx::Error::RowNotFound
+        )));
+        assert!(!falls_back(&OrmkitError::Query {
+            table: "t".into(),
+            message: "bad cursor".into(),
+        }));
+    }
+}
