@@ -3,7 +3,6 @@
 //! `postgres` user when the tests run as root).
 
 use crate::support::TestDb;
-use ormkit::sqlx::postgres::PgPoolOptions;
 use ormkit::sqlx::PgPool;
 use ormkit_build_support::{PgBouncer, PgBouncerOptions, ReplicaOptions, ReplicaSet};
 use ormkit_schema::migrations::apply_script;
@@ -67,12 +66,15 @@ impl Replicated {
     }
 }
 
+/// A pool with the smart pool's settings (no ping on every acquire), up to 8 connections.
 async fn pool(url: &str) -> anyhow::Result<PgPool> {
-    Ok(PgPoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(url)
-        .await?)
+    let config = ormkit::PoolConfig {
+        max_connections: 8,
+        min_connections: 0,
+        acquire_timeout: Duration::from_secs(5),
+        ..ormkit::PoolConfig::default()
+    };
+    Ok(config.pool_options().connect(url).await?)
 }
 
 /// A migrated test database (on `DATABASE_URL`'s server when set, else a throwaway
