@@ -25,7 +25,9 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let servers = rt.block_on(Replicated::start(ReplicaOptions::default())).unwrap();
+    let servers = rt
+        .block_on(Replicated::start(ReplicaOptions::default()))
+        .unwrap();
     let replica = servers.replicas[0].clone();
     let (cluster, id) = rt.block_on(async {
         let cluster = Cluster::builder(servers.primary.clone())
@@ -44,7 +46,10 @@ fn bench(c: &mut Criterion) {
         // A reader that must see the rows: once the replica has replayed them, it reads there.
         let token = cluster.token().await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !cluster.replicas()[0].replayed.is_some_and(|lsn| lsn >= token) {
+        while !cluster.replicas()[0]
+            .replayed
+            .is_some_and(|lsn| lsn >= token)
+        {
             assert!(Instant::now() < deadline, "the replica never caught up");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -70,7 +75,9 @@ fn bench(c: &mut Criterion) {
     };
     let mut group = c.benchmark_group("point_read_on_the_replica");
     group.bench_function("replica pool directly", |b| b.to_async(&rt).iter(direct));
-    group.bench_function("through the Cluster router", |b| b.to_async(&rt).iter(routed));
+    group.bench_function("through the Cluster router", |b| {
+        b.to_async(&rt).iter(routed)
+    });
     group.finish();
     support::paired(&rt, 51, 300, direct, routed)
         .print("find_by_id: through the Cluster router / the replica pool directly");
