@@ -70,6 +70,8 @@ pub(crate) struct LocalCluster {
     url: String,
     /// `-c name=value` settings added to [`SERVER_ARGS`].
     settings: Vec<String>,
+    /// The write end of the watchdog's stdin (see [`LocalCluster::remove_at_exit`]).
+    watchdog: Option<std::process::ChildStdin>,
 }
 
 impl LocalCluster {
@@ -103,6 +105,7 @@ impl LocalCluster {
             socket_dir: Some(socket_dir),
             postmaster: None,
             settings,
+            watchdog: None,
         };
         // From here on, dropping `cluster` removes everything again.
         match fill {
@@ -139,6 +142,44 @@ impl LocalCluster {
         self.socket_dir
             .as_ref()
             .map_or(Path::new(""), TempDir::path)
+    }
+
+    /// Makes sure the cluster goes away with this process even when it is never dropped (a
+    /// cluster held in a `static` for a test binary, whose process exits without running
+    /// destructors): a small `sh` watchdog waits for end-of-file on a pipe whose only write
+    /// end this process holds, so it wakes when the process exits however it ends, then
+    /// shuts the postmaster down (fast) and deletes the directories.
+    pub(crate) fn remove_at_exit(&mut self) -> Result<()> {
+        if self.watchdog.is_some() {
+            return Ok(());
+        }
+        const SCRIPT: &str = r#"
+            read -r _ignored
+            pid=$(head -n 1 "$1/postmaster.pid" 2>/dev/null)
+            if [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; then
+                tries=0
+                while kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 600 ]; do
+                    sleep 0.1
+                    tries=$((tries + 1))
+                done
+                kill -KILL "$pid" 2>/dev/null
+            fi
+            rm -rf "$2" "$3"
+        "#;
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(SCRIPT)
+            .arg("ormkit-cluster-watchdog")
+            .arg(&self.data_dir)
+            .arg(self.root())
+            .arg(self.socket())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|err| Error::io("could not start the cluster's watchdog (sh)", err))?;
+        self.watchdog = child.stdin.take();
+        Ok(())
     }
 
     /// Stops the postmaster (a fast shutdown: every session is terminated, committed data

@@ -118,6 +118,20 @@ impl ScratchDatabase {
         }
     }
 
+    /// For a handle that is never dropped (kept in a `static` until the process exits, as a
+    /// test binary keeps its cluster): a throwaway cluster is still stopped and deleted when
+    /// the process exits, however it exits (a watchdog process waits for that). A database
+    /// on a server is left as it is: an error says so.
+    pub fn remove_when_process_exits(&mut self) -> Result<()> {
+        match &mut self.backend {
+            Backend::Server(server) => Err(crate::Error::Unsupported(format!(
+                "removing temporary database {} at process exit: only a throwaway cluster can be",
+                server.name()
+            ))),
+            Backend::Cluster(cluster) => cluster.remove_at_exit(),
+        }
+    }
+
     /// Removes the scratch database now, reporting any cleanup failure.
     pub fn close(mut self) -> Result<()> {
         match &mut self.backend {

@@ -89,7 +89,33 @@ fn offline_with_a_stale_lock_fails_and_names_the_migrations() {
     assert!(out.contains("is stale"), "{out}");
     assert!(out.contains("added: 20990101000000_extra"), "{out}");
     assert!(out.contains("changed: 20240101000000_types"), "{out}");
-    assert!(out.contains("cargo run --bin ormkit-cli -- lock"), "{out}");
+
+    // The advice names a command that works in the user's crate: the CLI when it is
+    // installed, else the build itself.
+    let out_dir = tempfile::tempdir().unwrap();
+    let offline_generate = |path: &std::ffi::OsStr| {
+        let output = cli(project.path())
+            .args(["generate", "--out"])
+            .arg(out_dir.path())
+            .env("ORMKIT_OFFLINE", "1")
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        text(&output)
+    };
+    let out = offline_generate("/usr/bin:/bin".as_ref());
+    assert!(
+        out.contains(
+            "refresh it with `ORMKIT_UPDATE_LOCK=1 cargo build` where PostgreSQL is available"
+        ),
+        "{out}"
+    );
+    let installed = std::path::Path::new(env!("CARGO_BIN_EXE_ormkit-cli"))
+        .parent()
+        .unwrap();
+    let path = std::env::join_paths([installed, "/usr/bin".as_ref(), "/bin".as_ref()]).unwrap();
+    let out = offline_generate(&path);
+    assert!(out.contains("refresh it with `ormkit-cli lock`"), "{out}");
 }
 
 #[test]
@@ -133,7 +159,7 @@ fn offline_without_a_lock_says_how_to_make_one() {
     assert!(!output.status.success());
     let out = text(&output);
     assert!(out.contains("schema.lock does not exist"), "{out}");
-    assert!(out.contains("ormkit-cli -- lock"), "{out}");
+    assert!(out.contains("create the lock with `"), "{out}");
 }
 
 #[test]
@@ -226,7 +252,7 @@ fn offline_lock_check_compares_an_existing_lock_with_the_migrations() {
         .env("ORMKIT_OFFLINE", "1")
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let out = text(&output);
     assert!(!out.contains("does not exist"), "{out}");
     assert!(out.contains("needs PostgreSQL"), "{out}");
@@ -266,7 +292,7 @@ fn each_cause_is_printed_once() {
         )
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.starts_with("error: scratch PostgreSQL: "),

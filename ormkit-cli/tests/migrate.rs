@@ -40,9 +40,14 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A failure: exit code 2 and one `error:` paragraph on stderr.
+/// A failure of the work (exit code 3) and one `error:` paragraph on stderr.
 fn assert_one_paragraph_error(output: &Output) -> String {
-    assert_eq!(output.status.code(), Some(2), "{}", text(output));
+    assert_one_paragraph(output, 3)
+}
+
+/// Exit code `code` and one `error:` paragraph on stderr.
+fn assert_one_paragraph(output: &Output, code: i32) -> String {
+    assert_eq!(output.status.code(), Some(code), "{}", text(output));
     let stderr = String::from_utf8_lossy(&output.stderr)
         .trim_end()
         .to_owned();
@@ -138,7 +143,7 @@ fn create_up_status_down_and_errors_from_the_shell() {
         .args(["migration", "create", "no spaces"])
         .output()
         .unwrap();
-    assert!(assert_one_paragraph_error(&output).contains("not a valid migration name"));
+    assert!(assert_one_paragraph(&output, 2).contains("not a valid migration name"));
 
     let output = run(dir, &db, &["migrate", "up", "--to", "20240101000200"]);
     assert!(output.status.success(), "{}", text(&output));
@@ -410,7 +415,7 @@ fn a_migration_behind_a_table_lock_names_the_blocker() {
             "1",
         ],
     );
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let error = stderr
         .lines()
@@ -444,4 +449,192 @@ fn a_migration_behind_a_table_lock_names_the_blocker() {
         "{}",
         text(&output)
     );
+}
+
+/// `ormkit-cli <args>` in `dir`, its status and stdout parsed as JSON.
+fn json(dir: &Path, db: &ScratchDatabase, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let output = run(dir, db, args);
+    let value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", text(&output)));
+    (output.status.code(), value)
+}
+
+/// The exit statuses a deploy pipeline reads (0 ok, 1 `--check` found work, 2 usage, 3 the
+/// database failed) and the `--json` of `migrate status` and `validate`, parsed.
+#[test]
+fn exit_codes_and_json_for_deploy_pipelines() {
+    let db = database();
+    let project = project();
+    let dir = project.path();
+    let migrations = reference_versions().len();
+
+    let (code, status) = json(dir, &db, &["migrate", "status", "--check", "--json"]);
+    assert_eq!(code, Some(1), "pending migrations fail the check: {status}");
+    assert_eq!(status["up_to_date"], false);
+    assert_eq!(status["current_version"], serde_json::Value::Null);
+    let states: Vec<&str> = status["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["pending"; migrations]);
+    // Without --check, the same status is not a failure.
+    assert_eq!(json(dir, &db, &["migrate", "status", "--json"]).0, Some(0));
+
+    let output = run(dir, &db, &["migrate", "up"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let (code, status) = json(dir, &db, &["migrate", "status", "--check", "--json"]);
+    assert_eq!(code, Some(0), "{status}");
+    assert_eq!(status["up_to_date"], true);
+    assert_eq!(status["current_version"], last_version().as_str());
+    let first = &status["migrations"][0];
+    assert_eq!(first["state"], "applied");
+    assert!(
+        first["applied_at"].as_str().unwrap().contains('T'),
+        "{first}"
+    );
+    assert!(first["duration_ms"].is_u64(), "{first}");
+
+    let (code, report) = json(dir, &db, &["validate", "--json"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["errors"], 0);
+    assert_eq!(report["migrations"]["up_to_date"], true);
+
+    psql(&db, "ALTER TABLE users DROP COLUMN display_name");
+    let (code, report) = json(dir, &db, &["validate", "--json"]);
+    assert_eq!(code, Some(1), "drift: {report}");
+    assert_eq!(report["ok"], false);
+    let findings = report["findings"].as_array().unwrap();
+    let missing = findings
+        .iter()
+        .find(|f| f["finding"] == "column_not_found")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(missing["severity"], "error");
+    assert_eq!(missing["table"], "public.users");
+    assert_eq!(missing["column"], "display_name");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("display_name"),
+        "{missing}"
+    );
+
+    // 2: usage, from clap or from the command itself.
+    let output = run(dir, &db, &["migrate", "status", "--no-such-flag"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let output = cli(dir)
+        .args(["migration", "create", "no spaces"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    // 3: the database cannot be reached.
+    let output = cli(dir)
+        .args(["migrate", "status", "--database-url"])
+        .arg("postgres://postgres@127.0.0.1:1/postgres")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert!(
+        text(&output).contains("cannot connect"),
+        "{}",
+        text(&output)
+    );
+}
+
+/// The version of each migration directory in `dir/migrations`, sorted.
+fn versions_on_disk(dir: &Path) -> Vec<String> {
+    let mut versions: Vec<String> = std::fs::read_dir(dir.join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|name| name.split('_').next().unwrap().to_owned())
+        .collect();
+    versions.sort();
+    versions
+}
+
+#[test]
+fn two_migration_creates_in_one_second_take_the_next_free_versions() {
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    for name in ["first", "second", "third"] {
+        let output = cli(dir)
+            .args(["migration", "create", name])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    let versions = versions_on_disk(dir);
+    assert_eq!(versions.len(), 3, "{versions:?}");
+    assert!(
+        versions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{versions:?}"
+    );
+
+    // However far ahead the newest version is (a clock behind, a hand-made name), the next
+    // one follows it.
+    add_migration(dir, "20991231235959_from_the_future", "SELECT 1;");
+    let output = cli(dir)
+        .args(["migration", "create", "after_it"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        dir.join("migrations/21000101000000_after_it/up.sql")
+            .is_file(),
+        "{}",
+        text(&output)
+    );
+}
+
+/// Runs `command` (a shell command line) on a pseudo-terminal, as a person at a terminal
+/// would; everything it wrote comes back.
+fn on_a_terminal(command: &str, no_color: bool) -> String {
+    let mut script = Command::new("script");
+    script.args(["-qec", command, "/dev/null"]);
+    script.env_remove("CLICOLOR_FORCE").env("TERM", "xterm");
+    if no_color {
+        script.env("NO_COLOR", "1");
+    } else {
+        script.env_remove("NO_COLOR");
+    }
+    let output = script.output().expect("script(1) runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn colours_only_on_a_terminal_and_never_with_no_color() {
+    let project = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_ormkit-cli");
+    let command = format!(
+        "cd {} && {exe} migration create 'bad name'",
+        project.path().display()
+    );
+    const ESC: char = '\u{1b}';
+
+    let coloured = on_a_terminal(&command, false);
+    assert!(
+        coloured.contains("is not a valid migration name"),
+        "{coloured:?}"
+    );
+    assert!(
+        coloured.contains(ESC),
+        "a terminal gets colours: {coloured:?}"
+    );
+    let plain = on_a_terminal(&command, true);
+    assert!(plain.contains("error: \"bad name\" is not"), "{plain:?}");
+    assert!(!plain.contains(ESC), "NO_COLOR: {plain:?}");
+    // clap's own usage errors follow the same rule.
+    let plain = on_a_terminal(&format!("{exe} migrate --no-such-flag"), true);
+    assert!(plain.contains("--no-such-flag"), "{plain:?}");
+    assert!(!plain.contains(ESC), "NO_COLOR: {plain:?}");
+
+    let piped = cli(project.path())
+        .args(["migration", "create", "bad name"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!text(&piped).contains(ESC), "a pipe: {}", text(&piped));
 }

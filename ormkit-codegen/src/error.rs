@@ -1,6 +1,6 @@
 //! [`CodegenError`]: everything that stops code generation, with what a person needs to act.
 
-use ormkit_schema::lock::REFRESH_COMMAND;
+use ormkit_schema::lock::refresh_command;
 use ormkit_schema::migrations::MigrationError;
 use std::path::PathBuf;
 
@@ -32,7 +32,7 @@ pub enum CodegenError {
     #[error(transparent)]
     Lock(#[from] ormkit_schema::LockError),
     /// Offline, and there is no lock to generate from.
-    #[error("{path} does not exist and no database is available ({reason}); create the lock with `{REFRESH_COMMAND}` where PostgreSQL is available, or set ORMKIT_SCRATCH_URL")]
+    #[error("{path} does not exist and no database is available ({reason}); create the lock with `{}` where PostgreSQL is available, or set ORMKIT_SCRATCH_URL", refresh_command())]
     LockMissing {
         /// Where the lock was expected.
         path: PathBuf,
@@ -48,7 +48,7 @@ pub enum CodegenError {
         reason: String,
     },
     /// Offline, and the migrations changed since the lock was made.
-    #[error("{path} is stale: migrations changed since it was written ({drift}); refresh it with `{REFRESH_COMMAND}` (or `ORMKIT_UPDATE_LOCK=1 cargo build`)")]
+    #[error("{path} is stale: migrations changed since it was written ({drift}); refresh it with `{}` where PostgreSQL is available", refresh_command())]
     StaleLock {
         /// The lock file.
         path: PathBuf,
@@ -56,7 +56,7 @@ pub enum CodegenError {
         drift: ormkit_schema::MigrationDrift,
     },
     /// `ORMKIT_LOCKED=1` and the committed lock differs from the one the migrations give.
-    #[error("{path} differs from the schema the migrations produce (ORMKIT_LOCKED=1 forbids that); refresh it with `{REFRESH_COMMAND}`:\n{diff}")]
+    #[error("{path} differs from the schema the migrations produce (ORMKIT_LOCKED=1 forbids that); refresh it with `{}`:\n{diff}", refresh_command())]
     LockedMismatch {
         /// The lock file.
         path: PathBuf,
@@ -131,7 +131,7 @@ pub enum CodegenError {
         message: String,
     },
     /// Offline, and query files changed since the lock was made.
-    #[error("{path} is stale: queries changed since it was written ({changes}); refresh it with `{REFRESH_COMMAND}` (or `ORMKIT_UPDATE_LOCK=1 cargo build`)")]
+    #[error("{path} is stale: queries changed since it was written ({changes}); refresh it with `{}` where PostgreSQL is available", refresh_command())]
     StaleQueries {
         /// The lock file.
         path: PathBuf,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 /// Environment variables the generator itself reads (the scratch database reads more:
 /// `ormkit_build_support::ENV_VARS`).
-const OWN_ENV_VARS: &[&str] = &["ORMKIT_LOCKED", "ORMKIT_UPDATE_LOCK"];
+const OWN_ENV_VARS: &[&str] = &["ORMKIT_LOCKED", "ORMKIT_UPDATE_LOCK", "ORMKIT_VERBOSE"];
 
 /// Where the schema came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +34,12 @@ pub enum LockStatus {
     UpToDate,
     /// The committed lock differs (the diff, committed → fresh); a warning was printed.
     Differs(String),
-    /// There was no committed lock; a warning was printed.
+    /// There was no committed lock, and it could not be written there; a warning was
+    /// printed.
     Missing,
+    /// There was no committed lock: this build wrote it (commit it), so later builds rerun
+    /// the generator only when a migration, a query or the lock changes.
+    Created,
     /// `ORMKIT_UPDATE_LOCK=1` (or the CLI) wrote the lock.
     Written,
 }
@@ -264,6 +268,17 @@ impl Config {
                 (lock, Source::Database(description), status)
             }
         };
+        if env_flag("ORMKIT_VERBOSE") {
+            self.warn(&match &source {
+                Source::Database(description) => {
+                    format!("ormkit: applied the migrations to a {description}")
+                }
+                Source::Offline(reason) => format!(
+                    "ormkit: generated offline from {} ({reason})",
+                    lock_path.display()
+                ),
+            });
+        }
         let out_dir = match &self.out_dir {
             Some(dir) => self.resolve(dir),
             None => std::env::var_os("OUT_DIR")
@@ -309,19 +324,31 @@ impl Config {
             });
         }
         match committed {
-            None => {
-                self.warn(&format!(
-                    "ormkit: {} does not exist; create it with `ORMKIT_UPDATE_LOCK=1 cargo build` or `{}` and commit it",
-                    path.display(),
-                    ormkit_schema::lock::REFRESH_COMMAND
-                ));
-                Ok(LockStatus::Missing)
-            }
+            // The first build writes the lock: without it, the `rerun-if-changed` on a file
+            // that does not exist would make cargo run the generator on every build.
+            None => match write_if_changed(path, text.as_bytes()) {
+                Ok(_) => {
+                    self.warn(&format!(
+                        "ormkit: wrote {} (the schema your migrations produce); commit it",
+                        path.display()
+                    ));
+                    Ok(LockStatus::Created)
+                }
+                Err(err) => {
+                    self.warn(&format!(
+                        "ormkit: {} does not exist and could not be written ({err}); create it \
+                         with `{}` and commit it",
+                        path.display(),
+                        ormkit_schema::lock::refresh_command()
+                    ));
+                    Ok(LockStatus::Missing)
+                }
+            },
             Some(_) => {
                 self.warn(&format!(
                     "ormkit: {} is out of date with the migrations; refresh it with `{}`:\n{diff}",
                     path.display(),
-                    ormkit_schema::lock::REFRESH_COMMAND
+                    ormkit_schema::lock::refresh_command()
                 ));
                 Ok(LockStatus::Differs(diff))
             }

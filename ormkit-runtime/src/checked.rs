@@ -6,7 +6,7 @@
 use crate::db::Db;
 use crate::entity::SqlValue;
 use crate::error::{OrmkitError, Result};
-use crate::statement::exec::stream;
+use crate::statement::exec::{from_row, stream};
 use crate::statement::{Done, Op, Statement};
 use futures::stream::BoxStream;
 use sqlx::postgres::{PgArguments, PgRow};
@@ -122,7 +122,7 @@ impl CheckedQuery {
         R: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static,
     {
         match self.statement(params) {
-            Ok(statement) => stream(db.into(), statement),
+            Ok(statement) => stream(db.into(), statement, from_row::<R>),
             Err(err) => Box::pin(futures::stream::once(async move { Err(err) })),
         }
     }

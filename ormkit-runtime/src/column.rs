@@ -43,10 +43,25 @@ impl<E, T, A> Column<E, T, A> {
     }
 }
 
-impl<E: Entity, T, A> Column<E, T, A> {
+/// A table a query reads: an entity's own table, or the same table under an alias
+/// (`ormkit::query::Alias<Post, 1>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a table",
+    note = "join a generated entity (`Post`) or an alias of one (`Alias<Post, 1>`)"
+)]
+pub trait QueryTable: 'static {
+    /// The rows it holds.
+    type Entity: Entity;
+}
+
+impl<E: Entity> QueryTable for E {
+    type Entity = E;
+}
+
+impl<E: QueryTable, T, A> Column<E, T, A> {
     /// The column's metadata.
     pub fn meta(&self) -> &'static ColumnMeta {
-        &E::META.columns[self.index]
+        &E::Entity::META.columns[self.index]
     }
 
     /// The column's exact SQL name.
@@ -63,7 +78,7 @@ impl<E, T, A> Clone for Column<E, T, A> {
 
 impl<E, T, A> Copy for Column<E, T, A> {}
 
-impl<E: Entity, T, A> fmt::Debug for Column<E, T, A> {
+impl<E: QueryTable, T, A> fmt::Debug for Column<E, T, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Column").field(&self.name()).finish()
     }
@@ -108,6 +123,40 @@ sql_ord!(
 impl<Tz: chrono::TimeZone> SqlOrd for chrono::DateTime<Tz> {}
 impl<T: SqlOrd> SqlOrd for Option<T> {}
 impl<E, T: SqlOrd> SqlOrd for crate::Id<E, T> {}
+
+/// Types PostgreSQL has `min` and `max` for: numbers, text, times, intervals, money,
+/// network addresses, enums, typed IDs over them.
+#[diagnostic::on_unimplemented(
+    message = "PostgreSQL has no `min`/`max` for `{Self}`",
+    note = "min and max take numbers, text, times, intervals, money, inet and enums (not bool, uuid, JSON)"
+)]
+pub trait SqlMinMax {}
+
+macro_rules! sql_min_max {
+    ($($t:ty),* $(,)?) => { $(impl SqlMinMax for $t {})* };
+}
+sql_min_max!(
+    i16,
+    i32,
+    i64,
+    f32,
+    f64,
+    String,
+    rust_decimal::Decimal,
+    chrono::NaiveDate,
+    chrono::NaiveTime,
+    chrono::NaiveDateTime,
+    time::Date,
+    time::Time,
+    time::PrimitiveDateTime,
+    time::OffsetDateTime,
+    ipnetwork::IpNetwork,
+    sqlx::postgres::types::PgInterval,
+    sqlx::postgres::types::PgMoney,
+    sqlx::postgres::types::Oid,
+);
+impl<Tz: chrono::TimeZone> SqlMinMax for chrono::DateTime<Tz> {}
+impl<E, T: SqlMinMax> SqlMinMax for crate::Id<E, T> {}
 
 /// Text types, for `like` and `ilike`.
 #[diagnostic::on_unimplemented(message = "`like`/`ilike` need a text column, not `{Self}`")]

@@ -25,6 +25,11 @@ impl<T> SqlValue for T where T: for<'q> Encode<'q, Postgres> + Type<Postgres> + 
 pub trait Entity: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static {
     /// Where the rows live and what their columns are.
     const META: &'static EntityMeta;
+
+    /// Reads a row's columns from `at` on (a joined row holds several entities one after
+    /// the other). Generated code implements it; `FromRow` reads from the first column.
+    #[doc(hidden)]
+    fn read_at(row: &PgRow, at: &mut Position) -> Result<Self, sqlx::Error>;
 }
 
 /// An entity that can be written: tables, not views.
@@ -114,6 +119,16 @@ pub(crate) fn columns_of(
 pub struct Position(usize);
 
 impl Position {
+    /// The index of the next column.
+    pub fn index(&self) -> usize {
+        self.0
+    }
+
+    /// Passes over `n` columns.
+    pub fn skip(&mut self, n: usize) {
+        self.0 += n;
+    }
+
     /// The next column's value.
     pub fn next<'r, T>(&mut self, row: &'r PgRow) -> Result<T, sqlx::Error>
     where

@@ -25,7 +25,8 @@
 //! | `parallel` | `ParallelExecutor` (implies `orm`) | — |
 //! | `smart-pool` | `create_smart_pool` | — |
 //! | `performance` | `cache` + `parallel` + `smart-pool` | |
-//! | `full` (default) | everything | |
+//! | `full` (default) | everything above | |
+//! | `test` (default) | `#[ormkit::test]`, [`testing`]: a migrated database per test | ormkit-macros, ormkit-build-support |
 //!
 //! Without `orm`, generated entities still compile (rows, models, metadata, typed IDs);
 //! their `query()` constructors and the operators on typed columns are what `orm` adds.
@@ -45,6 +46,7 @@ mod pooler;
 mod registry;
 mod relation;
 mod statement;
+mod value_type;
 
 #[cfg(feature = "cache")]
 pub mod cache;
@@ -52,6 +54,8 @@ pub mod cache;
 pub mod checked;
 #[cfg(feature = "orm")]
 pub mod cluster;
+#[cfg(feature = "orm")]
+mod conflict;
 #[cfg(feature = "orm")]
 mod db;
 #[cfg(any(feature = "migrations", feature = "cache"))]
@@ -68,12 +72,14 @@ pub mod query;
 mod repository;
 #[cfg(feature = "orm")]
 mod stats;
+#[cfg(feature = "test")]
+pub mod testing;
 #[cfg(feature = "orm")]
 mod transaction;
 #[cfg(feature = "validate")]
 pub mod validate;
 
-pub use column::{Column, ReadOnly, SqlOrd, SqlText, Writable};
+pub use column::{Column, QueryTable, ReadOnly, SqlMinMax, SqlOrd, SqlText, Writable};
 #[cfg(any(feature = "migrations", feature = "cache"))]
 pub use direct::DIRECT_URL_ENV;
 pub use entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, SqlValue, Table};
@@ -84,7 +90,7 @@ pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
 pub use ormkit_schema::migrations::{Migration, MigrationScript};
 pub use pg_type::UnknownLabel;
 pub use pooler::Pooler;
-pub use relation::{BelongsTo, HasMany};
+pub use relation::{BelongsTo, HasMany, ManyToMany};
 
 #[cfg(feature = "cache")]
 pub use cache::{
@@ -96,14 +102,20 @@ pub use checked::{CheckedQuery, Params, QueryColumn};
 #[cfg(feature = "orm")]
 pub use cluster::{Cluster, ClusterBuilder, Lsn, ReplicaStatus};
 #[cfg(feature = "orm")]
+pub use conflict::OnConflict;
+#[cfg(feature = "orm")]
 pub use db::Db;
 /// The stream checked queries and `Select::fetch` return.
 #[cfg(feature = "orm")]
 pub use futures::stream::BoxStream;
 #[cfg(feature = "migrations")]
 pub use migrate::{ForeignHistory, MigrateError, Migrator};
+/// `#[ormkit::test]`: an async test with a pool on a fresh database of its own, cloned from
+/// a template the migrations were applied to once (see [`testing`]).
+#[cfg(feature = "test")]
+pub use ormkit_macros::test;
 #[cfg(feature = "parallel")]
-pub use parallel::{BulkError, BulkFetch, OnConflict, ParallelExecutor};
+pub use parallel::{BulkError, BulkFetch, ParallelExecutor};
 #[cfg(feature = "smart-pool")]
 pub use pool::{create_smart_pool, create_smart_pool_with, PoolConfig, POOL_ENV_VARS};
 #[cfg(feature = "orm")]
@@ -114,10 +126,12 @@ pub use repository::Repository;
 pub use stats::count_statements;
 #[cfg(feature = "orm")]
 pub use transaction::{
-    transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionOptions, Tx,
+    transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionError,
+    TransactionOptions, Tx,
 };
 #[cfg(feature = "validate")]
 pub use validate::{SchemaValidator, ValidationError, ValidationReport};
+pub use value_type::{AsDeclared, Nullable, Nullness, ValueType};
 
 /// What generated code calls and applications do not: not part of ormkit's documented API,
 /// and free to change with the code generator.
@@ -148,6 +162,13 @@ macro_rules! __with_orm {
             /// A typed query over these rows.
             pub fn query() -> $crate::Select<Self> {
                 $crate::Select::new()
+            }
+
+            /// A subquery over these rows, inside a query whose columns it may use (a
+            /// correlated subquery): for `exists`, `not_exists`, `in_subquery`, `scalar`.
+            pub fn subquery<O: $crate::query::Source>(
+            ) -> $crate::Select<$crate::query::source::Scope<Self, O>> {
+                $crate::query::subquery::sub()
             }
         }
     };

@@ -15,12 +15,14 @@
 ///     }
 ///     key: ["id"],
 ///     insert NewUser { required: [email: String = 1] }
-///     patch UserPatch (id: UserId) -> UserId { email = 1 }
+///     patch UserPatch (id: UserId) -> UserId { email: String = 1 }
 /// }
 /// ```
 ///
 /// Columns are listed in table order (the order rows are selected and decoded in); the
-/// numbers are column positions. Empty sections (`key`, `foreign_keys`, `comment`, `enums`,
+/// numbers are column positions. Each patch field names the type it sets (the field is an
+/// `Option` of it) and gets a setter of its own name, or of the name after `as` (a column
+/// called `new` has the setter `set_new`, as `new` is the constructor). Empty sections (`key`, `foreign_keys`, `comment`, `enums`,
 /// and each list of `insert`) are left out.
 #[macro_export]
 macro_rules! entity {
@@ -41,17 +43,23 @@ macro_rules! entity {
             $(defaulted: [$($def:ident = $def_at:literal),* $(,)?] $(,)?)?
         })?
         $(patch $patch:ident ($($key_field:ident: $key_ty:ty),+ $(,)?) -> $id:ty {
-            $($set:ident = $set_at:literal),* $(,)?
+            $($set:ident $(as $setter:ident)?: $set_ty:ty = $set_at:literal),* $(,)?
         })?
     ) => {
         impl<'r> $crate::sqlx::FromRow<'r, $crate::sqlx::postgres::PgRow> for $row {
             fn from_row(row: &'r $crate::sqlx::postgres::PgRow) -> Result<Self, $crate::sqlx::Error> {
-                let mut at = $crate::__private::Position::default();
-                Ok(Self { $($field: at.next(row)?,)* })
+                <Self as $crate::Entity>::read_at(row, &mut $crate::__private::Position::default())
             }
         }
 
         impl $crate::Entity for $row {
+            fn read_at(
+                row: &$crate::sqlx::postgres::PgRow,
+                at: &mut $crate::__private::Position,
+            ) -> Result<Self, $crate::sqlx::Error> {
+                Ok(Self { $($field: at.next(row)?,)* })
+            }
+
             const META: &'static $crate::EntityMeta = &$crate::EntityMeta {
                 schema: $schema,
                 name: $name,
@@ -106,6 +114,8 @@ macro_rules! entity {
                 pub fn new($($key_field: $key_ty),+) -> Self {
                     Self { $($key_field,)+ $($set: None,)* }
                 }
+
+                $($crate::__patch_setter!($set $($setter)?: $set_ty);)*
             }
 
             impl $crate::PatchModel for $patch {
@@ -136,6 +146,23 @@ macro_rules! entity {
     };
 }
 
+/// One setter of a patch model (see [`entity!`]): `field: Type` or `field setter: Type`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __patch_setter {
+    ($field:ident: $ty:ty) => {
+        $crate::__patch_setter!($field $field: $ty);
+    };
+    ($field:ident $setter:ident: $ty:ty) => {
+        #[doc = concat!("Writes `", stringify!($field), "` (sets the field to `Some(value)`).")]
+        #[must_use]
+        pub fn $setter(mut self, value: $ty) -> Self {
+            self.$field = Some(value);
+            self
+        }
+    };
+}
+
 /// Implements what a generated PostgreSQL enum needs: its [`EnumMeta`](crate::EnumMeta),
 /// `ALL`, `as_str`, `Display`, `FromStr`, ordering and key support, and the `sqlx` type,
 /// encoding and decoding, from its variants and their labels in sort order.
@@ -163,6 +190,7 @@ macro_rules! pg_enum {
         }
 
         impl $crate::SqlOrd for $ty {}
+        impl $crate::SqlMinMax for $ty {}
         impl $crate::KeyPart for $ty {}
 
         impl ::std::fmt::Display for $ty {
@@ -250,6 +278,8 @@ macro_rules! pg_composite {
 #[macro_export]
 macro_rules! __sql_type {
     ($ty:ident = $schema:literal . $name:literal, $regtype:literal) => {
+        $crate::value_type!($ty);
+
         impl $crate::sqlx::Type<$crate::sqlx::Postgres> for $ty {
             fn type_info() -> $crate::sqlx::postgres::PgTypeInfo {
                 $crate::sqlx::postgres::PgTypeInfo::with_name($regtype)
@@ -286,4 +316,59 @@ macro_rules! query_row {
             }
         }
     };
+}
+
+#[cfg(test)]
+#[allow(dead_code, unreachable_pub)] // the macros' items are `pub`, for generated code
+mod tests {
+    /// A row with a column called `new`, whose setter cannot be `new`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct Item {
+        pub(crate) id: i64,
+        pub(crate) new: bool,
+        pub(crate) note: Option<String>,
+    }
+
+    /// Its insert model.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct NewItem {
+        pub(crate) id: Option<i64>,
+        pub(crate) new: bool,
+        pub(crate) note: Option<String>,
+    }
+
+    /// Its patch model, as the code generator writes it.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct ItemPatch {
+        pub(crate) id: i64,
+        pub(crate) new: Option<bool>,
+        pub(crate) note: Option<Option<String>>,
+    }
+
+    crate::entity! {
+        Item = "public"."items" (Table) {
+            id: "id" "int8".key(),
+            new: "new" "bool",
+            note: "note" "text".nullable(),
+        }
+        key: ["id"],
+        insert NewItem { required: [new: bool = 1], nullable: [note = 2], defaulted: [id = 0] }
+        patch ItemPatch (id: i64) -> i64 { new as set_new: bool = 1, note: Option<String> = 2 }
+    }
+
+    #[test]
+    fn patch_setters_set_some_and_keep_the_fields() {
+        let patch = ItemPatch::new(7).note(None).set_new(true);
+        assert_eq!(
+            patch,
+            ItemPatch {
+                id: 7,
+                new: Some(true),
+                note: Some(None),
+            }
+        );
+        let patch = ItemPatch::new(7).note(Some("x".into()));
+        assert_eq!(patch.note, Some(Some("x".into())));
+        assert_eq!(patch.new, None, "an unset column stays None: not written");
+    }
 }

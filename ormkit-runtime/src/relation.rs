@@ -3,7 +3,8 @@
 //! on, a typed value ([`KeyValue`](crate::KeyValue)) of the referenced columns' types. Both
 //! load a whole result set's related rows in one query (`= ANY($1)`, or `unnest` of one
 //! array per column for composite keys), so 1000 users with their posts cost two queries,
-//! not 1001.
+//! not 1001. [`ManyToMany`] goes through a link table the same way, and relations nest
+//! (`users::POSTS.with(posts::COMMENTS)`): one query per level.
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
@@ -26,6 +27,67 @@ pub struct HasMany<From, To, K> {
     pub(crate) parent_key: fn(&From) -> Option<K>,
     pub(crate) child_key: fn(&To) -> Option<K>,
     _marker: PhantomData<fn() -> (From, To)>,
+}
+
+/// `From` and `To` rows are linked by rows of `Link`, a table of two foreign keys (one to
+/// each) and an optional payload: each `From` row has any number of `To` rows, and the
+/// other way round. `K` is `From`'s key, as the link table holds it.
+pub struct ManyToMany<From, To, Link, K> {
+    pub(crate) from_fk: usize,
+    pub(crate) to_fk: usize,
+    pub(crate) own_key: fn(&From) -> Option<K>,
+    pub(crate) link_key: fn(&Link) -> Option<K>,
+    _marker: ManyMarker<From, To, Link>,
+}
+
+/// The variance and auto-trait carrier of a [`ManyToMany`]: owns nothing.
+type ManyMarker<From, To, Link> = PhantomData<fn() -> (From, To, Link)>;
+
+impl<From, To, Link, K> ManyToMany<From, To, Link, K> {
+    /// The relation through `Link`'s foreign keys number `from_fk` (to `From`) and `to_fk`
+    /// (to `To`); the functions give `From`'s key and the link's copy of it. Generated code
+    /// calls this.
+    #[doc(hidden)]
+    pub const fn new(
+        from_fk: usize,
+        to_fk: usize,
+        own_key: fn(&From) -> Option<K>,
+        link_key: fn(&Link) -> Option<K>,
+    ) -> Self {
+        ManyToMany {
+            from_fk,
+            to_fk,
+            own_key,
+            link_key,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<From, To, Link: Entity, K> ManyToMany<From, To, Link, K> {
+    /// The link table's foreign key to `From`.
+    pub fn from_key(&self) -> &'static ForeignKeyMeta {
+        &Link::META.foreign_keys[self.from_fk]
+    }
+
+    /// The link table's foreign key to `To`.
+    pub fn to_key(&self) -> &'static ForeignKeyMeta {
+        &Link::META.foreign_keys[self.to_fk]
+    }
+}
+
+impl<From, To, Link, K> Clone for ManyToMany<From, To, Link, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<From, To, Link, K> Copy for ManyToMany<From, To, Link, K> {}
+
+impl<From, To, Link: Entity, K> fmt::Debug for ManyToMany<From, To, Link, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ManyToMany").field(&Link::META.name).finish()
+    }
 }
 
 impl<From, To, K> BelongsTo<From, To, K> {

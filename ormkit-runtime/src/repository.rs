@@ -6,6 +6,7 @@
 //! [`CachedRepository`](crate::CachedRepository), which only adds its write hook (a
 //! `pg_notify` in the write's own statement) and its cache around them.
 
+use crate::conflict::OnConflict;
 use crate::db::Db;
 use crate::entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, Table};
 use crate::error::{OrmkitError, Result};
@@ -53,6 +54,18 @@ impl<T: Table> Repository<'_, T> {
     /// Inserts one row and returns it as stored (defaults, identities, generated columns).
     pub async fn insert(&self, new: T::Insert) -> Result<T> {
         insert(&self.db, &new, None).await
+    }
+
+    /// Inserts one row, or, when it conflicts with a unique constraint, does what `conflict`
+    /// says: updates the named columns from the proposed row (the stored row is returned) or
+    /// skips it (`None`). One statement: `INSERT … ON CONFLICT … RETURNING`.
+    ///
+    /// ```ignore
+    /// let conflict = OnConflict::on(users::EMAIL).do_update(users::DISPLAY_NAME);
+    /// let stored = Repository::<User>::new(&pool).upsert(new_user, &conflict).await?;
+    /// ```
+    pub async fn upsert(&self, new: T::Insert, conflict: &OnConflict<T>) -> Result<Option<T>> {
+        upsert(&self.db, &new, conflict).await
     }
 
     /// Inserts several rows, returning them in order. Consecutive rows that set the same
@@ -182,6 +195,19 @@ pub(crate) async fn insert<T: Table>(
         .run(Statement::new(T::META, Op::Insert, sql, values.args))
         .await?;
     Ok(row)
+}
+
+/// Inserts one row with an `ON CONFLICT` clause; `None` when the clause skipped it.
+pub(crate) async fn upsert<T: Table>(
+    db: &Db<'_>,
+    new: &T::Insert,
+    conflict: &OnConflict<T>,
+) -> Result<Option<T>> {
+    let mut values = Values::default();
+    new.write(&mut values).map_err(encode_err::<T>)?;
+    let sql = statement::insert(T::META, &values.columns, 1, &conflict.clause(), None);
+    db.run(Statement::new(T::META, Op::Insert, sql, values.args))
+        .await
 }
 
 /// The most parameters one statement may bind.

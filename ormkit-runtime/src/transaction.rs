@@ -1,6 +1,12 @@
 //! Transactions: `ormkit::transaction(&pool, |tx| async move { … })` commits on `Ok`, rolls
 //! back on `Err` or panic, nests with savepoints, and can re-run the whole closure on
 //! serialization failures and deadlocks.
+//!
+//! A closure may return any error type that an [`OrmkitError`] converts into
+//! ([`TransactionError`]): `OrmkitError` itself, `anyhow::Error`, an application's enum with
+//! a `#[from] OrmkitError` variant. Whether to retry is never read from that error: the
+//! transaction remembers whether its last failed statement failed with a retryable SQLSTATE
+//! (40001, 40P01, …), whatever type the closure turned that failure into.
 
 use crate::error::{OrmkitError, Result};
 use futures::future::BoxFuture;
@@ -8,7 +14,7 @@ use futures::FutureExt as _;
 use sqlx::{PgConnection, PgPool, Postgres};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
@@ -132,9 +138,24 @@ fn run_raw<'c>(
     Box::pin(async move { Ok(sqlx::Executor::execute(conn, sql).await?.rows_affected()) })
 }
 
+/// The error type of a transaction closure: anything an [`OrmkitError`] converts into, so
+/// `?` works on ormkit's calls inside the closure and the transaction's own failures (BEGIN,
+/// COMMIT) reach the caller in the same type.
+#[diagnostic::on_unimplemented(
+    message = "a transaction closure's error type must implement `From<ormkit::OrmkitError>`; `{Self}` does not",
+    label = "the closure returns `Result<_, {Self}>`",
+    note = "return `ormkit::OrmkitError`, `anyhow::Error`, or an error enum with a `#[from] ormkit::OrmkitError` variant"
+)]
+pub trait TransactionError: From<OrmkitError> {}
+
+impl<E: From<OrmkitError>> TransactionError for E {}
+
 struct TxState {
     tx: Mutex<Option<sqlx::Transaction<'static, Postgres>>>,
     savepoints: AtomicU32,
+    /// Whether the last statement that failed in the transaction failed with a retryable
+    /// SQLSTATE (cleared by a statement that succeeds, as after a savepoint was rolled back).
+    retryable_failure: AtomicBool,
 }
 
 /// A handle on an open transaction, passed to the closure of [`transaction`]. Cheap to clone;
@@ -167,22 +188,35 @@ impl Tx {
         })
     }
 
+    /// Notes how a statement of the transaction ended, for the retry decision.
+    pub(crate) fn record_outcome<T>(&self, result: &Result<T>) {
+        let retryable = result.as_ref().err().is_some_and(OrmkitError::is_retryable);
+        self.state
+            .retryable_failure
+            .store(retryable, Ordering::Relaxed);
+    }
+
     /// Runs SQL text (no parameters) in the transaction; the number of rows affected.
     pub async fn execute(&self, sql: &str) -> Result<u64> {
         let mut conn = self.lock().await?;
-        Ok(run_raw(&mut conn, sql).await?)
+        let result = run_raw(&mut conn, sql).await.map_err(OrmkitError::from);
+        self.record_outcome(&result);
+        result
     }
 
     /// Runs `f` in a savepoint: released on `Ok`, rolled back to on `Err` (the outer
     /// transaction goes on).
-    pub async fn transaction<R, F, Fut>(&self, f: F) -> Result<R>
+    pub async fn transaction<R, E, F, Fut>(&self, f: F) -> Result<R, E>
     where
+        E: TransactionError,
         F: FnOnce(Tx) -> Fut,
-        Fut: Future<Output = Result<R>>,
+        Fut: Future<Output = Result<R, E>>,
     {
         let n = self.state.savepoints.fetch_add(1, Ordering::Relaxed);
         let name = format!("ormkit_sp_{n}");
-        run_raw(&mut *self.lock().await?, &format!("SAVEPOINT {name}")).await?;
+        run_raw(&mut *self.lock().await?, &format!("SAVEPOINT {name}"))
+            .await
+            .map_err(OrmkitError::from)?;
         let inner = Tx {
             state: Arc::clone(&self.state),
             depth: self.depth + 1,
@@ -210,36 +244,76 @@ impl Tx {
 
 /// Runs `f` in a transaction on `pool`: commit on `Ok`, rollback on `Err` or panic.
 ///
-/// ```ignore
+/// The closure's error type is yours ([`TransactionError`]: anything `From<OrmkitError>`);
+/// BEGIN and COMMIT failures arrive converted into it.
+///
+/// ```no_run
+/// # use ormkit_tests::entities::{NewPost, NewUser, Post, User};
+/// # async fn example(pool: ormkit::sqlx::PgPool) -> anyhow::Result<()> {
+/// use ormkit::Repository;
+///
 /// let user = ormkit::transaction(&pool, |tx| async move {
-///     let user = Repository::<User>::new(&tx).insert(new_user).await?;
-///     Repository::<Post>::new(&tx).insert(NewPost::new(user.id, "hi".into())).await?;
+///     let user = Repository::<User>::new(&tx)
+///         .insert(NewUser::new("ada@example.com".into()))
+///         .await?;
+///     Repository::<Post>::new(&tx)
+///         .insert(NewPost::new(user.id, "Hello".into()))
+///         .await?;
+///     if user.email.ends_with("@example.org") {
+///         anyhow::bail!("not for this domain"); // rolls back; any error type will do
+///     }
 ///     Ok(user)
-/// }).await?;
+/// })
+/// .await?;
+/// # Ok(())
+/// # }
 /// ```
-pub async fn transaction<R, F, Fut>(pool: &PgPool, f: F) -> Result<R>
+pub async fn transaction<R, E, F, Fut>(pool: &PgPool, f: F) -> Result<R, E>
 where
+    E: TransactionError,
     F: FnMut(Tx) -> Fut,
-    Fut: Future<Output = Result<R>>,
+    Fut: Future<Output = Result<R, E>>,
 {
     transaction_with(pool, TransactionOptions::default(), f).await
 }
 
-/// [`transaction`] with an isolation level, read-only mode and a retry policy. With a retry
-/// policy the whole closure runs again after a serialization failure or deadlock.
-pub async fn transaction_with<R, F, Fut>(
+/// [`transaction`] with an isolation level, read-only mode, timeouts and a retry policy.
+/// With a retry policy the whole closure runs again when the transaction failed with a
+/// retryable SQLSTATE (a serialization failure, a deadlock, …): BEGIN or COMMIT did, or the
+/// last statement that failed inside the closure did, whatever error the closure returned.
+///
+/// ```no_run
+/// # async fn example(pool: ormkit::sqlx::PgPool) -> ormkit::Result<()> {
+/// use ormkit::{IsolationLevel, RetryPolicy, TransactionOptions};
+///
+/// let options = TransactionOptions {
+///     isolation: IsolationLevel::Serializable,
+///     read_only: true, // a write fails with 25006, category `ErrorCategory::ReadOnly`
+///     retry: RetryPolicy::attempts(5),
+///     ..Default::default()
+/// };
+/// let n: u64 = ormkit::transaction_with(&pool, options, |tx| async move {
+///     tx.execute("SELECT 1").await
+/// })
+/// .await?;
+/// # Ok(())
+/// # }
+/// ```
+pub async fn transaction_with<R, E, F, Fut>(
     pool: &PgPool,
     options: TransactionOptions,
     mut f: F,
-) -> Result<R>
+) -> Result<R, E>
 where
+    E: TransactionError,
     F: FnMut(Tx) -> Fut,
-    Fut: Future<Output = Result<R>>,
+    Fut: Future<Output = Result<R, E>>,
 {
     let mut attempt = 1;
     loop {
-        match attempt_once(pool, &options, &mut f).await {
-            Err(err) if err.is_retryable() && attempt < options.retry.max_attempts => {
+        let (result, retryable) = attempt_once(pool, &options, &mut f).await;
+        match result {
+            Err(_) if retryable && attempt < options.retry.max_attempts => {
                 crate::metrics::transaction_retried();
                 tokio::time::sleep(options.retry.delay(attempt - 1)).await;
                 attempt += 1;
@@ -249,25 +323,29 @@ where
     }
 }
 
-async fn attempt_once<R, F, Fut>(
+/// One attempt, and whether its failure (if any) may go away when run again.
+async fn attempt_once<R, E, F, Fut>(
     pool: &PgPool,
     options: &TransactionOptions,
     f: &mut F,
-) -> Result<R>
+) -> (Result<R, E>, bool)
 where
+    E: TransactionError,
     F: FnMut(Tx) -> Fut,
-    Fut: Future<Output = Result<R>>,
+    Fut: Future<Output = Result<R, E>>,
 {
-    let mut tx = crate::pooler::begin(pool).await?;
-    if let Some(set) = options.set_statement() {
-        run_raw(&mut tx, &set).await?;
-    }
-    if let Some(set) = options.set_timeouts() {
-        run_raw(&mut tx, &set).await?;
-    }
+    let ormkit_failure = |err: OrmkitError| {
+        let retryable = err.is_retryable();
+        (Err(E::from(err)), retryable)
+    };
+    let tx = match begin(pool, options).await {
+        Ok(tx) => tx,
+        Err(err) => return ormkit_failure(err),
+    };
     let state = Arc::new(TxState {
         tx: Mutex::new(Some(tx)),
         savepoints: AtomicU32::new(0),
+        retryable_failure: AtomicBool::new(false),
     });
     let handle = Tx {
         state: Arc::clone(&state),
@@ -277,22 +355,37 @@ where
     let result = f(handle).await;
     let tx = state.tx.lock().await.take();
     let Some(tx) = tx else {
-        return Err(OrmkitError::Transaction {
+        return ormkit_failure(OrmkitError::Transaction {
             message: "the transaction was finished inside the closure".into(),
             source: None,
         });
     };
     match result {
         Ok(value) => match tx.commit().await {
-            Ok(()) => Ok(value),
-            Err(err) => Err(commit_error(err)),
+            Ok(()) => (Ok(value), false),
+            Err(err) => ormkit_failure(commit_error(err)),
         },
         Err(err) => {
             // Rollback errors are secondary: the closure's error is what the caller needs.
             let _ = tx.rollback().await;
-            Err(err)
+            (Err(err), state.retryable_failure.load(Ordering::Relaxed))
         }
     }
+}
+
+/// BEGIN, and the options' `SET TRANSACTION` and `SET LOCAL` statements.
+async fn begin(
+    pool: &PgPool,
+    options: &TransactionOptions,
+) -> Result<sqlx::Transaction<'static, Postgres>> {
+    let mut tx = crate::pooler::begin(pool).await?;
+    if let Some(set) = options.set_statement() {
+        run_raw(&mut tx, &set).await?;
+    }
+    if let Some(set) = options.set_timeouts() {
+        run_raw(&mut tx, &set).await?;
+    }
+    Ok(tx)
 }
 
 /// A COMMIT that failed with a definite answer from the server (serialization failure at

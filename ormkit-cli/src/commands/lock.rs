@@ -38,7 +38,7 @@ pub(crate) fn run(args: LockArgs) -> anyhow::Result<ExitCode> {
                     "{} is stale; refresh it with `ormkit-cli lock`",
                     args.paths.lock.display()
                 );
-                ExitCode::from(1)
+                ExitCode::from(crate::status::CHECK_FAILED)
             }
         });
     }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ormkit::migrate::{ForeignHistory, MigrateReport, Migrator};
+use ormkit::migrate::{ForeignHistory, MigrateReport, MigrationState, Migrator, StatusReport};
 use ormkit::sqlx::PgPool;
 
 use super::{block_on, paragraph, DatabaseArgs};
@@ -80,6 +80,13 @@ struct DownArgs {
 struct StatusArgs {
     #[command(flatten)]
     db: DatabaseArgs,
+    /// Exit 1 unless every migration is applied and unchanged (none pending, modified,
+    /// missing its file or failed): a deploy gate.
+    #[arg(long)]
+    check: bool,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -218,8 +225,59 @@ async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let pool = args.db.pool().await?;
     let status = from_dir(&pool, &args.db)?.status().await;
     pool.close().await;
-    outln!("{}", status.map_err(paragraph)?);
+    let status = status.map_err(paragraph)?;
+    if args.json {
+        outln!("{}", status_json(&status));
+    } else {
+        outln!("{status}");
+    }
+    if args.check && !status.is_up_to_date() {
+        errln!(
+            "error: the database is not up to date with {} (see the status above)",
+            args.db.migrations.display()
+        );
+        return Ok(ExitCode::from(crate::status::CHECK_FAILED));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The status as JSON: `current_version`, `up_to_date`, and per migration its `version`,
+/// `name`, `state` (the table's word), `applied_at` (RFC 3339), `duration_ms`,
+/// `reversible`, and the checksums of a modified one or the start of a failed down.
+pub(crate) fn status_json(status: &StatusReport) -> serde_json::Value {
+    let migrations: Vec<serde_json::Value> = status
+        .migrations
+        .iter()
+        .map(|m| {
+            let mut entry = serde_json::json!({
+                "version": m.version,
+                "name": m.name,
+                "state": m.state.label(),
+                "applied_at": m.applied_at.map(|at| at.to_rfc3339()),
+                "duration_ms": m.duration.map(|d| d.as_millis() as u64),
+                "reversible": m.reversible,
+            });
+            match &m.state {
+                MigrationState::Modified {
+                    applied_checksum,
+                    file_checksum,
+                } => {
+                    entry["applied_checksum"] = applied_checksum.as_str().into();
+                    entry["file_checksum"] = file_checksum.as_str().into();
+                }
+                MigrationState::DownFailed { started } => {
+                    entry["down_started_at"] = started.to_rfc3339().into();
+                }
+                _ => {}
+            }
+            entry
+        })
+        .collect();
+    serde_json::json!({
+        "current_version": status.current_version,
+        "up_to_date": status.is_up_to_date(),
+        "migrations": migrations,
+    })
 }
 
 async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {

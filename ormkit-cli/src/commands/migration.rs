@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use ormkit::chrono::Utc;
+use ormkit::chrono::{NaiveDateTime, TimeDelta, Utc};
 use ormkit_schema::migrations::{discover_with_warnings, VersionKey};
 
 use super::paragraph;
+use crate::status::Usage;
 
 /// Arguments of `migration`.
 #[derive(Debug, clap::Args)]
@@ -17,7 +18,8 @@ pub(crate) struct MigrationArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum MigrationCommand {
-    /// Write <migrations>/<UTC timestamp>_<NAME>/up.sql and down.sql.
+    /// Write <migrations>/<UTC timestamp>_<NAME>/up.sql and down.sql (the timestamp is the
+    /// next free second when the newest migration is not older than now).
     Create(CreateArgs),
 }
 
@@ -38,8 +40,8 @@ pub(crate) fn run(args: MigrationArgs) -> anyhow::Result<ExitCode> {
 
 fn create(args: &CreateArgs) -> anyhow::Result<ExitCode> {
     check_name(&args.name)?;
-    let version = Utc::now().format("%Y%m%d%H%M%S").to_string();
-    check_version_is_newest(&args.migrations, &version)?;
+    let now = Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let version = next_free_version(&args.migrations, now)?;
     let dir = args.migrations.join(format!("{version}_{}", args.name));
     std::fs::create_dir_all(&dir)
         .map_err(|err| anyhow::anyhow!("cannot create {}: {err}", dir.display()))?;
@@ -72,29 +74,63 @@ fn check_name(name: &str) -> anyhow::Result<()> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    anyhow::ensure!(
-        plain,
-        "{name:?} is not a valid migration name: use letters, digits, `_` and `-`, e.g. add_users"
-    );
+    if !plain {
+        return Err(Usage(format!(
+            "{name:?} is not a valid migration name: use letters, digits, `_` and `-`, e.g. add_users"
+        ))
+        .into());
+    }
     Ok(())
 }
 
-/// Refuses a version that would not be the newest: it would be out of order at once.
-fn check_version_is_newest(dir: &Path, version: &str) -> anyhow::Result<()> {
+/// `now` (a UTC timestamp), or, when the newest migration in `dir` is not older (two
+/// migrations created in one second, a clock behind), the version right after the newest:
+/// a new migration is always the newest, never out of order.
+fn next_free_version(dir: &Path, now: String) -> anyhow::Result<String> {
     if !dir.exists() {
-        return Ok(());
+        return Ok(now);
     }
     let discovery = discover_with_warnings(dir).map_err(paragraph)?;
     for warning in &discovery.warnings {
         errln!("warning: {warning}");
     }
-    if let Some(newest) = discovery.migrations.last() {
-        anyhow::ensure!(
-            newest.version_key() < VersionKey::new(version),
-            "{} is not older than the new version {version} (the current UTC time): wait a \
-             second, or check the clock",
-            newest.display_path().display()
-        );
+    match discovery.migrations.last() {
+        Some(newest) if newest.version_key() >= VersionKey::new(&now) => {
+            Ok(version_after(&newest.version))
+        }
+        _ => Ok(now),
     }
-    Ok(())
+}
+
+/// The version after `version`: one second later for a `YYYYMMDDHHMMSS` timestamp, else the
+/// number plus one, as wide as before (`0009` → `0010`).
+fn version_after(version: &str) -> String {
+    if let Ok(at) = NaiveDateTime::parse_from_str(version, "%Y%m%d%H%M%S") {
+        if version.len() == 14 {
+            return (at + TimeDelta::seconds(1))
+                .format("%Y%m%d%H%M%S")
+                .to_string();
+        }
+    }
+    let digits: String = version.chars().filter(char::is_ascii_digit).collect();
+    let next = digits.parse::<u128>().map_or(1, |n| n.saturating_add(1));
+    format!("{next:0width$}", width = digits.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_after;
+
+    #[test]
+    fn the_version_after_a_timestamp_is_the_next_second() {
+        assert_eq!(version_after("20240101000059"), "20240101000100");
+        assert_eq!(version_after("20241231235959"), "20250101000000");
+    }
+
+    #[test]
+    fn the_version_after_a_plain_number_keeps_its_width() {
+        assert_eq!(version_after("0009"), "0010");
+        assert_eq!(version_after("41"), "42");
+        assert_eq!(version_after("99999999999999"), "100000000000000");
+    }
 }

@@ -15,7 +15,9 @@ use std::process::ExitCode;
 #[command(
     name = "ormkit-cli",
     version,
-    about = "ormkit: schema.lock, code generation, migrations"
+    about = "ormkit: schema.lock, code generation, migrations",
+    after_help = "Exit status: 0 done; 1 --check found work to do (drift, a stale lock, \
+                  migrations not applied); 2 usage; 3 the database or the file system failed."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]

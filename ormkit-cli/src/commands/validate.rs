@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ormkit::migrate::StatusReport;
 use ormkit::sqlx::PgPool;
-use ormkit::validate::SchemaValidator;
+use ormkit::validate::{SchemaValidator, ValidationReport};
 
 use super::{block_on, paragraph, DatabaseArgs};
 
@@ -16,6 +17,9 @@ pub(crate) struct ValidateArgs {
     /// The lock the code was generated from.
     #[arg(long, default_value = "schema.lock")]
     lock: PathBuf,
+    /// Print one JSON object (the findings, and where the migrations stand) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Prints every finding (errors, then warnings) and, when the migrations directory exists,
@@ -40,15 +44,24 @@ async fn validate(pool: &PgPool, args: &ValidateArgs, lock: &str) -> anyhow::Res
         .validate_lock(lock)
         .await
         .map_err(paragraph)?;
-    outln!("{report}");
-    if args.db.migrations.is_dir() {
+    let status = if args.db.migrations.is_dir() {
         let status = super::migrate::from_dir(pool, &args.db)?
             .status()
             .await
             .map_err(paragraph)?;
-        let summary = status.to_string();
-        let last_line = summary.lines().last().unwrap_or_default();
-        outln!("migrations: {last_line}");
+        Some(status)
+    } else {
+        None
+    };
+    if args.json {
+        outln!("{}", json(&report, status.as_ref(), args));
+    } else {
+        outln!("{report}");
+        if let Some(status) = &status {
+            let summary = status.to_string();
+            let last_line = summary.lines().last().unwrap_or_default();
+            outln!("migrations: {last_line}");
+        }
     }
     if report.is_ok() {
         return Ok(ExitCode::SUCCESS);
@@ -58,5 +71,34 @@ async fn validate(pool: &PgPool, args: &ValidateArgs, lock: &str) -> anyhow::Res
         args.lock.display(),
         report.errors().count()
     );
-    Ok(ExitCode::from(1))
+    Ok(ExitCode::from(crate::status::CHECK_FAILED))
+}
+
+/// `--json`: `ok`, the counts, every finding (`severity`, `finding`, its fields, `message`)
+/// and, with a migrations directory, the migrations' status as `migrate status --json`
+/// prints it.
+fn json(report: &ValidationReport, status: Option<&StatusReport>, args: &ValidateArgs) -> String {
+    let findings: Vec<serde_json::Value> = report
+        .findings
+        .iter()
+        .map(|finding| {
+            let mut value = serde_json::json!({ "severity": finding.severity() });
+            if let (Some(object), Ok(serde_json::Value::Object(fields))) =
+                (value.as_object_mut(), serde_json::to_value(finding))
+            {
+                object.extend(fields);
+                object.insert("message".into(), finding.to_string().into());
+            }
+            value
+        })
+        .collect();
+    serde_json::json!({
+        "ok": report.is_ok(),
+        "lock": args.lock.display().to_string(),
+        "errors": report.errors().count(),
+        "warnings": report.warnings().count(),
+        "findings": findings,
+        "migrations": status.map(super::migrate::status_json),
+    })
+    .to_string()
 }

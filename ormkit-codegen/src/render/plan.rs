@@ -64,6 +64,21 @@ pub(crate) struct RelationConst {
     pub(crate) fk_accessor: Option<String>,
 }
 
+/// A many-to-many relation constant (`posts::LABELS`): from one table to another through a
+/// link table that is two foreign keys plus an optional payload.
+#[derive(Debug)]
+pub(crate) struct ManyToManyConst {
+    pub(crate) name: Ident,
+    /// The link table.
+    pub(crate) link: QualifiedName,
+    /// Index, in the link table's foreign keys, of the one referencing `from` and of the one
+    /// referencing `to`.
+    pub(crate) from_fk: usize,
+    pub(crate) to_fk: usize,
+    pub(crate) from: QualifiedName,
+    pub(crate) to: QualifiedName,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     /// The schema rendered at the top of the entities module.
@@ -75,6 +90,8 @@ pub(crate) struct Plan {
     pub(crate) relations: HashMap<QualifiedName, RelationNames>,
     /// Relation constants, keyed by the relation whose module declares them.
     pub(crate) relation_consts: BTreeMap<QualifiedName, Vec<RelationConst>>,
+    /// Many-to-many relation constants, keyed by the relation whose module declares them.
+    pub(crate) many_to_many: BTreeMap<QualifiedName, Vec<ManyToManyConst>>,
 }
 
 impl Plan {
@@ -207,7 +224,7 @@ impl Plan {
                     .then(|| {
                         methods
                             .entry(from.name.clone())
-                            .or_insert_with(|| Scope::with_reserved(&["query"]))
+                            .or_insert_with(|| Scope::with_reserved(&["query", "subquery"]))
                             .claim(&super::entity::accessor_name(&belongs))
                     });
                 for (owner, text, has_many) in [(from, belongs, false), (to, many, true)] {
@@ -225,6 +242,45 @@ impl Plan {
                             fk_accessor: fk_accessor.clone(),
                         });
                 }
+            }
+        }
+        for link in &model.relations {
+            let Some((a, b)) = link_table(link) else {
+                continue;
+            };
+            for (from_fk, to_fk) in [(a, b), (b, a)] {
+                let (from, to) = (
+                    &link.foreign_keys[from_fk].references,
+                    &link.foreign_keys[to_fk].references,
+                );
+                if model.relation(from).is_none() || model.relation(to).is_none() {
+                    continue;
+                }
+                // `posts::LABELS`; between a table and itself, named after the link's column
+                // (`users::FOLLOWEES` through `follows.followee_id`).
+                let text = if from == to {
+                    match link.foreign_keys[to_fk].columns.as_slice() {
+                        [one] if one.len() > 3 && one.to_ascii_lowercase().ends_with("_id") => {
+                            format!("{}s", &one[..one.len() - 3])
+                        }
+                        _ => format!("{}_by_{}", to.name, link.foreign_keys[to_fk].name),
+                    }
+                } else {
+                    to.name.clone()
+                };
+                let scope = scopes.entry(from.clone()).or_default();
+                let name = ident(&scope.claim(&rust_name(&text, Case::Shouty)));
+                self.many_to_many
+                    .entry(from.clone())
+                    .or_default()
+                    .push(ManyToManyConst {
+                        name,
+                        link: link.name.clone(),
+                        from_fk,
+                        to_fk,
+                        from: from.clone(),
+                        to: to.clone(),
+                    });
             }
         }
     }
@@ -303,6 +359,32 @@ impl<'a> Here<'a> {
             table_module: true,
         }
     }
+}
+
+/// The two foreign keys of a link table: a table with exactly two foreign keys whose columns,
+/// together, are its primary key or a unique constraint (the rest of its columns are a
+/// payload).
+fn link_table(relation: &Relation) -> Option<(usize, usize)> {
+    if !relation.kind.is_writable() {
+        return None;
+    }
+    let [a, b] = relation.foreign_keys.as_slice() else {
+        return None;
+    };
+    let mut both: Vec<&String> = a.columns.iter().chain(&b.columns).collect();
+    both.sort();
+    let before = both.len();
+    both.dedup();
+    if both.len() != before {
+        return None;
+    }
+    let keys = relation.primary_key.iter().chain(&relation.unique);
+    let is_key = keys.into_iter().any(|key| {
+        let mut columns: Vec<&String> = key.columns.iter().collect();
+        columns.sort();
+        columns == both
+    });
+    is_key.then_some((0, 1))
 }
 
 fn scope_of<'s>(scopes: &'s mut BTreeMap<String, Scope>, schema: &str) -> &'s mut Scope {

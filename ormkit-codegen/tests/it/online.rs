@@ -75,3 +75,36 @@ fn with_no_postgresql_anywhere_the_lock_is_used_and_the_reason_given() {
         std::fs::read_to_string(&online.file).unwrap()
     );
 }
+
+/// A crate without a committed lock: the first build writes it (so cargo's
+/// `rerun-if-changed` on it stops re-running the generator on every build), later builds
+/// find it up to date.
+#[test]
+fn the_first_build_writes_a_missing_lock() {
+    use ormkit_codegen::LockStatus;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let lock = project.path().join("schema.lock");
+    let mut config = Config::new();
+    config
+        .manifest_dir(project.path())
+        .migrations(root.join("migrations"))
+        .queries(root.join("queries"))
+        .out_dir(out.path())
+        .cargo_directives(false);
+    if std::env::var("ORMKIT_LOCKED").as_deref() == Ok("1") {
+        // As in CI: a lock that is not committed is an error, and nothing is written.
+        let err = config.generate().unwrap_err();
+        assert!(err.to_string().contains("ORMKIT_LOCKED=1 forbids"), "{err}");
+        assert!(!lock.exists());
+        return;
+    }
+    let first = config.generate().unwrap();
+    assert_eq!(first.lock_status, LockStatus::Created);
+    let written = std::fs::read_to_string(&lock).expect("the lock was written");
+    assert_eq!(written, first.lock.to_text());
+    let second = config.generate().unwrap();
+    assert_eq!(second.lock_status, LockStatus::UpToDate);
+}

@@ -304,6 +304,36 @@ fn hostile_names_snapshot() {
     insta::assert_snapshot!("hostile_names", code);
 }
 
+/// Patch models get a setter per column, named as the field; `new` is the constructor, so a
+/// column called `new` gets `set_new` (the macro side is tested in ormkit's `macros.rs`).
+#[test]
+fn patch_setters_are_described_with_their_types() {
+    let mut flags = table(
+        "flags",
+        vec![
+            column("id", "int8", false),
+            column("new", "bool", false),
+            column("note", "text", true),
+        ],
+    );
+    flags.primary_key = Some(ormkit_schema::Key {
+        name: "flags_pkey".into(),
+        columns: vec!["id".into()],
+    });
+    let model = SchemaModel {
+        schemas: vec!["public".into()],
+        relations: vec![flags],
+        ..SchemaModel::default()
+    };
+    let code = Config::new()
+        .render_lock(&SchemaLock::new(vec![], model), &[])
+        .unwrap();
+    assert!(
+        code.contains("new as set_new: bool = 1, note: Option<String> = 2,"),
+        "{code}"
+    );
+}
+
 #[test]
 fn unmapped_types_name_the_column_and_the_override() {
     let model = SchemaModel {

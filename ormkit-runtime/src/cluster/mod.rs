@@ -71,7 +71,7 @@ pub(crate) use route::StreamRoute;
 use crate::db::{Db, PoolTag, Target};
 use crate::error::Result;
 use crate::statement::{One, Op, Statement};
-use crate::transaction::{TransactionOptions, Tx};
+use crate::transaction::{TransactionError, TransactionOptions, Tx};
 use replica::Replica;
 use session::{Session, WriteGuard};
 use sqlx::PgPool;
@@ -195,10 +195,11 @@ impl Cluster {
 
     /// [`transaction`](crate::transaction) on the primary; this handle's token covers it once
     /// it returns.
-    pub async fn transaction<R, F, Fut>(&self, f: F) -> Result<R>
+    pub async fn transaction<R, E, F, Fut>(&self, f: F) -> Result<R, E>
     where
+        E: TransactionError,
         F: FnMut(Tx) -> Fut,
-        Fut: Future<Output = Result<R>>,
+        Fut: Future<Output = Result<R, E>>,
     {
         self.transaction_with(TransactionOptions::default(), f)
             .await
@@ -206,10 +207,15 @@ impl Cluster {
 
     /// [`transaction_with`](crate::transaction_with) on the primary; this handle's token
     /// covers it once it returns.
-    pub async fn transaction_with<R, F, Fut>(&self, options: TransactionOptions, f: F) -> Result<R>
+    pub async fn transaction_with<R, E, F, Fut>(
+        &self,
+        options: TransactionOptions,
+        f: F,
+    ) -> Result<R, E>
     where
+        E: TransactionError,
         F: FnMut(Tx) -> Fut,
-        Fut: Future<Output = Result<R>>,
+        Fut: Future<Output = Result<R, E>>,
     {
         let _write = self.writing();
         crate::transaction_with(&self.core.primary, options, f).await

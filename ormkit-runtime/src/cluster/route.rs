@@ -20,19 +20,25 @@ use std::sync::atomic::Ordering;
 
 impl Cluster {
     /// Runs one statement where the router sends it.
-    pub(crate) async fn run<F: Fetch>(&self, sent: Sent<'_>, args: PgArguments) -> Result<F> {
+    pub(crate) async fn run<F: Fetch>(
+        &self,
+        sent: Sent<'_>,
+        with: F::With,
+        args: PgArguments,
+    ) -> Result<F> {
         if !sent.op.is_read() {
             let _write = self.writing();
-            return send(self.primary_target(), sent, args).await;
+            return send(self.primary_target(), sent, with, args).await;
         }
         let Some(replica) = self.pick() else {
-            return on_pool(self.primary_target(), sent, args).await;
+            return on_pool(self.primary_target(), sent, with, args).await;
         };
         let fallback = args.clone();
-        match send(replica.target(self.core.options.probe_timeout), sent, args).await {
+        let target = replica.target(self.core.options.probe_timeout);
+        match send(target, sent, with, args).await {
             Err(err) if falls_back(&err) => {
                 replica.read_failed(&err);
-                on_pool(self.primary_target(), sent, fallback).await
+                on_pool(self.primary_target(), sent, with, fallback).await
             }
             result => result,
         }

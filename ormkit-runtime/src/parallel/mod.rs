@@ -23,8 +23,8 @@ mod copy;
 mod report;
 mod unnest;
 
+pub use crate::conflict::OnConflict;
 pub use report::BulkError;
-pub use unnest::OnConflict;
 
 use crate::db::{Db, Exclusive};
 use crate::entity::{columns_of, HasPrimaryKey, InsertModel, Table};

@@ -1,275 +1,322 @@
-//! [`Select`]: filter, order, limit, then fetch, count, stream, update or delete.
+//! [`Select`]: a typed query. Filter, join, group, order, limit and lock it, choose what it
+//! selects, then fetch, count or stream its rows.
 
-use super::expr::{Expr, Node};
-use super::ops::{Assignment, Order};
-use crate::column::Column;
+use super::expr::Expr;
+use super::node::Writer;
+use super::ops::Order;
+use super::project::{read_selection, Expressions, RawItem, Selection};
+use super::render::{Distinct, Lock, Query, Refused};
+use super::source::{read_row, QueryTable, Source};
 use crate::db::Db;
-use crate::entity::{Entity, Table};
+use crate::entity::Entity;
 use crate::error::{OrmkitError, Result};
-use crate::ident::quote_ident;
-use crate::repository::{encode_err, table_name};
-use crate::statement::{self, Done, One, Op, Statement};
+use crate::statement::exec::{Decoded, Decoder, MaybeDecoded};
+use crate::statement::{self, Op, Statement};
 use futures::stream::BoxStream;
-use sqlx::postgres::{PgArguments, PgRow};
-use std::fmt::Write as _;
+use sqlx::postgres::PgArguments;
+use std::fmt;
 use std::marker::PhantomData;
 
-/// A query over entity `E`. Start with `User::query()` (or [`Select::new`]).
+/// A query over `S` whose rows are `R`. `User::query()` is a `Select<User>` (rows `User`);
+/// `.left_join(users::POSTS)` makes it a `Select<(User, Option<Post>)>`, and
+/// `.select((users::EMAIL, count()))` a `Select<(User, Option<Post>), (String, i64)>`.
+///
+/// A `Select` is a plain value: build it in steps, pass it to functions and return it
+/// from them, filter it with conditions decided at run time.
 #[must_use = "a query does nothing until fetched"]
-pub struct Select<E> {
-    pub(crate) filter: Vec<Node>,
-    pub(crate) order: Vec<Order<E>>,
-    pub(crate) limit: Option<i64>,
-    pub(crate) offset: Option<i64>,
-    _entity: PhantomData<fn() -> E>,
+pub struct Select<S: Source, R = <S as Source>::Row> {
+    pub(crate) query: Query,
+    pub(crate) decode: Decoder<R>,
+    _source: PhantomData<fn() -> S>,
 }
 
-impl<E> std::fmt::Debug for Select<E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<S: Source, R> fmt::Debug for Select<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Select")
-            .field("filters", &self.filter.len())
-            .field("order", &self.order)
-            .field("limit", &self.limit)
-            .field("offset", &self.offset)
-            .finish()
+            .field("query", &self.query)
+            .finish_non_exhaustive()
     }
 }
 
-impl<E: Entity> Default for Select<E> {
+/// The SQL of a query and how many parameters it binds, never their values: what
+/// [`Select::to_sql`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlText {
+    /// The statement, with `$1`, `$2`, … where values are bound.
+    pub sql: String,
+    /// How many values are bound.
+    pub params: usize,
+}
+
+impl fmt::Display for SqlText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.params == 1 { "" } else { "s" };
+        write!(f, "{} -- {} parameter{s}", self.sql, self.params)
+    }
+}
+
+/// Shows the statement and its parameter count (never the values), or why it cannot be
+/// sent.
+impl<S: Source, R> fmt::Display for Select<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_sql() {
+            Ok(text) => text.fmt(f),
+            Err(err) => write!(f, "-- {err}"),
+        }
+    }
+}
+
+impl<T: QueryTable> Default for Select<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E: Entity> Select<E> {
-    /// Every row of `E`.
+impl<T: QueryTable> Select<T> {
+    /// Every row of `T`.
     pub fn new() -> Self {
+        Select::from_query(Query::new(T::Entity::META), read_row::<T>)
+    }
+}
+
+impl<S: Source, R> Select<S, R> {
+    pub(crate) fn from_query(query: Query, decode: Decoder<R>) -> Self {
         Select {
-            filter: Vec::new(),
-            order: Vec::new(),
-            limit: None,
-            offset: None,
-            _entity: PhantomData,
+            query,
+            decode,
+            _source: PhantomData,
         }
     }
 
-    /// Keeps rows matching `condition` (several filters are ANDed).
-    pub fn filter(mut self, condition: Expr<E>) -> Self {
-        self.filter.push(condition.node);
+    /// The same query over another source type (a join, a projection).
+    pub(crate) fn retyped<S2: Source, R2>(self, decode: Decoder<R2>) -> Select<S2, R2> {
+        Select::from_query(self.query, decode)
+    }
+
+    /// Keeps rows matching `condition` (several filters are ANDed). `None` adds nothing, so
+    /// conditions decided at run time read plainly: `.filter(name.map(|n| users::EMAIL.eq(n)))`.
+    pub fn filter(mut self, condition: impl Into<Option<Expr<S>>>) -> Self {
+        if let Some(condition) = condition.into() {
+            self.query.filter.push(condition.node);
+        }
         self
     }
 
-    /// Adds an ordering (call again for ties).
-    pub fn order_by(mut self, order: Order<E>) -> Self {
-        self.order.push(order);
+    /// Adds an ordering key (call again for ties).
+    pub fn order_by(mut self, order: Order<S>) -> Self {
+        self.query.order.push(order.item);
         self
     }
 
     /// At most `n` rows.
     pub fn limit(mut self, n: i64) -> Self {
-        self.limit = Some(n);
+        self.query.limit = Some(n);
         self
     }
 
     /// Skips `n` rows.
     pub fn offset(mut self, n: i64) -> Self {
-        self.offset = Some(n);
+        self.query.offset = Some(n);
         self
     }
 
-    /// `WHERE …` (with a leading space) for the filters, binding their values.
-    pub(crate) fn render_where(&mut self, sql: &mut String, args: &mut PgArguments) -> Result<()> {
-        if self.filter.is_empty() {
-            return Ok(());
-        }
-        sql.push_str(" WHERE ");
-        let node = Node::And(std::mem::take(&mut self.filter));
-        node.render(sql, args).map_err(encode_err::<E>)
+    /// `SELECT DISTINCT`: each row once.
+    pub fn distinct(mut self) -> Self {
+        self.query.distinct = Distinct::All;
+        self
     }
 
-    pub(crate) fn render_tail(&self, sql: &mut String) {
-        if !self.order.is_empty() {
-            sql.push_str(" ORDER BY ");
-            for (i, o) in self.order.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&quote_ident(o.column.name));
-                if o.descending {
-                    sql.push_str(" DESC");
-                }
-            }
-        }
-        if let Some(limit) = self.limit {
-            let _ = write!(sql, " LIMIT {limit}");
-        }
-        if let Some(offset) = self.offset {
-            let _ = write!(sql, " OFFSET {offset}");
-        }
+    /// `SELECT DISTINCT ON (…)`: the first row (in the query's order, which must start
+    /// with these expressions) of each group of rows with the same values.
+    pub fn distinct_on<X: Expressions<S, M>, M>(mut self, expressions: X) -> Self {
+        let nodes = expressions.into_nodes().into_iter().map(|n| n.0).collect();
+        self.query.distinct = Distinct::On(nodes);
+        self
     }
 
-    /// `SELECT <list> FROM <table> WHERE … ORDER BY … LIMIT … OFFSET …`.
-    fn build(mut self, op: Op, select_list: &str) -> Result<Statement> {
-        let mut sql = format!(
-            "SELECT {select_list} FROM {}",
-            statement::sql(E::META).table
-        );
+    /// `GROUP BY` these expressions. What is selected must then be grouped, aggregated, or
+    /// a column of a table whose primary key is grouped; anything else is refused before
+    /// the statement is sent.
+    pub fn group_by<X: Expressions<S, M>, M>(mut self, expressions: X) -> Self {
+        let nodes = expressions.into_nodes().into_iter().map(|n| n.0);
+        self.query.group_by.extend(nodes);
+        self
+    }
+
+    /// `HAVING condition`: a filter on groups, which may use aggregates.
+    pub fn having(mut self, condition: Expr<S>) -> Self {
+        self.query.having.push(condition.node);
+        self
+    }
+
+    /// What each row holds: a column, an expression or aggregate, `all::<T>()`, or a tuple
+    /// of them (`select((users::EMAIL, count()))` gives `(String, i64)` rows).
+    pub fn select<X: Selection<S, M>, M>(mut self, selection: X) -> Select<S, X::Output> {
+        let mut items: Vec<RawItem> = Vec::new();
+        selection.into_items(&mut items);
+        self.query.items = Some(items.into_iter().map(|i| i.0).collect());
+        self.retyped(read_selection::<X, S, M>)
+    }
+
+    fn lock(mut self, strength: &'static str) -> Self {
+        let wait = self.query.lock.and_then(|l| l.wait);
+        self.query.lock = Some(Lock { strength, wait });
+        self
+    }
+
+    fn wait(mut self, wait: &'static str) -> Self {
+        let strength = self.query.lock.map_or("FOR UPDATE", |l| l.strength);
+        self.query.lock = Some(Lock {
+            strength,
+            wait: Some(wait),
+        });
+        self
+    }
+
+    /// `FOR UPDATE`: locks the rows read until the transaction ends (the first table's, and
+    /// the inner-joined ones'; rows of a left join's nullable side cannot be locked).
+    pub fn for_update(self) -> Self {
+        self.lock("FOR UPDATE")
+    }
+
+    /// `FOR NO KEY UPDATE`: as `for_update`, letting others insert rows referencing these.
+    pub fn for_no_key_update(self) -> Self {
+        self.lock("FOR NO KEY UPDATE")
+    }
+
+    /// `FOR SHARE`: others may read and share-lock the rows, not change them.
+    pub fn for_share(self) -> Self {
+        self.lock("FOR SHARE")
+    }
+
+    /// `FOR KEY SHARE`: others may change the rows, not their keys.
+    pub fn for_key_share(self) -> Self {
+        self.lock("FOR KEY SHARE")
+    }
+
+    /// `SKIP LOCKED`: rows another transaction has locked are passed over (a job queue's
+    /// workers take disjoint rows). Locks `FOR UPDATE` unless another strength is chosen.
+    pub fn skip_locked(self) -> Self {
+        self.wait("SKIP LOCKED")
+    }
+
+    /// `NOWAIT`: fails at once (SQLSTATE 55P03) instead of waiting for a locked row.
+    pub fn nowait(self) -> Self {
+        self.wait("NOWAIT")
+    }
+
+    /// The statement this query sends and how many values it binds (never the values
+    /// themselves); an error says why it would not be sent.
+    pub fn to_sql(&self) -> Result<SqlText> {
+        let mut w = Writer::preview();
+        self.query
+            .write(&mut w)
+            .map_err(|e| render_err(&self.query, e))?;
+        Ok(SqlText {
+            params: w.params(),
+            sql: w.sql,
+        })
+    }
+
+    pub(crate) fn statement(&self) -> Result<Statement> {
         let mut args = PgArguments::default();
-        self.render_where(&mut sql, &mut args)?;
-        self.render_tail(&mut sql);
-        Ok(Statement::new(E::META, op, sql, args))
+        let sql = {
+            let mut w = Writer::new(&mut args);
+            self.query
+                .write(&mut w)
+                .map_err(|e| render_err(&self.query, e))?;
+            w.sql
+        };
+        let op = if self.query.lock.is_some() {
+            Op::Lock
+        } else {
+            Op::Select
+        };
+        Ok(Statement::new(self.query.root(), op, sql, args))
     }
 
-    fn build_rows(self) -> Result<Statement> {
-        self.build(Op::Select, &statement::sql(E::META).select_list)
+    /// How many rows the query gives (its order is ignored; a grouped, distinct or limited
+    /// query is counted as a subquery).
+    pub async fn count<'a>(mut self, db: impl Into<Db<'a>>) -> Result<i64> {
+        let query = &mut self.query;
+        query.order.clear();
+        query.lock = None;
+        let wrap = query.grouped()
+            || !matches!(query.distinct, Distinct::No)
+            || query.limit.is_some()
+            || query.offset.is_some();
+        let mut args = PgArguments::default();
+        let mut w = Writer::new(&mut args);
+        if wrap {
+            w.sql.push_str("SELECT count(*) FROM (");
+            query.write(&mut w).map_err(|e| render_err(query, e))?;
+            w.sql.push_str(") AS q");
+        } else {
+            query.items = Some(vec![super::render::Item::Node(
+                super::func::count::<S>().node,
+            )]);
+            query.write(&mut w).map_err(|e| render_err(query, e))?;
+        }
+        let sql = w.sql;
+        let statement::One((n,)) = db
+            .into()
+            .run(Statement::new(query.root(), Op::Count, sql, args))
+            .await?;
+        Ok(n)
     }
+}
 
+impl<S: Source, R: Send + Unpin + 'static> Select<S, R> {
     /// All matching rows.
-    pub async fn fetch_all<'a>(self, db: impl Into<Db<'a>>) -> Result<Vec<E>> {
-        let statement = self.build_rows()?;
-        db.into().run(statement).await
+    pub async fn fetch_all<'a>(self, db: impl Into<Db<'a>>) -> Result<Vec<R>> {
+        let statement = self.statement()?;
+        let Decoded(rows) = db.into().run_with(statement, self.decode).await?;
+        Ok(rows)
     }
 
     /// The first matching row, or `None`.
-    pub async fn fetch_optional<'a>(self, db: impl Into<Db<'a>>) -> Result<Option<E>> {
-        let statement = self.build_rows()?;
-        db.into().run(statement).await
+    pub async fn fetch_optional<'a>(self, db: impl Into<Db<'a>>) -> Result<Option<R>> {
+        let statement = self.statement()?;
+        let MaybeDecoded(row) = db.into().run_with(statement, self.decode).await?;
+        Ok(row)
     }
 
     /// The first matching row; [`OrmkitError::EntityNotFound`] when there is none.
-    pub async fn fetch_one<'a>(self, db: impl Into<Db<'a>>) -> Result<E> {
+    pub async fn fetch_one<'a>(self, db: impl Into<Db<'a>>) -> Result<R> {
+        let table = table_of(&self.query);
         self.fetch_optional(db)
             .await?
             .ok_or_else(|| OrmkitError::EntityNotFound {
-                table: table_name::<E>(),
+                table,
                 key: "(query)".into(),
             })
     }
 
-    /// Matching rows as a stream, decoded one at a time.
-    pub fn fetch<'a>(self, db: impl Into<Db<'a>>) -> BoxStream<'a, Result<E>> {
+    /// Matching rows as a stream, decoded one at a time as they arrive.
+    pub fn fetch<'a>(self, db: impl Into<Db<'a>>) -> BoxStream<'a, Result<R>> {
         let db = db.into();
-        match self.build_rows() {
-            Ok(statement) => statement::exec::stream(db, statement),
+        match self.statement() {
+            Ok(statement) => statement::exec::stream(db, statement, self.decode),
             Err(err) => Box::pin(futures::stream::once(async move { Err(err) })),
         }
     }
-
-    /// How many rows match (ignores order, limit and offset).
-    pub async fn count<'a>(mut self, db: impl Into<Db<'a>>) -> Result<i64> {
-        let mut sql = statement::sql(E::META).count.clone();
-        let mut args = PgArguments::default();
-        self.render_where(&mut sql, &mut args)?;
-        let One((n,)) = db
-            .into()
-            .run(Statement::new(E::META, Op::Count, sql, args))
-            .await?;
-        Ok(n)
-    }
-
-    /// Only some columns: `select((users::ID, users::EMAIL))` gives `(UserId, String)` rows.
-    pub async fn select<'a, S: Selection<E>>(
-        self,
-        columns: S,
-        db: impl Into<Db<'a>>,
-    ) -> Result<Vec<S::Output>> {
-        let selected = &statement::sql(E::META).selected;
-        let list = columns
-            .indexes()
-            .iter()
-            .map(|&i| selected[i].as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let statement = self.build(Op::Select, &list)?;
-        db.into().run(statement).await
-    }
 }
 
-impl<E: Table> Select<E> {
-    fn require_filter(&self, what: &str) -> Result<()> {
-        if self.filter.is_empty() {
-            return Err(OrmkitError::Query {
-                table: table_name::<E>(),
-                message: format!(
-                    "refusing to {what} every row without a filter; use `.filter(Expr::all())` to mean it"
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    /// `UPDATE … SET … WHERE <filters>`; the number of rows changed. Needs a filter
-    /// (`Expr::all()` for every row).
-    pub async fn update<'a>(
-        mut self,
-        assignments: impl IntoIterator<Item = Assignment<E>>,
-        db: impl Into<Db<'a>>,
-    ) -> Result<u64> {
-        self.require_filter("update")?;
-        let mut sql = format!("UPDATE {} SET ", statement::sql(E::META).table);
-        let mut args = PgArguments::default();
-        let mut any = false;
-        for (i, a) in assignments.into_iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let p =
-                super::value::placeholder(a.column, a.value, &mut args).map_err(encode_err::<E>)?;
-            let _ = write!(sql, "{} = {p}", quote_ident(a.column.name));
-            any = true;
-        }
-        if !any {
-            return Err(OrmkitError::Query {
-                table: table_name::<E>(),
-                message: "an update needs at least one assignment".into(),
-            });
-        }
-        self.render_where(&mut sql, &mut args)?;
-        let Done(n) = db
-            .into()
-            .run(Statement::new(E::META, Op::Update, sql, args))
-            .await?;
-        Ok(n)
-    }
-
-    /// `DELETE … WHERE <filters>`; the number of rows deleted. Needs a filter.
-    pub async fn delete<'a>(mut self, db: impl Into<Db<'a>>) -> Result<u64> {
-        self.require_filter("delete")?;
-        let mut sql = format!("DELETE FROM {}", statement::sql(E::META).table);
-        let mut args = PgArguments::default();
-        self.render_where(&mut sql, &mut args)?;
-        let Done(n) = db
-            .into()
-            .run(Statement::new(E::META, Op::Delete, sql, args))
-            .await?;
-        Ok(n)
-    }
+/// `schema.table` of the query's first table, for messages.
+pub(crate) fn table_of(query: &Query) -> String {
+    let root = query.root();
+    format!("{}.{}", root.schema, root.name)
 }
 
-/// Columns to select: one typed column or a tuple of them, all of entity `E`.
-pub trait Selection<E> {
-    /// The row type: a tuple of the columns' types.
-    type Output: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static;
-    /// The columns' positions in the entity's columns.
-    fn indexes(&self) -> Vec<usize>;
+/// A rendering failure as ormkit's error: a refusal names the first table, anything else
+/// is a value that did not encode.
+pub(crate) fn render_err(query: &Query, err: sqlx::error::BoxDynError) -> OrmkitError {
+    let table = table_of(query);
+    match err.downcast::<Refused>() {
+        Ok(refused) => OrmkitError::Query {
+            table,
+            message: refused.0,
+        },
+        Err(source) => OrmkitError::Encode { table, source },
+    }
 }
-
-macro_rules! selection {
-    ($($c:ident: $t:ident / $a:ident),+) => {
-        impl<E: Entity, $($t, $a),+> Selection<E> for ($(Column<E, $t, $a>,)+)
-        where
-            $($t: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin + 'static),+
-        {
-            type Output = ($($t,)+);
-            #[allow(non_snake_case)]
-            fn indexes(&self) -> Vec<usize> {
-                let ($($c,)+) = self;
-                vec![$($c.index()),+]
-            }
-        }
-    };
-}
-selection!(a: A / AA);
-selection!(a: A / AA, b: B / BB);
-selection!(a: A / AA, b: B / BB, c: C / CC);
-selection!(a: A / AA, b: B / BB, c: C / CC, d: D / DD);

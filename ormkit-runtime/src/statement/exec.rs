@@ -20,18 +20,84 @@ pub(crate) trait Row: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static 
 impl<T> Row for T where T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin + 'static {}
 
 /// What a statement returns, and how it is fetched: all rows (`Vec`), at most one
-/// (`Option`), exactly one ([`One`]) or the number of rows affected ([`Done`]).
+/// (`Option`), exactly one ([`One`]), rows decoded by a query's own decoder ([`Decoded`],
+/// [`MaybeDecoded`]) or the number of rows affected ([`Done`]).
 pub(crate) trait Fetch: Sized + Send + 'static {
+    /// What fetching needs besides the statement: nothing, or a typed query's row decoder.
+    type With: Copy + Send + Sync + 'static;
     /// Sends `sql` with `args` on `conn`. Boxed, and checked `Send` here with concrete
     /// lifetimes: sqlx's `Executor` impls otherwise keep callers' futures from being `Send`
     /// for every lifetime (so they could not be `tokio::spawn`ed).
     fn fetch<'c>(
+        with: Self::With,
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
     ) -> BoxFuture<'c, Result<Self, sqlx::Error>>;
     /// The rows in the result, for the span.
     fn rows(&self) -> u64;
+}
+
+/// Decodes one row of a typed query.
+pub(crate) type Decoder<R> = fn(&PgRow) -> Result<R, sqlx::Error>;
+
+/// A row type's `FromRow`, as a [`Decoder`].
+pub(crate) fn from_row<T: Row>(row: &PgRow) -> Result<T, sqlx::Error> {
+    T::from_row(row)
+}
+
+/// Every row, each decoded by the query's decoder.
+#[derive(Debug)]
+pub(crate) struct Decoded<R>(pub(crate) Vec<R>);
+
+/// The first row, if any, decoded by the query's decoder.
+#[derive(Debug)]
+pub(crate) struct MaybeDecoded<R>(pub(crate) Option<R>);
+
+impl<R: Send + Unpin + 'static> Fetch for Decoded<R> {
+    type With = Decoder<R>;
+
+    fn fetch<'c>(
+        decode: Decoder<R>,
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(async move {
+            let rows = sqlx::query_with(sql, args)
+                .try_map(move |row: PgRow| decode(&row))
+                .fetch_all(conn)
+                .await?;
+            Ok(Decoded(rows))
+        })
+    }
+
+    fn rows(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+impl<R: Send + Unpin + 'static> Fetch for MaybeDecoded<R> {
+    type With = Decoder<R>;
+
+    fn fetch<'c>(
+        decode: Decoder<R>,
+        sql: &'c str,
+        args: PgArguments,
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
+        Box::pin(async move {
+            let row = sqlx::query_with(sql, args)
+                .try_map(move |row: PgRow| decode(&row))
+                .fetch_optional(conn)
+                .await?;
+            Ok(MaybeDecoded(row))
+        })
+    }
+
+    fn rows(&self) -> u64 {
+        u64::from(self.0.is_some())
+    }
 }
 
 /// Exactly one row (a missing row is the driver's `RowNotFound`).
@@ -43,7 +109,10 @@ pub(crate) struct One<T>(pub(crate) T);
 pub(crate) struct Done(pub(crate) u64);
 
 impl<T: Row> Fetch for Vec<T> {
+    type With = ();
+
     fn fetch<'c>(
+        (): (),
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
@@ -57,7 +126,10 @@ impl<T: Row> Fetch for Vec<T> {
 }
 
 impl<T: Row> Fetch for Option<T> {
+    type With = ();
+
     fn fetch<'c>(
+        (): (),
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
@@ -71,7 +143,10 @@ impl<T: Row> Fetch for Option<T> {
 }
 
 impl<T: Row> Fetch for One<T> {
+    type With = ();
+
     fn fetch<'c>(
+        (): (),
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
@@ -89,29 +164,11 @@ impl<T: Row> Fetch for One<T> {
     }
 }
 
-/// Rows left undecoded, for statements that select more than an entity's columns.
-#[derive(Debug)]
-pub(crate) struct RawRows(pub(crate) Vec<PgRow>);
-
-impl Fetch for RawRows {
-    fn fetch<'c>(
-        sql: &'c str,
-        args: PgArguments,
-        conn: &'c mut PgConnection,
-    ) -> BoxFuture<'c, Result<Self, sqlx::Error>> {
-        Box::pin(async move {
-            let rows = sqlx::query_with(sql, args).fetch_all(conn).await?;
-            Ok(RawRows(rows))
-        })
-    }
-
-    fn rows(&self) -> u64 {
-        self.0.len() as u64
-    }
-}
-
 impl Fetch for Done {
+    type With = ();
+
     fn fetch<'c>(
+        (): (),
         sql: &'c str,
         args: PgArguments,
         conn: &'c mut PgConnection,
@@ -203,7 +260,16 @@ impl Db<'_> {
     /// Runs `statement` and fetches its result as `F` says: on a cluster, where its router
     /// sends it; on a pool, with one resend of a read whose connection failed; on a
     /// connection or transaction, there.
-    pub(crate) async fn run<F: Fetch>(&self, statement: Statement) -> Result<F> {
+    pub(crate) async fn run<F: Fetch<With = ()>>(&self, statement: Statement) -> Result<F> {
+        self.run_with(statement, ()).await
+    }
+
+    /// [`run`](Self::run), with what fetching `F` needs (a typed query's row decoder).
+    pub(crate) async fn run_with<F: Fetch>(
+        &self,
+        statement: Statement,
+        with: F::With,
+    ) -> Result<F> {
         let Statement {
             sql,
             args,
@@ -216,9 +282,9 @@ impl Db<'_> {
             op,
         };
         match self {
-            Db::Cluster(cluster) => cluster.run(sent, args).await,
-            Db::Pool(_) => on_pool(self.target(), sent, args).await,
-            Db::Conn(_) | Db::Tx(_) => send(self.target(), sent, args).await,
+            Db::Cluster(cluster) => cluster.run(sent, with, args).await,
+            Db::Pool(_) => on_pool(self.target(), sent, with, args).await,
+            Db::Conn(_) | Db::Tx(_) => send(self.target(), sent, with, args).await,
         }
     }
 }
@@ -230,11 +296,14 @@ impl Db<'_> {
 pub(crate) async fn on_pool<F: Fetch>(
     target: Target<'_, '_>,
     sent: Sent<'_>,
+    with: F::With,
     args: PgArguments,
 ) -> Result<F> {
     let retry = sent.op.is_read().then(|| args.clone());
-    match (send::<F>(target, sent, args).await, retry) {
-        (Err(err), Some(args)) if err.is_connection_failure() => send(target, sent, args).await,
+    match (send::<F>(target, sent, with, args).await, retry) {
+        (Err(err), Some(args)) if err.is_connection_failure() => {
+            send(target, sent, with, args).await
+        }
         (result, _) => result,
     }
 }
@@ -243,18 +312,22 @@ pub(crate) async fn on_pool<F: Fetch>(
 pub(crate) async fn send<F: Fetch>(
     target: Target<'_, '_>,
     sent: Sent<'_>,
+    with: F::With,
     args: PgArguments,
 ) -> Result<F> {
     let recording = Recording::start(sent.table, sent.op, target.tag());
     let result = async {
         let mut conn = target.connection().await?;
-        let out = F::fetch(sent.sql, args, &mut conn).await?;
+        let out = F::fetch(with, sent.sql, args, &mut conn).await?;
         conn.finish().await?;
         Ok(out)
     }
     .instrument(recording.span().clone())
     .await;
     recording.finish(&result, F::rows);
+    if let Target::Tx(tx) = target {
+        tx.record_outcome(&result);
+    }
     if let (Err(err), Some(pool)) = (&result, target.pool_of()) {
         if err.is_connection_failure() {
             crate::health::connection_failed(pool);
@@ -263,10 +336,15 @@ pub(crate) async fn send<F: Fetch>(
     result
 }
 
-/// Rows of `statement` on `db`, decoded one at a time as they arrive, recorded when the
-/// stream ends. On a cluster a read streams from a replica (or the primary, when none may
-/// serve it or the replica's connection fails); nothing is sent twice once rows flow.
-pub(crate) fn stream<'a, T: Row>(db: Db<'a>, statement: Statement) -> BoxStream<'a, Result<T>> {
+/// Rows of `statement` on `db`, decoded by `decode` one at a time as they arrive, recorded
+/// when the stream ends. On a cluster a read streams from a replica (or the primary, when
+/// none may serve it or the replica's connection fails); nothing is sent twice once rows
+/// flow.
+pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
+    db: Db<'a>,
+    statement: Statement,
+    decode: Decoder<T>,
+) -> BoxStream<'a, Result<T>> {
     async_stream::try_stream! {
         let Statement { sql, args, table, op } = statement;
         let route = crate::cluster::StreamRoute::new(&db, op);
@@ -275,7 +353,9 @@ pub(crate) fn stream<'a, T: Row>(db: Db<'a>, statement: Statement) -> BoxStream<
         if pool != route.tag() {
             recording.retag(pool);
         }
-        let mut rows = sqlx::query_as_with::<_, T, _>(&sql, args).fetch(&mut *conn);
+        let mut rows = sqlx::query_with(&sql, args)
+            .try_map(move |row: PgRow| decode(&row))
+            .fetch(&mut *conn);
         let mut count = 0u64;
         let mut failed = None;
         loop {
@@ -297,6 +377,9 @@ pub(crate) fn stream<'a, T: Row>(db: Db<'a>, statement: Statement) -> BoxStream<
             None => conn.finish().instrument(recording.span().clone()).await.map(|()| count),
         };
         recording.finish(&result, |n| *n);
+        if let Db::Tx(tx) = &db {
+            tx.record_outcome(&result);
+        }
         drop(route);
         result?;
     }

@@ -15,7 +15,7 @@
 pub(crate) mod exec;
 
 use crate::ident::quote_ident;
-use crate::meta::{ColumnMeta, EntityMeta};
+use crate::meta::{ColumnMeta, EntityMeta, ForeignKeyMeta};
 use sqlx::postgres::PgArguments;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,7 +25,7 @@ use std::sync::{OnceLock, RwLock};
 #[cfg(feature = "parallel")]
 pub(crate) use exec::copy_in;
 #[cfg(feature = "orm")]
-pub(crate) use exec::{Done, One, RawRows};
+pub(crate) use exec::{Done, One};
 
 /// What a statement does, for its span and metrics (`op`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,9 @@ pub(crate) enum Op {
     Copy,
     /// A checked query that writes (or locks).
     Execute,
+    /// A query that locks the rows it reads (`FOR UPDATE`, `FOR SHARE`): a write, for
+    /// routing and resending.
+    Lock,
     /// A look-up in the system catalog on the caller's behalf (type OIDs): traced and
     /// measured, but not one of the caller's statements for
     /// [`count_statements`](crate::count_statements).
@@ -65,6 +68,7 @@ impl Op {
             #[cfg(feature = "parallel")]
             Op::Copy => "copy",
             Op::Execute => "execute",
+            Op::Lock => "lock",
             Op::Catalog => "catalog",
         }
     }
@@ -146,8 +150,6 @@ pub(crate) struct EntitySql {
     pub(crate) table: String,
     /// Each column, quoted, in column order.
     pub(crate) columns: Vec<String>,
-    /// Each column as it is selected: quoted, and read as text for a text-form column.
-    pub(crate) selected: Vec<String>,
     /// Every column as selected, comma-separated.
     pub(crate) select_list: String,
     /// `SELECT <all> FROM <table>`.
@@ -182,8 +184,12 @@ impl EntitySql {
     fn build(meta: &EntityMeta) -> Self {
         let table = format!("{}.{}", quote_ident(meta.schema), quote_ident(meta.name));
         let columns: Vec<String> = meta.columns.iter().map(|c| quote_ident(c.name)).collect();
-        let selected: Vec<String> = meta.columns.iter().map(select_expr).collect();
-        let select_list = selected.join(", ");
+        let select_list = meta
+            .columns
+            .iter()
+            .map(select_expr)
+            .collect::<Vec<_>>()
+            .join(", ");
         let select_all = format!("SELECT {select_list} FROM {table}");
         let key = key_filter(meta, 1);
         let (select_by_key, exists_by_key, delete_by_key) = if meta.primary_key.is_empty() {
@@ -199,7 +205,6 @@ impl EntitySql {
             count: format!("SELECT count(*) FROM {table}"),
             table,
             columns,
-            selected,
             select_list,
             select_all,
             select_by_key,
@@ -376,6 +381,74 @@ pub(crate) fn select_any(meta: &'static EntityMeta, column: &str) -> String {
     )
 }
 
+/// Rows of `to` linked through `link` to the keys bound as arrays, each with its link row:
+/// `SELECT t0.<link columns>, t1.<to columns> FROM link AS t0 JOIN to AS t1 ON t1.<key> =
+/// t0.<to_fk> WHERE t0.<from_fk> = ANY($1)` (`IN (SELECT * FROM unnest($1, …))` for a
+/// composite key).
+pub(crate) fn select_through(
+    link: &'static EntityMeta,
+    from_fk: &ForeignKeyMeta,
+    to_fk: &ForeignKeyMeta,
+    to: &'static EntityMeta,
+) -> String {
+    let columns = |meta: &EntityMeta, alias: &str| -> String {
+        meta.columns
+            .iter()
+            .map(|c| format!("\"{alias}\".{}", select_expr(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut sql = format!(
+        "SELECT {}, {} FROM {} AS \"t0\" INNER JOIN {} AS \"t1\" ON ",
+        columns(link, "t0"),
+        columns(to, "t1"),
+        sql(link).table,
+        sql(to).table,
+    );
+    for (i, (fk, key)) in to_fk
+        .columns
+        .iter()
+        .zip(to_fk.referenced_columns)
+        .enumerate()
+    {
+        if i > 0 {
+            sql.push_str(" AND ");
+        }
+        let _ = write!(
+            sql,
+            "\"t1\".{} = \"t0\".{}",
+            quote_ident(key),
+            quote_ident(fk)
+        );
+    }
+    let keys: Vec<String> = from_fk
+        .columns
+        .iter()
+        .map(|c| format!("\"t0\".{}", quote_ident(c)))
+        .collect();
+    if let [one] = keys.as_slice() {
+        let _ = write!(
+            sql,
+            " WHERE {one} = ANY({})",
+            array_value(link, from_fk.columns[0], 1)
+        );
+        return sql;
+    }
+    let _ = write!(
+        sql,
+        " WHERE ({}) IN (SELECT * FROM unnest(",
+        keys.join(", ")
+    );
+    for (i, column) in from_fk.columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&array_value(link, column, i + 1));
+    }
+    sql.push_str("))");
+    sql
+}
+
 /// `DELETE FROM t WHERE "column" = ANY($1)`.
 #[cfg(feature = "parallel")]
 pub(crate) fn delete_any(meta: &'static EntityMeta, column: &str) -> String {
@@ -470,7 +543,6 @@ pub(crate) fn insert_unnest(
 }
 
 /// ` ON CONFLICT ("a", …) DO NOTHING` or ` … DO UPDATE SET "c" = EXCLUDED."c", …`.
-#[cfg(feature = "parallel")]
 pub(crate) fn on_conflict(target: &[&str], update: &[&str]) -> String {
     let target: Vec<String> = target.iter().map(|c| quote_ident(c)).collect();
     let mut sql = format!(" ON CONFLICT ({})", target.join(", "));

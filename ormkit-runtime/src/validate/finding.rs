@@ -8,7 +8,8 @@ use ormkit_schema::QualifiedName;
 use super::error::ValidationError;
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// The code keeps working (e.g. a column it does not know, which inserts can leave out).
     Warning,
@@ -17,7 +18,11 @@ pub enum Severity {
 }
 
 /// One difference between the schema the code expects and the live database.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serialized (for `ormkit-cli validate --json`) as an object whose `finding` is the variant's
+/// name in snake case (`type_mismatch`) beside the variant's fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "finding", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Finding {
     /// A table or view the code uses does not exist.

@@ -30,6 +30,13 @@ impl<'r> ormkit::sqlx::FromRow<'r, PgRow> for User {
 }
 
 impl Entity for User {
+    fn read_at(
+        _row: &PgRow,
+        _at: &mut ormkit::__private::Position,
+    ) -> Result<Self, ormkit::sqlx::Error> {
+        Ok(User)
+    }
+
     const META: &'static EntityMeta = &EntityMeta {
         schema: "public",
         name: "users",

@@ -2,6 +2,7 @@
 //! application instances under `strong()`, a killed listener, rollbacks, `eventual(ttl)`,
 //! statistics and the query cache.
 
+use ormkit::sqlx::PgPool;
 mod instances;
 mod listener;
 mod queries;
@@ -49,17 +50,16 @@ async fn concurrent_misses_on_one_key_load_once() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn writes_invalidate_and_inserts_write_through() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+#[ormkit::test]
+async fn writes_invalidate_and_inserts_write_through(pool: PgPool) -> anyhow::Result<()> {
     let cache = EntityCache::builder()
         .strategy(InvalidationStrategy::strong().heartbeat(None))
         .application_name("ormkit_it_writes")
         .entity_with::<User>(EntityOptions::new().write_through(true))
         .entity::<Membership>()
-        .build(&db.pool)
+        .build(&pool)
         .await?;
-    let users = cache.repository::<User>(&db.pool);
+    let users = cache.repository::<User>(&pool);
     let ada = users.insert(NewUser::new("ada@x.io".into())).await?;
     let (row, statements) = count_statements(users.get(ada.id)).await;
     assert_eq!((row?, statements), (ada.clone(), 0), "written through");
@@ -87,8 +87,8 @@ async fn writes_invalidate_and_inserts_write_through() -> anyhow::Result<()> {
     );
 
     // A composite key.
-    let memberships = cache.repository::<Membership>(&db.pool);
-    Repository::<Membership>::new(&db.pool)
+    let memberships = cache.repository::<Membership>(&pool);
+    Repository::<Membership>::new(&pool)
         .insert(NewMembership::new(7, ada.id))
         .await?;
     assert_eq!(memberships.get((7, ada.id)).await?.role, "member");
@@ -233,15 +233,14 @@ async fn rollback_sends_nothing() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn eventual_is_stale_no_longer_than_its_ttl() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let ada = seed(&db.pool, 1).await?.remove(0);
-    let plain = Repository::<User>::new(&db.pool);
+#[ormkit::test]
+async fn eventual_is_stale_no_longer_than_its_ttl(pool: PgPool) -> anyhow::Result<()> {
+    let ada = seed(&pool, 1).await?.remove(0);
+    let plain = Repository::<User>::new(&pool);
 
     // A long TTL: a write made without the cache is not seen (allowed: well within 60 s)…
-    let long = eventual_cache(&db.pool, Duration::from_secs(60)).await?;
-    let users = long.repository::<User>(&db.pool);
+    let long = eventual_cache(&pool, Duration::from_secs(60)).await?;
+    let users = long.repository::<User>(&pool);
     assert_eq!(users.get(ada.id).await?.karma, Some(1));
     plain.update(karma(ada.id, 2)).await?;
     assert_eq!(
@@ -256,8 +255,8 @@ async fn eventual_is_stale_no_longer_than_its_ttl() -> anyhow::Result<()> {
     // A short TTL: once it has passed since the write, the read is fresh, whatever happened
     // in between (entries carry the instant their statement was sent, before the write).
     let ttl = Duration::from_millis(400);
-    let short = eventual_cache(&db.pool, ttl).await?;
-    let users = short.repository::<User>(&db.pool);
+    let short = eventual_cache(&pool, ttl).await?;
+    let users = short.repository::<User>(&pool);
     assert_eq!(users.get(ada.id).await?.karma, Some(3));
     plain.update(karma(ada.id, 4)).await?;
     let written = tokio::time::Instant::now();
@@ -272,16 +271,15 @@ async fn eventual_is_stale_no_longer_than_its_ttl() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn statistics_capacity_clear_and_bypass() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+#[ormkit::test]
+async fn statistics_capacity_clear_and_bypass(pool: PgPool) -> anyhow::Result<()> {
     let cache = EntityCache::builder()
         .strategy(InvalidationStrategy::eventual(Duration::from_secs(60)))
         .entity_with::<User>(EntityOptions::new().max_capacity(4))
-        .build(&db.pool)
+        .build(&pool)
         .await?;
-    let seeded = seed(&db.pool, 20).await?;
-    let users = cache.repository::<User>(&db.pool);
+    let seeded = seed(&pool, 20).await?;
+    let users = cache.repository::<User>(&pool);
     users.get(seeded[0].id).await?;
     users.get(seeded[0].id).await?;
     let stats = cache.stats();
@@ -302,8 +300,8 @@ async fn statistics_capacity_clear_and_bypass() -> anyhow::Result<()> {
 
     // Entities not opted in read through every time.
     assert!(cache.is_cached::<User>() && !cache.is_cached::<Membership>());
-    let memberships = cache.repository::<Membership>(&db.pool);
-    Repository::<Membership>::new(&db.pool)
+    let memberships = cache.repository::<Membership>(&pool);
+    Repository::<Membership>::new(&pool)
         .insert(NewMembership::new(1, seeded[0].id))
         .await?;
     for _ in 0..2 {
@@ -315,7 +313,7 @@ async fn statistics_capacity_clear_and_bypass() -> anyhow::Result<()> {
     // uncommitted row is never published to other readers.
     let id = seeded[0].id;
     let bypassed = cache.stats().bypassed;
-    let rolled_back = ormkit::transaction(&db.pool, |tx| {
+    let rolled_back = ormkit::transaction(&pool, |tx| {
         let cache = cache.clone();
         async move {
             let users = cache.repository::<User>(&tx);

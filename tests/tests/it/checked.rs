@@ -1,6 +1,7 @@
 //! Checked SQL (`../queries/*.sql`): typed at build time against the schema, run against
 //! real PostgreSQL here, values checked.
 
+use ormkit::sqlx::PgPool;
 use ormkit::{count_statements, OrmkitError, Repository};
 use ormkit_tests::entities::queries::{hostile, reports, trees, users as user_queries};
 use ormkit_tests::entities::*;
@@ -174,13 +175,12 @@ async fn recursive_ctes_window_functions_and_hostile_names() -> anyhow::Result<(
     Ok(())
 }
 
-#[tokio::test]
-async fn checked_queries_get_the_statement_span_and_metrics() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let (_, statements) = count_statements(reports::post_stats(&db.pool)).await;
+#[ormkit::test]
+async fn checked_queries_get_the_statement_span_and_metrics(pool: PgPool) -> anyhow::Result<()> {
+    let (_, statements) = count_statements(reports::post_stats(&pool)).await;
     assert_eq!(statements, 1);
     let before = ormkit::metrics::snapshot().queries;
-    reports::users_and_posts(&db.pool).await?;
+    reports::users_and_posts(&pool).await?;
     assert!(ormkit::metrics::snapshot().queries > before);
     Ok(())
 }

@@ -141,17 +141,16 @@ async fn a_connection_cut_mid_copy_writes_nothing_of_the_chunk_and_the_pool_stay
 /// The poisoning of issue 11: a CHECK violation in one COPY chunk while others stream. Every
 /// run, the error keeps the database's error and names the row, the report says exactly
 /// what was committed, and the pool serves unrelated statements afterwards.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_copy_chunk_never_poisons_the_pool() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+#[ormkit::test]
+async fn a_failing_copy_chunk_never_poisons_the_pool(pool: PgPool) -> anyhow::Result<()> {
     for run in 0..8 {
         let mut rows: Vec<NewUser> = (0..4_000)
             .map(|i| NewUser::new(format!("r{run}u{i}@x.io")))
             .collect();
         // email_address requires an '@': row 2345 violates the domain's CHECK.
         rows[2345].email = format!("r{run}-broken");
-        let before = Repository::<User>::new(&db.pool).count().await?;
-        let err = ParallelExecutor::new(&db.pool, 4)
+        let before = Repository::<User>::new(&pool).count().await?;
+        let err = ParallelExecutor::new(&pool, 4)
             .copy_chunk_size(500)
             .bulk_insert::<User>(rows)
             .await
@@ -169,7 +168,7 @@ async fn a_failing_copy_chunk_never_poisons_the_pool() -> anyhow::Result<()> {
         assert_eq!(err.category(), ErrorCategory::Constraint);
         assert!(err.to_string().contains("email_address_check"), "{err}");
         let committed: usize = bulk.committed().iter().map(|r| r.len()).sum();
-        let after = Repository::<User>::new(&db.pool).count().await?;
+        let after = Repository::<User>::new(&pool).count().await?;
         assert_eq!(
             after - before,
             committed as i64,
@@ -178,19 +177,18 @@ async fn a_failing_copy_chunk_never_poisons_the_pool() -> anyhow::Result<()> {
         for range in bulk.committed().iter().chain(bulk.not_attempted()) {
             assert!(range.end <= 2000 || range.start >= 2500, "{err}");
         }
-        assert_healthy(&db.pool, 4).await?;
+        assert_healthy(&pool, 4).await?;
     }
     Ok(())
 }
 
-#[tokio::test]
-async fn atomic_bulk_writes_are_all_or_nothing() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+#[ormkit::test]
+async fn atomic_bulk_writes_are_all_or_nothing(pool: PgPool) -> anyhow::Result<()> {
     let mut rows: Vec<NewUser> = (0..3_000)
         .map(|i| NewUser::new(format!("a{i}@x.io")))
         .collect();
     rows[2500].email = "broken".into();
-    let exec = ParallelExecutor::new(&db.pool, 4)
+    let exec = ParallelExecutor::new(&pool, 4)
         .copy_chunk_size(1_000)
         .atomic(true);
     let err = exec.bulk_insert::<User>(rows.clone()).await.unwrap_err();
@@ -200,7 +198,7 @@ async fn atomic_bulk_writes_are_all_or_nothing() -> anyhow::Result<()> {
     assert!(bulk.committed().is_empty(), "{err}");
     assert_eq!(bulk.failed(), 2000..3000);
     assert_eq!(bulk.row(), Some(2500));
-    assert_eq!(Repository::<User>::new(&db.pool).count().await?, 0);
+    assert_eq!(Repository::<User>::new(&pool).count().await?, 0);
     // The same through unnest: all or nothing, and nothing retried behind the caller's back.
     let err = exec
         .clone()
@@ -209,7 +207,7 @@ async fn atomic_bulk_writes_are_all_or_nothing() -> anyhow::Result<()> {
         .await
         .unwrap_err();
     assert_eq!(err.sqlstate().as_deref(), Some("23514"), "{err}");
-    assert_eq!(Repository::<User>::new(&db.pool).count().await?, 0);
+    assert_eq!(Repository::<User>::new(&pool).count().await?, 0);
     let fine: Vec<NewUser> = (0..3_000)
         .map(|i| NewUser::new(format!("b{i}@x.io")))
         .collect();
@@ -217,14 +215,15 @@ async fn atomic_bulk_writes_are_all_or_nothing() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_statement_waiting_past_its_timeout_fails_and_says_so() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let user = Repository::<User>::new(&db.pool)
+#[ormkit::test]
+async fn a_statement_waiting_past_its_timeout_fails_and_says_so(
+    pool: PgPool,
+) -> anyhow::Result<()> {
+    let user = Repository::<User>::new(&pool)
         .insert(NewUser::new("locked@x.io".into()))
         .await?;
     // Another session holds the row.
-    let mut holder = db.pool.begin().await?;
+    let mut holder = pool.begin().await?;
     ormkit::sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
         .bind(user.id)
         .execute(&mut *holder)
@@ -245,7 +244,7 @@ async fn a_statement_waiting_past_its_timeout_fails_and_says_so() -> anyhow::Res
             "55P03",
         ),
     ] {
-        let err = transaction_with(&db.pool, options, |tx| async move {
+        let err = transaction_with(&pool, options, |tx| async move {
             let mut patch = UserPatch::new(user.id);
             patch.karma = Some(Some(5));
             Repository::<User>::new(&tx).update(patch).await

@@ -1,14 +1,15 @@
 //! Relations over every kind of key — uuid, text, an enum, a composite (uuid, int4) — bound
 //! as typed arrays and loaded eagerly, one statement per level.
 
+use ormkit::sqlx::PgPool;
 use ormkit::{count_statements, HasPrimaryKey as _, Repository};
 use ormkit_tests::entities::*;
-use ormkit_tests::support::TestDb;
 
-#[tokio::test]
-async fn uuid_text_and_enum_keys_load_both_ways_in_one_statement() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let pool = &db.pool;
+#[ormkit::test]
+async fn uuid_text_and_enum_keys_load_both_ways_in_one_statement(
+    pool: PgPool,
+) -> anyhow::Result<()> {
+    let pool = &pool;
 
     // uuid: teams ← players (a nullable foreign key).
     let teams = Repository::<Team>::new(pool)
@@ -77,10 +78,11 @@ async fn uuid_text_and_enum_keys_load_both_ways_in_one_statement() -> anyhow::Re
     Ok(())
 }
 
-#[tokio::test]
-async fn a_composite_uuid_and_int_key_loads_both_ways_in_one_statement() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let pool = &db.pool;
+#[ormkit::test]
+async fn a_composite_uuid_and_int_key_loads_both_ways_in_one_statement(
+    pool: PgPool,
+) -> anyhow::Result<()> {
+    let pool = &pool;
     let team = Repository::<Team>::new(pool)
         .insert(NewTeam::new("Greens".into()))
         .await?;

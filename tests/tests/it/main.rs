@@ -1,11 +1,18 @@
 //! Integration tests on the entities generated from `../migrations`, against real PostgreSQL.
 
+mod aggregates;
+mod blog;
 mod cache;
 mod checked;
+mod dynamic;
+mod expressions;
 mod faults;
 mod generated;
+mod joins;
 mod keys;
+mod locking;
 mod migrator;
+mod nested;
 mod observability;
 mod pagination;
 mod parallel;
@@ -14,5 +21,12 @@ mod relations;
 mod repository;
 mod roundtrip;
 mod scaleout;
+mod subqueries;
+mod testing;
 mod text_form;
 mod transactions;
+mod writes;
+
+/// What `#[ormkit::test]` finds the migrations through (`crate::entities::MIGRATIONS`), as
+/// in a crate that has `ormkit::include_entities!()`.
+use ormkit_tests::entities;

@@ -1,5 +1,6 @@
 //! A tracing span per statement (no parameter values) and the metrics snapshot.
 
+use ormkit::sqlx::PgPool;
 use ormkit::Repository;
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
@@ -32,23 +33,22 @@ fn capture_spans() -> (Captured, tracing::subscriber::DefaultGuard) {
     (captured, tracing::subscriber::set_default(subscriber))
 }
 
-#[tokio::test]
-async fn each_statement_gets_a_span_without_parameter_values() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+#[ormkit::test]
+async fn each_statement_gets_a_span_without_parameter_values(pool: PgPool) -> anyhow::Result<()> {
     let (captured, _guard) = capture_spans();
 
     let secret = "secret-address@example.com";
-    let user = Repository::<User>::new(&db.pool)
+    let user = Repository::<User>::new(&pool)
         .insert(NewUser::new(secret.into()))
         .await?;
     let found = User::query()
         .filter(users::EMAIL.eq(secret))
-        .fetch_all(&db.pool)
+        .fetch_all(&pool)
         .await?;
     assert_eq!(found, vec![user]);
     let _ = User::query()
         .filter(users::EMAIL.eq("x"))
-        .fetch_one(&db.pool)
+        .fetch_one(&pool)
         .await;
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone())?;
@@ -78,16 +78,15 @@ async fn each_statement_gets_a_span_without_parameter_values() -> anyhow::Result
     Ok(())
 }
 
-#[tokio::test]
-async fn the_snapshot_counts_statements_latency_and_errors() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+#[ormkit::test]
+async fn the_snapshot_counts_statements_latency_and_errors(pool: PgPool) -> anyhow::Result<()> {
     let before = ormkit::metrics::snapshot();
     for i in 0..20 {
-        Repository::<User>::new(&db.pool)
+        Repository::<User>::new(&pool)
             .insert(NewUser::new(format!("m{i}@x.io")))
             .await?;
     }
-    let _ = Repository::<User>::new(&db.pool)
+    let _ = Repository::<User>::new(&pool)
         .insert(NewUser::new("m0@x.io".into()))
         .await
         .unwrap_err();
@@ -96,7 +95,7 @@ async fn the_snapshot_counts_statements_latency_and_errors() -> anyhow::Result<(
     assert!(after.errors > before.errors);
     assert!(after.p50 > std::time::Duration::ZERO);
     assert!(after.p50 <= after.p95 && after.p95 <= after.p99);
-    let pool = ormkit::metrics::pool_stats(&db.pool);
+    let pool = ormkit::metrics::pool_stats(&pool);
     assert!(pool.size >= 1 && pool.idle <= pool.size as usize);
     Ok(())
 }

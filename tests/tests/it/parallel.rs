@@ -1,14 +1,14 @@
 //! The bulk executor: fetch by id in order with missing ids, COPY inserts of every kind of
 //! value, failing chunks, bulk update and delete.
 
+use ormkit::sqlx::PgPool;
 use ormkit::{ParallelExecutor, Repository};
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
 
-#[tokio::test]
-async fn bulk_fetch_returns_rows_in_the_callers_order() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let exec = ParallelExecutor::new(&db.pool, 4).chunk_size(7);
+#[ormkit::test]
+async fn bulk_fetch_returns_rows_in_the_callers_order(pool: PgPool) -> anyhow::Result<()> {
+    let exec = ParallelExecutor::new(&pool, 4).chunk_size(7);
     let news: Vec<NewUser> = (0..50)
         .map(|i| NewUser::new(format!("u{i}@x.io")))
         .collect();
@@ -63,17 +63,16 @@ fn rich_row(i: usize) -> NewAllType {
     row
 }
 
-#[tokio::test]
-async fn copy_inserts_nulls_arrays_enums_jsonb_and_composites() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let exec = ParallelExecutor::new(&db.pool, 3).chunk_size(5);
+#[ormkit::test]
+async fn copy_inserts_nulls_arrays_enums_jsonb_and_composites(pool: PgPool) -> anyhow::Result<()> {
+    let exec = ParallelExecutor::new(&pool, 3).chunk_size(5);
     let rows: Vec<NewAllType> = (0..120).map(rich_row).collect();
     let written = exec.bulk_insert::<AllType>(rows.clone()).await?;
     assert_eq!(written, 120);
 
     let stored = AllType::query()
         .order_by(all_types::C_EMAIL.asc())
-        .fetch_all(&db.pool)
+        .fetch_all(&pool)
         .await?;
     assert_eq!(stored.len(), 120);
     for row in &rows {
@@ -95,10 +94,11 @@ async fn copy_inserts_nulls_arrays_enums_jsonb_and_composites() -> anyhow::Resul
     Ok(())
 }
 
-#[tokio::test]
-async fn a_failing_chunk_names_its_rows_and_writes_nothing_of_them() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let exec = ParallelExecutor::new(&db.pool, 1).copy_chunk_size(4);
+#[ormkit::test]
+async fn a_failing_chunk_names_its_rows_and_writes_nothing_of_them(
+    pool: PgPool,
+) -> anyhow::Result<()> {
+    let exec = ParallelExecutor::new(&pool, 1).copy_chunk_size(4);
     // Row 13 violates the domain's CHECK (no '@'): its chunk fails.
     let rows: Vec<NewUser> = (0..20)
         .map(|i| {
@@ -114,21 +114,20 @@ async fn a_failing_chunk_names_its_rows_and_writes_nothing_of_them() -> anyhow::
     assert!(text.contains("rows 12..=15"), "{text}");
     assert!(text.contains("email_address_check"), "{text}");
     // Chunks before it are committed, the failing one wrote nothing, later ones did not run.
-    assert_eq!(User::query().count(&db.pool).await?, 12);
+    assert_eq!(User::query().count(&pool).await?, 12);
     assert_eq!(
         User::query()
             .filter(users::EMAIL.eq("u12@x.io"))
-            .count(&db.pool)
+            .count(&pool)
             .await?,
         0
     );
     Ok(())
 }
 
-#[tokio::test]
-async fn bulk_update_and_delete() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let exec = ParallelExecutor::new(&db.pool, 2).chunk_size(10);
+#[ormkit::test]
+async fn bulk_update_and_delete(pool: PgPool) -> anyhow::Result<()> {
+    let exec = ParallelExecutor::new(&pool, 2).chunk_size(10);
     let users = exec
         .bulk_insert_returning::<User>(
             (0..30)
@@ -148,13 +147,13 @@ async fn bulk_update_and_delete() -> anyhow::Result<()> {
     assert_eq!(
         User::query()
             .filter(users::KARMA.eq(Some(5)))
-            .count(&db.pool)
+            .count(&pool)
             .await?,
         30
     );
     let ids = users.iter().take(25).map(|u| u.id).collect();
     assert_eq!(exec.bulk_delete::<User>(ids).await?, 25);
-    assert_eq!(Repository::<User>::new(&db.pool).count().await?, 5);
+    assert_eq!(Repository::<User>::new(&pool).count().await?, 5);
     Ok(())
 }
 
@@ -200,12 +199,13 @@ fn varied_user(i: usize) -> NewUser {
     user
 }
 
-#[tokio::test]
-async fn returning_inserts_go_through_unnest_one_statement_per_chunk() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+#[ormkit::test]
+async fn returning_inserts_go_through_unnest_one_statement_per_chunk(
+    pool: PgPool,
+) -> anyhow::Result<()> {
     // 6000 rows × 7 columns = 42 000 values: more than one statement's parameter limit, but
     // one `unnest` statement per chunk (seven array parameters).
-    let exec = ParallelExecutor::new(&db.pool, 2).chunk_size(4000);
+    let exec = ParallelExecutor::new(&pool, 2).chunk_size(4000);
     let news: Vec<NewUser> = (0..6000).map(varied_user).collect();
     let (stored, statements) =
         ormkit::count_statements(exec.bulk_insert_returning::<User>(news.clone())).await;

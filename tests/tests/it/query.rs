@@ -77,7 +77,7 @@ async fn every_operator() -> anyhow::Result<()> {
         .await?;
     assert_eq!(emails(&found), ["cy@example.org", "dee@example.org"]);
     let found = q()
-        .filter(users::DISPLAY_NAME.ilike("a%"))
+        .filter(users::DISPLAY_NAME.ilike(Some("a%")))
         .fetch_all(&db.pool)
         .await?;
     assert_eq!(emails(&found), ["ada@example.com"]);
@@ -161,7 +161,8 @@ async fn every_operator() -> anyhow::Result<()> {
     assert_eq!(streamed, all);
     let pairs = q()
         .filter(users::MOOD.eq(Mood::Sad))
-        .select((users::ID, users::EMAIL), &db.pool)
+        .select((users::ID, users::EMAIL))
+        .fetch_all(&db.pool)
         .await?;
     assert_eq!(pairs, vec![(all[1].id, "bob@example.com".to_owned())]);
     Ok(())

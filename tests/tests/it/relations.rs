@@ -1,28 +1,27 @@
 //! Eager loading: one query per relation level, whatever the number of rows.
 
 use ormkit::count_statements;
+use ormkit::sqlx::PgPool;
 use ormkit::Repository;
 use ormkit_tests::entities::*;
-use ormkit_tests::support::TestDb;
 
-#[tokio::test]
-async fn a_thousand_users_with_their_posts_in_two_queries() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let created = Repository::<User>::new(&db.pool)
+#[ormkit::test]
+async fn a_thousand_users_with_their_posts_in_two_queries(pool: PgPool) -> anyhow::Result<()> {
+    let created = Repository::<User>::new(&pool)
         .insert_many((0..1000).map(|i| NewUser::new(format!("u{i}@x.io"))))
         .await?;
     let posts = created
         .iter()
         .enumerate()
         .flat_map(|(i, u)| (0..i % 3).map(move |j| NewPost::new(u.id, format!("post {j}"))));
-    Repository::<Post>::new(&db.pool).insert_many(posts).await?;
+    Repository::<Post>::new(&pool).insert_many(posts).await?;
 
     let (loaded, n) = count_statements(async {
         let users = User::query()
             .order_by(users::ID.asc())
-            .fetch_all(&db.pool)
+            .fetch_all(&pool)
             .await?;
-        let posts = users::POSTS.load(&users, &db.pool).await?;
+        let posts = users::POSTS.load(&users, &pool).await?;
         Ok::<_, ormkit::OrmkitError>((users, posts))
     })
     .await;
@@ -36,7 +35,7 @@ async fn a_thousand_users_with_their_posts_in_two_queries() -> anyhow::Result<()
 
     // Belongs-to, in the children's order, one query.
     let all_posts: Vec<Post> = their_posts.into_iter().flatten().collect();
-    let (authors, n) = count_statements(posts::AUTHOR.load(&all_posts, &db.pool)).await;
+    let (authors, n) = count_statements(posts::AUTHOR.load(&all_posts, &pool)).await;
     let authors = authors?;
     assert_eq!(n, 1);
     for (post, author) in all_posts.iter().zip(&authors) {
@@ -45,13 +44,12 @@ async fn a_thousand_users_with_their_posts_in_two_queries() -> anyhow::Result<()
     Ok(())
 }
 
-#[tokio::test]
-async fn nullable_self_references_and_composite_keys() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let user = Repository::<User>::new(&db.pool)
+#[ormkit::test]
+async fn nullable_self_references_and_composite_keys(pool: PgPool) -> anyhow::Result<()> {
+    let user = Repository::<User>::new(&pool)
         .insert(NewUser::new("p@x.io".into()))
         .await?;
-    let posts_repo = Repository::<Post>::new(&db.pool);
+    let posts_repo = Repository::<Post>::new(&pool);
     let root = posts_repo
         .insert(NewPost::new(user.id, "root".into()))
         .await?;
@@ -60,19 +58,19 @@ async fn nullable_self_references_and_composite_keys() -> anyhow::Result<()> {
     let reply = posts_repo.insert(reply).await?;
 
     let parents = posts::PARENT
-        .load(&[root.clone(), reply.clone()], &db.pool)
+        .load(&[root.clone(), reply.clone()], &pool)
         .await?;
     assert_eq!(parents[0], None, "a NULL foreign key has no parent");
     assert_eq!(parents[1].as_ref().map(|p| p.id), Some(root.id));
-    let children = posts::POSTS.load(&[root.clone(), reply], &db.pool).await?;
+    let children = posts::POSTS.load(&[root.clone(), reply], &pool).await?;
     assert_eq!(children[0].len(), 1);
     assert!(children[1].is_empty());
 
     // A composite foreign key: membership_events → memberships (org_id, user_id).
-    let memberships = Repository::<Membership>::new(&db.pool);
+    let memberships = Repository::<Membership>::new(&pool);
     let m1 = memberships.insert(NewMembership::new(1, user.id)).await?;
     let m2 = memberships.insert(NewMembership::new(2, user.id)).await?;
-    let events = Repository::<MembershipEvent>::new(&db.pool);
+    let events = Repository::<MembershipEvent>::new(&pool);
     events
         .insert(NewMembershipEvent::new(
             1,
@@ -88,12 +86,12 @@ async fn nullable_self_references_and_composite_keys() -> anyhow::Result<()> {
         ))
         .await?;
     let loaded = memberships::MEMBERSHIP_EVENTS
-        .load(&[m1.clone(), m2], &db.pool)
+        .load(&[m1.clone(), m2], &pool)
         .await?;
     assert_eq!(loaded[0].len(), 2);
     assert!(loaded[1].is_empty());
     let back = membership_events::MEMBERSHIP
-        .load(&loaded[0], &db.pool)
+        .load(&loaded[0], &pool)
         .await?;
     assert!(back.iter().all(|m| m.as_ref() == Some(&m1)));
     Ok(())

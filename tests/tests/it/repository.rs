@@ -1,15 +1,14 @@
 //! The generated models through the repository: defaults, identities, generated columns,
 //! typed foreign keys, patches, composite keys, views, hostile names.
 
+use ormkit::sqlx::PgPool;
 use ormkit::{HasPrimaryKey, OrmkitError, Repository};
 use ormkit_tests::entities::*;
-use ormkit_tests::support::TestDb;
 
-#[tokio::test]
-async fn writes_return_the_stored_row() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let users = Repository::<User>::new(&db.pool);
-    let posts = Repository::<Post>::new(&db.pool);
+#[ormkit::test]
+async fn writes_return_the_stored_row(pool: PgPool) -> anyhow::Result<()> {
+    let users = Repository::<User>::new(&pool);
+    let posts = Repository::<Post>::new(&pool);
 
     let alice = users
         .insert(NewUser::new("alice@example.com".into()))
@@ -60,13 +59,12 @@ async fn writes_return_the_stored_row() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn composite_keys_views_and_tables_without_keys() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let user = Repository::<User>::new(&db.pool)
+#[ormkit::test]
+async fn composite_keys_views_and_tables_without_keys(pool: PgPool) -> anyhow::Result<()> {
+    let user = Repository::<User>::new(&pool)
         .insert(NewUser::new("bob@example.com".into()))
         .await?;
-    let memberships = Repository::<Membership>::new(&db.pool);
+    let memberships = Repository::<Membership>::new(&pool);
     let m = memberships.insert(NewMembership::new(7, user.id)).await?;
     assert_eq!(m.role, "member");
     assert_eq!(m.id(), (7, user.id));
@@ -84,17 +82,15 @@ async fn composite_keys_views_and_tables_without_keys() -> anyhow::Result<()> {
         Some(7)
     );
 
-    Repository::<AuditLog>::new(&db.pool)
+    Repository::<AuditLog>::new(&pool)
         .insert(NewAuditLog::new("hello".into()))
         .await?;
-    let counts = Repository::<UserPostCount>::new(&db.pool)
-        .find_all()
-        .await?;
+    let counts = Repository::<UserPostCount>::new(&pool).find_all().await?;
     assert_eq!(counts.len(), 1);
     assert_eq!(counts[0].user_id, Some(user.id.into_inner()));
     assert_eq!(counts[0].post_count, Some(0));
 
-    let events = Repository::<analytics::Event>::new(&db.pool);
+    let events = Repository::<analytics::Event>::new(&pool);
     let mut e = analytics::NewEvent::new(analytics::EventKind::Click);
     e.user_id = Some(Some(user.id)).flatten();
     let e = events.insert(e).await?;
@@ -106,10 +102,9 @@ async fn composite_keys_views_and_tables_without_keys() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn hostile_names_are_plain_data() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let weird = Repository::<WeirdName>::new(&db.pool);
+#[ormkit::test]
+async fn hostile_names_are_plain_data(pool: PgPool) -> anyhow::Result<()> {
+    let weird = Repository::<WeirdName>::new(&pool);
     let mut row = NewWeirdName::new(WeirdNameId::new(1));
     row.r#type = Some("t".into());
     row.self_ = Some("s".into());
@@ -124,7 +119,7 @@ async fn hostile_names_are_plain_data() -> anyhow::Result<()> {
     assert_eq!(stored.some_value_2.as_deref(), Some("snake"));
     // The users table survived, and the SQL names are exact.
     let n: i64 = ormkit::sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&db.pool)
+        .fetch_one(&pool)
         .await?;
     assert_eq!(n, 0);
     let col = <WeirdName as ormkit::Entity>::META
@@ -132,7 +127,7 @@ async fn hostile_names_are_plain_data() -> anyhow::Result<()> {
         .expect("exact SQL name kept");
     assert_eq!(col.field, "drop_table_users");
 
-    let t = Repository::<Type>::new(&db.pool)
+    let t = Repository::<Type>::new(&pool)
         .insert(NewType::new(OddEnum::Drop))
         .await?;
     assert_eq!(t.r#fn.as_str(), "\"; DROP");

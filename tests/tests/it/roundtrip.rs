@@ -3,6 +3,7 @@
 use ormkit::chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use ormkit::rust_decimal::Decimal;
 use ormkit::sqlx::postgres::types::{PgInterval, PgMoney, PgPoint, PgRange, PgTimeTz};
+use ormkit::sqlx::PgPool;
 use ormkit::Repository;
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
@@ -143,10 +144,9 @@ fn expected(new: &NewAllType, stored: &AllType) -> AllType {
     }
 }
 
-#[tokio::test]
-async fn every_type_round_trips() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let repo = Repository::<AllType>::new(&db.pool);
+#[ormkit::test]
+async fn every_type_round_trips(pool: PgPool) -> anyhow::Result<()> {
+    let repo = Repository::<AllType>::new(&pool);
 
     let full = full_row();
     let stored = repo.insert(full.clone()).await?;
@@ -165,10 +165,11 @@ async fn every_type_round_trips() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn domain_constraints_and_enums_are_enforced_by_the_database() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let repo = Repository::<AllType>::new(&db.pool);
+#[ormkit::test]
+async fn domain_constraints_and_enums_are_enforced_by_the_database(
+    pool: PgPool,
+) -> anyhow::Result<()> {
+    let repo = Repository::<AllType>::new(&pool);
     let mut bad = NewAllType::new("no-at-sign".into());
     let err = repo.insert(bad.clone()).await.unwrap_err();
     assert_eq!(err.sqlstate().as_deref(), Some("23514"), "{err}");
@@ -180,14 +181,14 @@ async fn domain_constraints_and_enums_are_enforced_by_the_database() -> anyhow::
     // Enum labels are kept exactly, including ones that are not identifiers.
     let labels: Vec<String> =
         ormkit::sqlx::query_scalar("SELECT unnest(enum_range(NULL::\"Odd Enum\"))::text")
-            .fetch_all(&db.pool)
+            .fetch_all(&pool)
             .await?;
     let ours: Vec<&str> = OddEnum::ALL.iter().map(OddEnum::as_str).collect();
     assert_eq!(labels, ours);
     for variant in OddEnum::ALL {
         let back: OddEnum = ormkit::sqlx::query_scalar("SELECT $1")
             .bind(*variant)
-            .fetch_one(&db.pool)
+            .fetch_one(&pool)
             .await?;
         assert_eq!(back, *variant);
     }
@@ -254,9 +255,8 @@ async fn serde_derives_serialize_rows_that_came_from_the_database() -> anyhow::R
 /// The bulk `INSERT … SELECT * FROM unnest(…)` path carries every scalar type (each column
 /// becomes a typed array parameter) and loses nothing: not the `char(3)` padding, not a
 /// domain's type, not an enum or a composite.
-#[tokio::test]
-async fn every_scalar_type_round_trips_through_unnest() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+#[ormkit::test]
+async fn every_scalar_type_round_trips_through_unnest(pool: PgPool) -> anyhow::Result<()> {
     let mut full = full_row();
     // Array columns take the multi-row VALUES path; this test is about unnest.
     full.c_int4_array = None;
@@ -267,7 +267,7 @@ async fn every_scalar_type_round_trips_through_unnest() -> anyhow::Result<()> {
     let mut short = full.clone();
     short.c_email = "other@example.com".into();
     short.c_bpchar = Some("a".into());
-    let exec = ormkit::ParallelExecutor::new(&db.pool, 1);
+    let exec = ormkit::ParallelExecutor::new(&pool, 1);
     let (stored, statements) = ormkit::count_statements(
         exec.bulk_insert_returning::<AllType>(vec![full.clone(), short.clone()]),
     )
@@ -280,7 +280,7 @@ async fn every_scalar_type_round_trips_through_unnest() -> anyhow::Result<()> {
         Some("a  "),
         "char(3) pads, never truncates"
     );
-    let read = Repository::<AllType>::new(&db.pool)
+    let read = Repository::<AllType>::new(&pool)
         .find_by_id(stored[0].id)
         .await?;
     assert_eq!(read.as_ref(), Some(&stored[0]));

@@ -3,9 +3,9 @@
 //! their type,
 //! through every kind of statement. And `citext`: compared case-insensitively, as in SQL.
 
+use ormkit::sqlx::PgPool;
 use ormkit::{EntityCache, InvalidationStrategy, ParallelExecutor, Repository};
 use ormkit_tests::entities::*;
-use ormkit_tests::support::TestDb;
 
 fn document(i: usize) -> NewDocument {
     let mut doc = NewDocument::new(format!("'fat':{i} 'cat':2"));
@@ -18,10 +18,9 @@ fn document(i: usize) -> NewDocument {
     doc
 }
 
-#[tokio::test]
-async fn text_form_columns_round_trip_through_every_statement() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let docs = Repository::<Document>::new(&db.pool);
+#[ormkit::test]
+async fn text_form_columns_round_trip_through_every_statement(pool: PgPool) -> anyhow::Result<()> {
+    let docs = Repository::<Document>::new(&pool);
 
     // insert … RETURNING, select by key, update, the query builder.
     let stored = docs.insert(document(1)).await?;
@@ -44,17 +43,18 @@ async fn text_form_columns_round_trip_through_every_statement() -> anyhow::Resul
     let found = Document::query()
         .filter(documents::MAC.eq(Some("08:00:2b:01:02:03")))
         .filter(documents::SPAN.eq(Some("[1,10)")))
-        .fetch_all(&db.pool)
+        .fetch_all(&pool)
         .await?;
     assert_eq!(found, vec![updated.clone()]);
     let bodies = Document::query()
-        .select((documents::BODY,), &db.pool)
+        .select((documents::BODY,))
+        .fetch_all(&pool)
         .await?;
     assert_eq!(bodies, vec![("'dog':1".to_owned(),)]);
 
     // COPY (which cannot take text for these types: the executor sends them through unnest)
     // and unnest … RETURNING.
-    let exec = ParallelExecutor::new(&db.pool, 2);
+    let exec = ParallelExecutor::new(&pool, 2);
     assert_eq!(
         exec.bulk_insert::<Document>((2..50).map(document).collect())
             .await?,
@@ -76,38 +76,37 @@ async fn text_form_columns_round_trip_through_every_statement() -> anyhow::Resul
         .strategy(InvalidationStrategy::strong().heartbeat(None))
         .application_name("ormkit_it_text_form")
         .entity::<Document>()
-        .build(&db.pool)
+        .build(&pool)
         .await?;
-    let cached = cache.repository::<Document>(&db.pool);
+    let cached = cache.repository::<Document>(&pool);
     assert_eq!(cached.get(returned[0].id).await?, returned[0]);
     assert_eq!(cached.get(returned[0].id).await?, returned[0]);
     Ok(())
 }
 
-#[tokio::test]
-async fn citext_compares_case_insensitively_as_in_sql() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let ada = Repository::<User>::new(&db.pool)
+#[ormkit::test]
+async fn citext_compares_case_insensitively_as_in_sql(pool: PgPool) -> anyhow::Result<()> {
+    let ada = Repository::<User>::new(&pool)
         .insert(NewUser::new("Ada@Example.com".into()))
         .await?;
     for probe in ["ada@example.com", "ADA@EXAMPLE.COM", "Ada@Example.com"] {
         let found = User::query()
             .filter(users::EMAIL.eq(probe))
-            .fetch_all(&db.pool)
+            .fetch_all(&pool)
             .await?;
         assert_eq!(found, vec![ada.clone()], "{probe}");
         let listed = User::query()
             .filter(users::EMAIL.is_in([probe]))
-            .count(&db.pool)
+            .count(&pool)
             .await?;
         assert_eq!(listed, 1, "{probe}");
     }
     let like = User::query()
         .filter(users::EMAIL.like("ada@%"))
-        .count(&db.pool)
+        .count(&pool)
         .await?;
     assert_eq!(like, 1, "LIKE on citext ignores case too");
-    let unique = Repository::<User>::new(&db.pool)
+    let unique = Repository::<User>::new(&pool)
         .insert(NewUser::new("ADA@EXAMPLE.COM".into()))
         .await
         .unwrap_err();
@@ -115,10 +114,11 @@ async fn citext_compares_case_insensitively_as_in_sql() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn eager_loading_matches_on_text_form_keys_and_reads_text_form_rows() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let devices = Repository::<Device>::new(&db.pool);
+#[ormkit::test]
+async fn eager_loading_matches_on_text_form_keys_and_reads_text_form_rows(
+    pool: PgPool,
+) -> anyhow::Result<()> {
+    let devices = Repository::<Device>::new(&pool);
     // PostgreSQL writes a macaddr in its own form: the key read back is that form.
     let printer = devices
         .insert(NewDevice::new(
@@ -133,10 +133,10 @@ async fn eager_loading_matches_on_text_form_keys_and_reads_text_form_rows() -> a
             "router".into(),
         ))
         .await?;
-    let doc = Repository::<Document>::new(&db.pool)
+    let doc = Repository::<Document>::new(&pool)
         .insert(document(7))
         .await?;
-    let pings = Repository::<DevicePing>::new(&db.pool);
+    let pings = Repository::<DevicePing>::new(&pool);
     let mut first = NewDevicePing::new(printer.mac.clone());
     first.document_id = Some(doc.id);
     let first = pings.insert(first).await?;
@@ -146,9 +146,9 @@ async fn eager_loading_matches_on_text_form_keys_and_reads_text_form_rows() -> a
     let all = vec![first.clone(), second.clone()];
 
     // BelongsTo on the text-form key, and on a key into a table of text-form columns.
-    let owners = device_pings::DEVICE.load(&all, &db.pool).await?;
+    let owners = device_pings::DEVICE.load(&all, &pool).await?;
     assert_eq!(owners, vec![Some(printer.clone()), Some(printer.clone())]);
-    let documents = device_pings::DOCUMENT.load(&all, &db.pool).await?;
+    let documents = device_pings::DOCUMENT.load(&all, &pool).await?;
     assert_eq!(documents, vec![Some(doc.clone()), None]);
     assert_eq!(
         documents[0].as_ref().map(|d| d.span.as_deref()),
@@ -157,7 +157,7 @@ async fn eager_loading_matches_on_text_form_keys_and_reads_text_form_rows() -> a
 
     // HasMany the other way: children matched to parents by the text-form key.
     let children = devices::DEVICE_PINGS
-        .load(&[printer.clone(), router.clone()], &db.pool)
+        .load(&[printer.clone(), router.clone()], &pool)
         .await?;
     assert_eq!(children, vec![all, vec![]]);
     // And by key lookup, with the key in another spelling of the same address.

@@ -1,5 +1,5 @@
 use ormkit_tests::entities::*;
 fn main() {
-    // email is NOT NULL: asking for NULLs is a mistake.
-    let _ = users::EMAIL.is_null();
+    // email is NOT NULL: in a query over users alone, it is never NULL.
+    let _ = User::query().filter(users::EMAIL.is_null());
 }

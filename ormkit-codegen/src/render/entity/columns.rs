@@ -3,7 +3,7 @@
 
 use super::super::plan::Here;
 use super::super::{doc, Ctx};
-use super::plan::{column_type, Link, TablePlan};
+use super::plan::{column_type, Link, ManyLink, TablePlan};
 use crate::error::Result;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -25,6 +25,7 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> Result<TokenStream>
     };
     let (column, read_only) = (name("Column"), name("ReadOnly"));
     let (belongs_to, has_many) = (name("BelongsTo"), name("HasMany"));
+    let many_to_many = name("ManyToMany");
     let mut consts = Vec::with_capacity(plan.columns.len());
     for (i, c) in plan.columns.iter().enumerate() {
         let ty = column_type(ctx, relation, c.column, here)?;
@@ -49,6 +50,7 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> Result<TokenStream>
         .links
         .iter()
         .filter_map(|l| link(l, &belongs_to, &has_many))
+        .chain(plan.many.iter().filter_map(|m| many(m, &many_to_many)))
         .collect();
     // The names not taken are imported by the schema's module (`imports`) and reach this
     // module through `use super::*`.
@@ -61,6 +63,14 @@ pub(super) fn render(ctx: &Ctx<'_>, plan: &TablePlan<'_>) -> Result<TokenStream>
             text.push_str(&format!(
                 "\n\nNo relation constant `{}` for `{}` ({} → {}): {why}.",
                 l.name, l.fk_name, l.from_sql, l.to_sql
+            ));
+        }
+    }
+    for m in &plan.many {
+        if let Err(why) = &m.key {
+            text.push_str(&format!(
+                "\n\nNo relation constant `{}` to `{}` through `{}`: {why}.",
+                m.name, m.to_sql, m.link_sql
             ));
         }
     }
@@ -106,11 +116,32 @@ fn link(link: &Link, belongs_to: &TokenStream, has_many: &TokenStream) -> Option
     })
 }
 
+/// `pub const LABELS: ManyToMany<Post, Label, PostLabel, PostId> = ManyToMany::new(0, 1, |r| …,
+/// |r| …);`. Nothing when the key cannot be typed.
+fn many(m: &ManyLink, many_to_many: &TokenStream) -> Option<TokenStream> {
+    let (name, from, to, link) = (&m.name, &m.from, &m.to, &m.link);
+    let (from_fk, to_fk) = (
+        Literal::usize_unsuffixed(m.from_fk),
+        Literal::usize_unsuffixed(m.to_fk),
+    );
+    let key = m.key.as_ref().ok()?;
+    let (k, link_key, own_key) = (&key.ty, &key.from, &key.to);
+    let d = doc(&format!(
+        "The `{}` rows linked to this one through `{}`.",
+        m.to_sql, m.link_sql
+    ));
+    Some(quote! {
+        #d
+        pub const #name: #many_to_many<#from, #to, #link, #k> =
+            #many_to_many::new(#from_fk, #to_fk, |r| #own_key, |r| #link_key);
+    })
+}
+
 /// ormkit's names the table modules of `schema` use, imported once in the schema's module:
 /// those the schema does not declare a type of its own by.
 pub(crate) fn imports(ctx: &Ctx<'_>, schema: &str) -> TokenStream {
     let taken = ctx.plan.type_names(schema);
-    let names = ["BelongsTo", "Column", "HasMany", "ReadOnly"]
+    let names = ["BelongsTo", "Column", "HasMany", "ManyToMany", "ReadOnly"]
         .into_iter()
         .filter(|n| !taken.contains(*n))
         .map(|n| proc_macro2::Ident::new(n, proc_macro2::Span::call_site()));

@@ -164,7 +164,11 @@ fn patch_section(o: &mut Lines, plan: &TablePlan<'_>, room: usize) {
         .iter()
         .enumerate()
         .filter(|(_, c)| c.patchable)
-        .map(|(i, c)| format!("{} = {i}", c.field))
+        .map(|(i, c)| {
+            // `new` is the patch's constructor: that column's setter is `set_new`.
+            let setter = if c.field == "new" { " as set_new" } else { "" };
+            format!("{}{setter}: {} = {i}", c.field, ty(&c.field_type()))
+        })
         .collect();
     let head = format!("patch {patch} ({}) -> {} ", keys.join(", "), ty(&key.ty));
     o.fill(&head, "{ ", &sets, " }", "", room);

@@ -86,6 +86,24 @@ pub(super) struct Link {
     pub(super) key: Result<MatchKey, String>,
 }
 
+/// A many-to-many relation constant of this table's module, decided.
+#[derive(Debug)]
+pub(super) struct ManyLink {
+    pub(super) name: Ident,
+    pub(super) from_fk: usize,
+    pub(super) to_fk: usize,
+    /// The link table's SQL name.
+    pub(super) link_sql: String,
+    pub(super) to_sql: String,
+    /// This table's, the target's and the link table's row types, seen from here.
+    pub(super) from: TokenStream,
+    pub(super) to: TokenStream,
+    pub(super) link: TokenStream,
+    /// This table's key and the link's column(s) referencing it: `from` is the link row's
+    /// side, `to` this table's.
+    pub(super) key: Result<MatchKey, String>,
+}
+
 /// The typed key a relation matches, and each side's key (an expression of `r`, the row,
 /// evaluating to `Option<K>`).
 #[derive(Debug)]
@@ -115,6 +133,7 @@ pub(super) struct TablePlan<'m> {
     /// Why a table with a primary key has no keyed API, if it has none.
     pub(super) no_key_api: Option<String>,
     pub(super) links: Vec<Link>,
+    pub(super) many: Vec<ManyLink>,
     pub(super) accessors: Vec<Accessor>,
 }
 
@@ -178,9 +197,11 @@ impl<'m> TablePlan<'m> {
             key,
             no_key_api,
             links: Vec::new(),
+            many: Vec::new(),
             accessors: Vec::new(),
         };
         plan.links = links(ctx, relation, Here::table(&relation.name.schema))?;
+        plan.many = many_links(ctx, relation, Here::table(&relation.name.schema))?;
         plan.accessors = accessors(ctx, relation, here)?;
         Ok(plan)
     }
@@ -428,6 +449,38 @@ fn links(ctx: &Ctx<'_>, relation: &Relation, here: Here<'_>) -> Result<Vec<Link>
             to_sql: rc.to.to_string(),
             from: ctx.plan.path(&rc.from.schema, &from_names.row, here),
             to: ctx.plan.path(&rc.to.schema, &to_names.row, here),
+            key,
+        });
+    }
+    Ok(out)
+}
+
+/// The many-to-many relation constants declared in `relation`'s module.
+fn many_links(ctx: &Ctx<'_>, relation: &Relation, here: Here<'_>) -> Result<Vec<ManyLink>> {
+    let mut out = Vec::new();
+    for m in ctx
+        .plan
+        .many_to_many
+        .get(&relation.name)
+        .into_iter()
+        .flatten()
+    {
+        let (Some(link), Some(to)) = (ctx.model.relation(&m.link), ctx.model.relation(&m.to))
+        else {
+            continue;
+        };
+        let fk = &link.foreign_keys[m.from_fk];
+        let key = match_key(ctx, link, relation, fk, here)?;
+        let names = |name: &ormkit_schema::QualifiedName| &ctx.plan.relations[name];
+        out.push(ManyLink {
+            name: m.name.clone(),
+            from_fk: m.from_fk,
+            to_fk: m.to_fk,
+            link_sql: m.link.to_string(),
+            to_sql: m.to.to_string(),
+            from: ctx.plan.path(&m.from.schema, &names(&m.from).row, here),
+            to: ctx.plan.path(&to.name.schema, &names(&m.to).row, here),
+            link: ctx.plan.path(&link.name.schema, &names(&m.link).row, here),
             key,
         });
     }

@@ -33,14 +33,13 @@ async fn karma_at_least(cache: &EntityCache, pool: &PgPool, min: i32) -> (usize,
     (rows.unwrap().len(), statements)
 }
 
-#[tokio::test]
-async fn the_query_cache_is_off_by_default() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
-    let cache = strong_cache(&db.pool, "ormkit_it_queries_off").await?;
+#[ormkit::test]
+async fn the_query_cache_is_off_by_default(pool: PgPool) -> anyhow::Result<()> {
+    let cache = strong_cache(&pool, "ormkit_it_queries_off").await?;
     assert!(!cache.queries().is_enabled());
-    seed(&db.pool, 3).await?;
+    seed(&pool, 3).await?;
     for _ in 0..2 {
-        assert_eq!(karma_at_least(&cache, &db.pool, 1).await, (3, 1));
+        assert_eq!(karma_at_least(&cache, &pool, 1).await, (3, 1));
     }
     Ok(())
 }

@@ -158,7 +158,7 @@ async fn one_client(pool: &ormkit::sqlx::PgPool, task: usize) -> anyhow::Result<
                 })
                 .await;
             assert!(inner.is_err());
-            Ok(())
+            Ok::<_, OrmkitError>(())
         })
         .await?;
         let kept = Post::query()

@@ -60,8 +60,30 @@ async fn reads_go_to_a_replica_writes_locks_transactions_and_raw_sql_to_the_prim
     Repository::<Post>::new(&session)
         .insert(NewPost::new(ada.id, "draft".into()))
         .await?;
-    // A locking read (`FOR UPDATE SKIP LOCKED`): the primary, or it would fail.
+    // Locking reads (`FOR UPDATE SKIP LOCKED`, checked and DSL): the primary, or they would
+    // fail (a replica refuses row locks: 25006).
     assert!(user_queries::lock_next_post(&session).await?.is_some());
+    let locked = cluster
+        .session()
+        .transaction(|tx| async move {
+            User::query()
+                .filter(users::ID.eq(ada.id))
+                .for_update()
+                .fetch_all(&tx)
+                .await
+        })
+        .await?;
+    assert_eq!(locked.len(), 1);
+    let fresh_lock = User::query()
+        .filter(users::ID.eq(ada.id))
+        .for_share()
+        .fetch_all(&cluster.session())
+        .await?;
+    assert_eq!(
+        fresh_lock.len(),
+        1,
+        "a locking read outside a transaction: the primary"
+    );
 
     // A transaction runs on the primary, reads included.
     let in_tx = cluster

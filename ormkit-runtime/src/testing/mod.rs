@@ -1,0 +1,140 @@
+//! `#[ormkit::test]`: each test on a database of its own, cloned in milliseconds from a
+//! template database that the migrations were applied to once.
+//!
+//! ```no_run
+//! # use ormkit_tests::entities;
+//! use entities::{NewUser, User};
+//! use ormkit::Repository;
+//!
+//! #[ormkit::test(migrations = entities::MIGRATIONS)]
+//! async fn signup(pool: ormkit::sqlx::PgPool) -> anyhow::Result<()> {
+//!     let users = Repository::<User>::new(&pool);
+//!     users.insert(NewUser::new("ada@example.com".into())).await?;
+//!     assert_eq!(User::query().count(&pool).await?, 1); // no other test's rows
+//!     Ok(())
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! - **Which server**: `DATABASE_URL`'s when it is set (the database it names is only used
+//!   to issue `CREATE DATABASE`), else a throwaway cluster that the test binary starts on
+//!   first use (PostgreSQL's server binaries found as for the build: `ORMKIT_PG_BINDIR`,
+//!   `PATH`, `pg_config`, `/usr/lib/postgresql/*/bin`) and that is stopped and deleted when
+//!   the binary exits, however it exits.
+//! - **The template**: `ormkit_tpl_<digest>`, named after the migrations' versions and
+//!   checksums. The first test to need it applies the migrations to a database of its own
+//!   and renames it into place when done, under an advisory lock, so test binaries that start
+//!   at once build it once; every later test, binary and run on that server clones it until
+//!   the migrations change. Templates of older migrations are left in place (other branches
+//!   may still use them): drop them with `DROP DATABASE` after `ALTER DATABASE … IS_TEMPLATE
+//!   false`.
+//! - **Each test**: `CREATE DATABASE ormkit_test_… TEMPLATE ormkit_tpl_…`, then the
+//!   fixtures in order, then the test with a pool on it. When the test passes the database
+//!   is dropped; when it fails (a panic or an `Err`) it is kept and its name printed, to
+//!   inspect it (on a throwaway cluster, until the binary exits).
+//! - **Migrations**: `crate::entities::MIGRATIONS` (what `ormkit::include_entities!()`
+//!   declares), or `migrations = path::TO::MIGRATIONS`.
+//! - **Fixtures**: `fixtures("users", "posts")` runs `tests/fixtures/users.sql`, then
+//!   `posts.sql` (a name with a `/` or ending in `.sql` is a path from the crate's root),
+//!   read at compile time: a missing file is a compile error naming it.
+//! - The test runs on a multi-threaded tokio runtime of its own (2 workers).
+
+mod database;
+mod server;
+mod template;
+
+pub use database::TestDatabase;
+pub use template::template_name;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt as _;
+
+use crate::Migration;
+
+/// A SQL file a test runs on its database before it starts (`fixtures("users")`).
+#[derive(Debug, Clone, Copy)]
+pub struct Fixture {
+    /// The file, from the crate's root (for messages).
+    pub path: &'static str,
+    /// Its text.
+    pub sql: &'static str,
+}
+
+/// What `#[ormkit::test]` passes to [`run`].
+#[derive(Debug, Clone, Copy)]
+pub struct TestArgs {
+    /// The test's path (`module::name`), for the database's name and messages.
+    pub test: &'static str,
+    /// The migrations the template is built from.
+    pub migrations: &'static [Migration],
+    /// SQL files to run on the test's database first, in order.
+    pub fixtures: &'static [Fixture],
+}
+
+/// What a test function may return: `()` or a `Result` whose error is `Debug`.
+pub trait TestOutcome {
+    /// `Some(message)` when the test failed.
+    fn failure(self) -> Option<String>;
+}
+
+impl TestOutcome for () {
+    fn failure(self) -> Option<String> {
+        None
+    }
+}
+
+impl<T, E: std::fmt::Debug> TestOutcome for Result<T, E> {
+    fn failure(self) -> Option<String> {
+        self.err().map(|err| format!("Err({err:?})"))
+    }
+}
+
+/// Runs one `#[ormkit::test]`: a fresh database cloned from the migrated template, the
+/// fixtures, the test with a pool on it; the database dropped when the test passed, kept
+/// (and named) when it failed. Panics, as a test does, when any of it fails.
+pub fn run<F, Fut>(args: TestArgs, test: F)
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: Future,
+    Fut::Output: TestOutcome,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("ormkit::test: a tokio runtime for the test");
+    let failure = runtime.block_on(async move {
+        let db = match TestDatabase::create(args.test, args.migrations, args.fixtures).await {
+            Ok(db) => db,
+            Err(err) => panic!("ormkit::test {}: {err}", args.test),
+        };
+        let outcome = AssertUnwindSafe(test(db.pool().clone()))
+            .catch_unwind()
+            .await;
+        match outcome {
+            Ok(outcome) => match outcome.failure() {
+                None => {
+                    if let Err(err) = db.drop_database().await {
+                        eprintln!("ormkit::test {}: {err}", args.test);
+                    }
+                    None
+                }
+                Some(message) => {
+                    eprintln!("{}", db.keep().await);
+                    Some(Err(message))
+                }
+            },
+            Err(panic) => {
+                eprintln!("{}", db.keep().await);
+                Some(Ok(panic))
+            }
+        }
+    });
+    match failure {
+        None => {}
+        Some(Ok(panic)) => std::panic::resume_unwind(panic),
+        Some(Err(message)) => panic!("{message}"),
+    }
+}
