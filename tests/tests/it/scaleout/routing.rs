@@ -1,26 +1,13 @@
 //! Where the router sends each kind of statement, seen from the server that ran it.
 
 use super::{read_on_replica, IN_RECOVERY_AS_WRITE};
+use futures::TryStreamExt as _;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use ormkit::{Cluster, Params, Repository};
 use ormkit_build_support::ReplicaOptions;
 use ormkit_tests::entities::queries::{reports, users as user_queries};
 use ormkit_tests::entities::*;
 use ormkit_tests::scaleout::Replicated;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn reads_go_to_a_replica_writes_locks_transactions_and_raw_sql_to_the_primary(
@@ -116,45 +103,43 @@ async fn reads_go_to_a_replica_writes_locks_transactions_and_raw_sql_to_the_prim
     )
     .await;
     let reader = cluster.session_after(token);
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
+    // The pool of each statement, as the metrics see it (a recorder local to this thread,
+    // where the current-thread runtime runs everything).
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let local = metrics::set_default_local_recorder(&recorder);
     let found = User::query()
         .filter(users::EMAIL.eq("ada@replicas.io"))
         .fetch_all(&reader)
         .await?;
-    let streamed: Vec<User> =
-        futures::TryStreamExt::try_collect(User::query().fetch(&reader)).await?;
+    let streamed: Vec<User> = User::query().fetch(&reader).try_collect().await?;
     let checked = reports::users_and_posts(&reader).await?;
     Repository::<User>::new(&reader)
         .insert(NewUser::new("grace@replicas.io".into()))
         .await?;
-    drop(guard);
+    drop(local);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].display_name.as_deref(), Some("A"));
     assert_eq!(streamed.len(), 1);
     assert_eq!(checked.len(), 1);
-    let text = String::from_utf8(captured.0.lock().unwrap().clone())?;
-    let spans: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("ormkit.query{") && l.contains(": close"))
-        .collect();
-    let tagged = |op: &str, pool: &str| {
-        spans
+    let recorded = snapshotter.snapshot().into_vec();
+    let count = |op: &str, pool: &str| -> u64 {
+        recorded
             .iter()
-            .filter(|l| {
-                l.contains(&format!("op=\"{op}\"")) && l.contains(&format!("pool=\"{pool}\""))
+            .filter(|(key, ..)| {
+                let key = key.key();
+                key.name() == "ormkit_queries_total"
+                    && key.labels().any(|l| l.key() == "op" && l.value() == op)
+                    && key.labels().any(|l| l.key() == "pool" && l.value() == pool)
             })
-            .count()
+            .map(|(.., value)| match value {
+                DebugValue::Counter(n) => *n,
+                other => panic!("{other:?}"),
+            })
+            .sum()
     };
-    assert_eq!(tagged("select", "replica"), 3, "{text}");
-    assert_eq!(tagged("insert", "primary"), 1, "{text}");
-    assert_eq!(tagged("select", "primary"), 0, "{text}");
+    assert_eq!(count("select", "replica"), 3, "{recorded:?}");
+    assert_eq!(count("select", "primary"), 0, "{recorded:?}");
+    assert_eq!(count("insert", "primary"), 1, "{recorded:?}");
     Ok(())
 }
