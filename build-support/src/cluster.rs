@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::account::{describe_status, run, spawn_error, ServerAccount};
-use crate::dirs::{socket_parent, temp_dir_in};
+use crate::account::{run, spawn_error, ServerAccount};
+use crate::dirs::{remove_all, socket_parent, temp_dir_in};
 use crate::error::{Error, Result, INSTALL_HINT};
 use crate::fsutil::copy_tree;
-use crate::process::{poll_until, stop_child, stop_child_fast};
+use crate::process::{stop_child, stop_child_fast, wait_ready};
 use crate::reap::{reap_stale, write_owner, CLUSTER_PREFIX, SOCKET_PREFIX};
 use crate::template::{ensure_template, initdb};
 use crate::tools::PgTools;
@@ -235,20 +235,14 @@ impl LocalCluster {
             }
         }
         let root_path = root.path().to_path_buf();
-        for dir in [Some(root), self.socket_dir.take()].into_iter().flatten() {
-            let path = dir.path().to_path_buf();
-            if let Err(err) = dir.close() {
-                problems.push(format!("could not delete {}: {err}", path.display()));
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Cleanup {
-                what: format!("the throwaway cluster in {}", root_path.display()),
-                details: problems.join("\n"),
-            })
-        }
+        remove_all(
+            [Some(root), self.socket_dir.take()].into_iter().flatten(),
+            &mut problems,
+        );
+        Error::cleanup(
+            || format!("the throwaway cluster in {}", root_path.display()),
+            problems,
+        )
     }
 
     fn root(&self) -> &Path {
@@ -326,23 +320,10 @@ impl LocalCluster {
             )
         })?;
         let postmaster = self.postmaster.insert(postmaster);
-
-        let mut exited = None;
-        let ready = poll_until(START_TIMEOUT, || match postmaster.try_wait() {
-            Ok(None) => is_ready(&self.data_dir),
-            Ok(Some(status)) => {
-                exited = Some(describe_status(status));
-                true
-            }
-            Err(err) => {
-                exited = Some(format!("could not be watched: {err}"));
-                true
-            }
-        });
-        let status = match (ready, exited) {
-            (true, None) => return Ok(()),
-            (_, Some(status)) => status,
-            (false, None) => format!("not ready after {} s", START_TIMEOUT.as_secs()),
+        let data_dir = &self.data_dir;
+        let Err(status) = wait_ready(postmaster, START_TIMEOUT, "ready", || is_ready(data_dir))
+        else {
+            return Ok(());
         };
         Err(Error::ServerStart {
             status,

@@ -29,3 +29,13 @@ pub(crate) fn temp_dir_in(parent: &Path, prefix: &str) -> Result<TempDir> {
             )
         })
 }
+
+/// Deletes each directory, noting in `problems` what could not be deleted.
+pub(crate) fn remove_all(dirs: impl IntoIterator<Item = TempDir>, problems: &mut Vec<String>) {
+    for dir in dirs {
+        let path = dir.path().to_path_buf();
+        if let Err(err) = dir.close() {
+            problems.push(format!("could not delete {}: {err}", path.display()));
+        }
+    }
+}

@@ -144,6 +144,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// `Ok` when tearing down `what` left no `problems`, else an [`Error::Cleanup`] listing
+    /// them.
+    pub(crate) fn cleanup(what: impl FnOnce() -> String, problems: Vec<String>) -> Result<()> {
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Cleanup {
+            what: what(),
+            details: problems.join("\n"),
+        })
+    }
+
     /// An [`Error::Io`] with the given context.
     pub(crate) fn io(context: impl Into<String>, error: io::Error) -> Self {
         Error::Io {

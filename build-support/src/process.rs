@@ -97,6 +97,33 @@ fn escalate(pid: i32, mut gone: impl FnMut(Duration) -> bool) -> bool {
     false
 }
 
+/// Waits up to `timeout` for `ready()` while `child` runs: `Ok` once ready, else what
+/// happened (how the child exited, or `not <state> after N s`).
+pub(crate) fn wait_ready(
+    child: &mut Child,
+    timeout: Duration,
+    state: &str,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), String> {
+    let mut exited = None;
+    let done = poll_until(timeout, || match child.try_wait() {
+        Ok(None) => ready(),
+        Ok(Some(status)) => {
+            exited = Some(crate::account::describe_status(status));
+            true
+        }
+        Err(err) => {
+            exited = Some(format!("could not be watched: {err}"));
+            true
+        }
+    });
+    match (done, exited) {
+        (true, None) => Ok(()),
+        (_, Some(status)) => Err(status),
+        (false, None) => Err(format!("not {state} after {} s", timeout.as_secs())),
+    }
+}
+
 /// Calls `done` every few milliseconds until it returns true (→ true) or
 /// `timeout` passes (→ false).
 pub(crate) fn poll_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {

@@ -121,14 +121,7 @@ impl ReplicaSet {
         if let Err(err) = self.primary.shutdown() {
             problems.push(err.to_string());
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Cleanup {
-                what: "the throwaway primary and replicas".into(),
-                details: problems.join("\n"),
-            })
-        }
+        Error::cleanup(|| "the throwaway primary and replicas".into(), problems)
     }
 
     fn replica(&mut self, index: usize) -> Result<&mut LocalCluster> {
