@@ -30,16 +30,7 @@ async fn cache_fills_are_never_older_than_an_applied_invalidation() -> anyhow::R
         .await?;
     // The replica has the row (as it is before the update below).
     let inserted = cluster.token().await?;
-    super::wait_until(
-        "the replica replays the insert",
-        Duration::from_secs(60),
-        || {
-            cluster.replicas()[0]
-                .replayed
-                .is_some_and(|lsn| lsn >= inserted)
-        },
-    )
-    .await;
+    super::wait_for_replay(&cluster, inserted).await;
     // Instance "there" caches the row as it is now.
     let there_handle = cluster.session();
     let there_users = there.repository::<User>(&there_handle);

@@ -42,6 +42,21 @@ async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool)
     }
 }
 
+/// Waits (up to a minute) until replica 0 of `cluster` has replayed `token`, as its probes
+/// see it.
+async fn wait_for_replay(cluster: &Cluster, token: ormkit::Lsn) {
+    wait_until(
+        "the replica replays the writes",
+        Duration::from_secs(60),
+        || {
+            cluster.replicas()[0]
+                .replayed
+                .is_some_and(|lsn| lsn >= token)
+        },
+    )
+    .await;
+}
+
 /// Whether replica 0 of `cluster` is in the rotation, as of its last probe.
 fn in_rotation(cluster: &Cluster) -> bool {
     cluster.replicas()[0].in_rotation

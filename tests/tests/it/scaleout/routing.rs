@@ -92,16 +92,7 @@ async fn reads_go_to_a_replica_writes_locks_transactions_and_raw_sql_to_the_prim
     // Typed reads of a handle that has not written: the replica, once it has replayed the
     // rows (the monitor's next samples), tagged `pool=replica` in their spans.
     let token = session.token().await?;
-    super::wait_until(
-        "the replica replays the writes",
-        std::time::Duration::from_secs(30),
-        || {
-            cluster.replicas()[0]
-                .replayed
-                .is_some_and(|lsn| lsn >= token)
-        },
-    )
-    .await;
+    super::wait_for_replay(&cluster, token).await;
     let reader = cluster.session_after(token);
     // The pool of each statement, as the metrics see it (a recorder local to this thread,
     // where the current-thread runtime runs everything).

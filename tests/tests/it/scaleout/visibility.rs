@@ -2,7 +2,7 @@
 //! a handle never reads older than its own last write, while handles without writes of
 //! their own read the (older) replica.
 
-use super::{read_on_replica, wait_until};
+use super::read_on_replica;
 use ormkit::{Cluster, Repository};
 use ormkit_build_support::ReplicaOptions;
 use ormkit_tests::entities::queries::users as user_queries;
@@ -79,16 +79,7 @@ async fn a_handle_never_reads_older_than_its_own_last_write() -> anyhow::Result<
     assert_eq!(seen.display_name.as_deref(), Some("in a transaction"));
 
     // Once the replica has replayed the token, the writer's reads go back to it.
-    wait_until(
-        "the replica replays the writes",
-        Duration::from_secs(60),
-        || {
-            cluster.replicas()[0]
-                .replayed
-                .is_some_and(|lsn| lsn >= token)
-        },
-    )
-    .await;
+    super::wait_for_replay(&cluster, token).await;
     assert!(
         read_on_replica(&writer).await?,
         "the writer reads the replica again"
