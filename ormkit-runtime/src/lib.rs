@@ -18,7 +18,7 @@
 //!
 //! | feature | what it adds | extra dependencies |
 //! | --- | --- | --- |
-//! | `orm` | `Repository`, the query DSL, pagination, transactions, eager loading | async-stream, base64, rand |
+//! | `orm` | `Repository`, the query DSL, pagination, transactions, eager loading, the `Cluster` router over replicas | async-stream, base64, rand |
 //! | `migrations` | the `Migrator` | sha2, hex, toml (ormkit-schema's `migrations`) |
 //! | `validate` | `SchemaValidator` | sha2, hex (ormkit-schema's `introspect`, `lock`) |
 //! | `cache` | `EntityCache`, `CachedRepository`, `QueryCache` (implies `orm`) | moka |

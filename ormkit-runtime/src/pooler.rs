@@ -40,7 +40,13 @@ pub enum Pooler {
     /// session of its own; only startup parameters the pooler refuses are left out.
     Session,
     /// A transaction-mode pooler (PgBouncer `pool_mode = transaction`): sessions are
-    /// shared between clients' transactions. See the [module documentation](self).
+    /// shared between clients' transactions. Unless the pooler tracks prepared statements
+    /// itself (PgBouncer ≥ 1.21 with `max_prepared_statements`, detected when the smart pool
+    /// is made), sqlx's statement cache is turned off and every statement outside a
+    /// transaction runs in one of its own, begun with `BEGIN; DEALLOCATE ALL`, so that it
+    /// keeps one server connection and no statement name collides on it; transactions begin
+    /// the same way. Session-bound features (the Migrator, the entity cache's `LISTEN`) need
+    /// `ORMKIT_DIRECT_URL` or their `direct_url` option.
     Transaction,
 }
 

@@ -1,5 +1,5 @@
 //! [`Cluster`]: a router over a primary pool and replica pools, usable wherever a
-//! [`Db`](crate::Db) is.
+//! [`Db`] is.
 //!
 //! ```ignore
 //! let cluster = ormkit::Cluster::builder(primary_pool)
