@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::account::{describe_status, spawn_error, ServerAccount};
+use crate::account::{run, spawn_error, ServerAccount};
+use crate::dirs::{remove_all, socket_parent, temp_dir_in};
 use crate::error::{Error, Result, INSTALL_HINT};
 use crate::fsutil::copy_tree;
-use crate::process::{poll_until, stop_child, stop_child_fast};
+use crate::process::{stop_child, stop_child_fast, wait_ready};
 use crate::reap::{reap_stale, write_owner, CLUSTER_PREFIX, SOCKET_PREFIX};
 use crate::template::{ensure_template, initdb};
 use crate::tools::PgTools;
@@ -42,6 +43,20 @@ const SERVER_ARGS: &[&str] = &[
 /// How long the server may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Where a new cluster's data directory comes from.
+pub(crate) enum Fill<'a> {
+    /// A copy of the initdb'd template kept in this directory (default location: `None`).
+    Template(Option<&'a Path>),
+    /// `pg_basebackup -R` of the running cluster whose socket is in `primary_socket`,
+    /// creating the physical replication slot `slot`: a streaming replica of it.
+    BaseBackup {
+        /// The primary's socket directory.
+        primary_socket: &'a Path,
+        /// The replication slot to create and stream from.
+        slot: &'a str,
+    },
+}
+
 /// A running throwaway cluster; stopped and deleted when dropped.
 pub(crate) struct LocalCluster {
     account: ServerAccount,
@@ -53,6 +68,8 @@ pub(crate) struct LocalCluster {
     socket_dir: Option<TempDir>,
     postmaster: Option<Child>,
     url: String,
+    /// `-c name=value` settings added to [`SERVER_ARGS`].
+    settings: Vec<String>,
     /// The write end of the watchdog's stdin (see [`LocalCluster::remove_at_exit`]).
     watchdog: Option<std::process::ChildStdin>,
 }
@@ -61,12 +78,21 @@ impl LocalCluster {
     /// Copies the (possibly new) template data directory for the binaries in
     /// `bindir` and starts a server on it.
     pub(crate) fn start(bindir: &Path, template_dir: Option<&Path>) -> Result<Self> {
+        Self::create(bindir, Fill::Template(template_dir), Vec::new())
+    }
+
+    /// Fills a new data directory as `fill` says and starts a server on it, with the extra
+    /// `settings` (`name=value`, each passed as `-c`).
+    pub(crate) fn create(bindir: &Path, fill: Fill<'_>, settings: Vec<String>) -> Result<Self> {
         let account = ServerAccount::for_server()?;
         let temp = std::env::temp_dir();
         let _reaped = reap_stale(&temp, &account);
         let tools = PgTools::locate(bindir, &account);
         tools.check_supported()?;
-        let template = ensure_template(&tools, &account, template_dir)?;
+        let template = match fill {
+            Fill::Template(dir) => ensure_template(&tools, &account, dir)?,
+            Fill::BaseBackup { .. } => None,
+        };
 
         let root = temp_dir_in(&temp, CLUSTER_PREFIX)?;
         let socket_dir = temp_dir_in(&socket_parent(), SOCKET_PREFIX)?;
@@ -78,10 +104,17 @@ impl LocalCluster {
             root: Some(root),
             socket_dir: Some(socket_dir),
             postmaster: None,
+            settings,
             watchdog: None,
         };
         // From here on, dropping `cluster` removes everything again.
-        cluster.prepare(template.as_deref())?;
+        match fill {
+            Fill::Template(_) => cluster.prepare(template.as_deref())?,
+            Fill::BaseBackup {
+                primary_socket,
+                slot,
+            } => cluster.base_backup(primary_socket, slot)?,
+        }
         cluster.launch()?;
         Ok(cluster)
     }
@@ -102,6 +135,13 @@ impl LocalCluster {
             .version
             .as_ref()
             .map(|version| version.full.as_str())
+    }
+
+    /// The directory holding the server's socket.
+    pub(crate) fn socket(&self) -> &Path {
+        self.socket_dir
+            .as_ref()
+            .map_or(Path::new(""), TempDir::path)
     }
 
     /// Makes sure the cluster goes away with this process even when it is never dropped (a
@@ -146,21 +186,41 @@ impl LocalCluster {
     /// kept, as when a server is restarted or fails over), waits `downtime`, and starts it
     /// again on the same data directory and socket.
     pub(crate) fn restart(&mut self, downtime: Duration) -> Result<()> {
-        if let Some(mut postmaster) = self.postmaster.take() {
-            if !stop_child_fast(&mut postmaster) {
-                return Err(Error::Cleanup {
-                    what: "the throwaway cluster's restart".into(),
-                    details: format!(
-                        "the postmaster (pid {}) did not stop, even after SIGKILL",
-                        postmaster.id()
-                    ),
-                });
-            }
-        }
+        self.stop()?;
         std::thread::sleep(downtime);
         self.launch()
     }
 
+    /// Stops the postmaster with a fast shutdown, keeping the data directory and socket
+    /// directory for [`resume`](Self::resume); does nothing when it is not running.
+    pub(crate) fn stop(&mut self) -> Result<()> {
+        let Some(mut postmaster) = self.postmaster.take() else {
+            return Ok(());
+        };
+        if stop_child_fast(&mut postmaster) {
+            return Ok(());
+        }
+        Err(Error::Cleanup {
+            what: format!(
+                "stopping the throwaway cluster in {}",
+                self.data_dir.display()
+            ),
+            details: format!(
+                "the postmaster (pid {}) did not stop, even after SIGKILL",
+                postmaster.id()
+            ),
+        })
+    }
+
+    /// Starts the postmaster again after [`stop`](Self::stop); does nothing when it runs.
+    pub(crate) fn resume(&mut self) -> Result<()> {
+        if self.postmaster.is_some() {
+            return Ok(());
+        }
+        self.launch()
+    }
+
+    /// Stops the server and deletes its directories; idempotent.
     pub(crate) fn shutdown(&mut self) -> Result<()> {
         let Some(root) = self.root.take() else {
             return Ok(());
@@ -175,42 +235,35 @@ impl LocalCluster {
             }
         }
         let root_path = root.path().to_path_buf();
-        for dir in [Some(root), self.socket_dir.take()].into_iter().flatten() {
-            let path = dir.path().to_path_buf();
-            if let Err(err) = dir.close() {
-                problems.push(format!("could not delete {}: {err}", path.display()));
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Cleanup {
-                what: format!("the throwaway cluster in {}", root_path.display()),
-                details: problems.join("\n"),
-            })
-        }
+        remove_all(
+            [Some(root), self.socket_dir.take()].into_iter().flatten(),
+            &mut problems,
+        );
+        Error::cleanup(
+            || format!("the throwaway cluster in {}", root_path.display()),
+            problems,
+        )
     }
 
     fn root(&self) -> &Path {
         self.root.as_ref().map_or(Path::new(""), TempDir::path)
     }
 
-    fn socket(&self) -> &Path {
-        self.socket_dir
-            .as_ref()
-            .map_or(Path::new(""), TempDir::path)
-    }
-
     fn log_file(&self) -> PathBuf {
         self.root().join("server.log")
     }
 
-    /// Fills the data directory and hands the directories to the server account.
-    fn prepare(&self, template: Option<&Path>) -> Result<()> {
+    /// Records the owner and hands the directories to the server account.
+    fn claim(&self) -> Result<()> {
         write_owner(self.root(), self.socket())
             .map_err(|err| Error::io("could not record the cluster's owner", err))?;
         self.account.chown(self.root())?;
-        self.account.chown(self.socket())?;
+        self.account.chown(self.socket())
+    }
+
+    /// Fills the data directory from the template (or `initdb`).
+    fn prepare(&self, template: Option<&Path>) -> Result<()> {
+        self.claim()?;
         match template {
             Some(template) => copy_tree(template, &self.data_dir, self.account.owner()),
             None => {
@@ -221,6 +274,24 @@ impl LocalCluster {
                 initdb(&self.tools, &self.account, &self.data_dir)
             }
         }
+    }
+
+    /// Fills the data directory with `pg_basebackup -R` from the server whose socket is in
+    /// `primary_socket`, through the new physical slot `slot`: the new cluster starts as its
+    /// streaming replica (a hot standby).
+    fn base_backup(&self, primary_socket: &Path, slot: &str) -> Result<()> {
+        self.claim()?;
+        let mut command = self.account.command(&self.tools.pg_basebackup);
+        command
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("-h")
+            .arg(primary_socket)
+            .args([
+                "-p", "5432", "-U", "postgres", "-R", "-X", "stream", "-C", "-S", slot,
+            ])
+            .args(["--checkpoint=fast", "--no-sync"]);
+        run(command, INSTALL_HINT).map(drop)
     }
 
     /// Starts `postgres` and waits until it accepts connections.
@@ -238,6 +309,7 @@ impl LocalCluster {
             .arg("-k")
             .arg(self.socket())
             .args(SERVER_ARGS)
+            .args(self.settings.iter().flat_map(|setting| ["-c", setting]))
             .stdout(log_copy)
             .stderr(log);
         let postmaster = command.spawn().map_err(|err| {
@@ -248,23 +320,10 @@ impl LocalCluster {
             )
         })?;
         let postmaster = self.postmaster.insert(postmaster);
-
-        let mut exited = None;
-        let ready = poll_until(START_TIMEOUT, || match postmaster.try_wait() {
-            Ok(None) => is_ready(&self.data_dir),
-            Ok(Some(status)) => {
-                exited = Some(describe_status(status));
-                true
-            }
-            Err(err) => {
-                exited = Some(format!("could not be watched: {err}"));
-                true
-            }
-        });
-        let status = match (ready, exited) {
-            (true, None) => return Ok(()),
-            (_, Some(status)) => status,
-            (false, None) => format!("not ready after {} s", START_TIMEOUT.as_secs()),
+        let data_dir = &self.data_dir;
+        let Err(status) = wait_ready(postmaster, START_TIMEOUT, "ready", || is_ready(data_dir))
+        else {
+            return Ok(());
         };
         Err(Error::ServerStart {
             status,
@@ -290,26 +349,4 @@ fn is_ready(data_dir: &Path) -> bool {
             .nth(7)
             .is_some_and(|status| status.trim() == "ready")
     })
-}
-
-/// Where socket directories go: `/tmp` (short paths), else the temp dir.
-fn socket_parent() -> PathBuf {
-    let tmp = Path::new("/tmp");
-    if tmp.is_dir() {
-        tmp.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    }
-}
-
-fn temp_dir_in(parent: &Path, prefix: &str) -> Result<TempDir> {
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(parent)
-        .map_err(|err| {
-            Error::io(
-                format!("could not create a directory in {}", parent.display()),
-                err,
-            )
-        })
 }

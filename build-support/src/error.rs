@@ -59,6 +59,18 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// The throwaway PgBouncer did not start; carries its log.
+    #[error(
+        "the throwaway pgbouncer did not start ({status})\n\
+         pgbouncer log:\n{log}\nhint: check that the pgbouncer package works (pgbouncer --version)"
+    )]
+    PgBouncerStart {
+        /// What happened, e.g. `exit 1` or `not listening after 30 s`.
+        status: String,
+        /// PgBouncer's log output.
+        log: String,
+    },
+
     /// A file system operation failed.
     #[error("{context}: {error}")]
     Io {
@@ -132,6 +144,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// `Ok` when tearing down `what` left no `problems`, else an [`Error::Cleanup`] listing
+    /// them.
+    pub(crate) fn cleanup(what: impl FnOnce() -> String, problems: Vec<String>) -> Result<()> {
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Cleanup {
+            what: what(),
+            details: problems.join("\n"),
+        })
+    }
+
     /// An [`Error::Io`] with the given context.
     pub(crate) fn io(context: impl Into<String>, error: io::Error) -> Self {
         Error::Io {

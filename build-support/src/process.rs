@@ -72,8 +72,14 @@ pub(crate) fn stop_child(child: &mut Child) -> bool {
 /// Stops our postmaster child with a fast shutdown (SIGINT: sessions are terminated, the
 /// data is flushed), then as [`stop_child`] if it lingers. Returns whether it is gone.
 pub(crate) fn stop_child_fast(child: &mut Child) -> bool {
+    stop_child_with(child, Signal::SIGINT)
+}
+
+/// Sends `signal` to our child and waits for it to exit, then as [`stop_child`] if it
+/// lingers. Returns whether it is gone.
+pub(crate) fn stop_child_with(child: &mut Child, signal: Signal) -> bool {
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
-    let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
+    let _ = kill(Pid::from_raw(pid), signal);
     poll_until(GRACE, || !matches!(child.try_wait(), Ok(None))) || stop_child(child)
 }
 
@@ -89,6 +95,33 @@ fn escalate(pid: i32, mut gone: impl FnMut(Duration) -> bool) -> bool {
         }
     }
     false
+}
+
+/// Waits up to `timeout` for `ready()` while `child` runs: `Ok` once ready, else what
+/// happened (how the child exited, or `not <state> after N s`).
+pub(crate) fn wait_ready(
+    child: &mut Child,
+    timeout: Duration,
+    state: &str,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), String> {
+    let mut exited = None;
+    let done = poll_until(timeout, || match child.try_wait() {
+        Ok(None) => ready(),
+        Ok(Some(status)) => {
+            exited = Some(crate::account::describe_status(status));
+            true
+        }
+        Err(err) => {
+            exited = Some(format!("could not be watched: {err}"));
+            true
+        }
+    });
+    match (done, exited) {
+        (true, None) => Ok(()),
+        (_, Some(status)) => Err(status),
+        (false, None) => Err(format!("not {state} after {} s", timeout.as_secs())),
+    }
 }
 
 /// Calls `done` every few milliseconds until it returns true (→ true) or

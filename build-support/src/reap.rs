@@ -6,7 +6,8 @@
 //! clusters whose owner is gone are stopped and deleted before a new cluster
 //! starts, and by [`reap_stale_clusters`], which every build and every
 //! `ormkit-cli` command calls whatever database it uses (a user whose
-//! `DATABASE_URL` is always set never starts a cluster).
+//! `DATABASE_URL` is always set never starts a cluster). A throwaway PgBouncer is reaped
+//! the same way: its directory holds its pid file and configuration instead of `data/`.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -22,6 +23,9 @@ pub(crate) const CLUSTER_PREFIX: &str = "ormkit-cluster-";
 pub(crate) const SOCKET_PREFIX: &str = "ormkit-sock-";
 /// Name prefix of template staging directories (next to the template).
 const STAGING_PREFIX: &str = ".ormkit-pg-template-";
+/// The file in a PgBouncer's directory (a cluster directory without `data/`) holding its
+/// pid; its configuration is `pgbouncer.ini` beside it.
+pub(crate) const PGBOUNCER_PID_FILE: &str = "pgbouncer.pid";
 /// The file in a cluster directory naming its owner: `<pid>\n<socket dir>\n`.
 const OWNER_FILE: &str = "ormkit-owner";
 /// Staging directories older than this belong to an initdb that died.
@@ -95,6 +99,14 @@ fn reap_cluster(root: &Path) -> bool {
     if let Some(postmaster) = postmaster_pid(&data_dir) {
         if serves(postmaster, &data_dir) && !kill_postmaster(postmaster) {
             return false; // leave the directory to a later attempt
+        }
+    }
+    let bouncer = fs::read_to_string(root.join(PGBOUNCER_PID_FILE))
+        .ok()
+        .and_then(|text| text.trim().parse::<i32>().ok());
+    if let Some(pid) = bouncer {
+        if serves(pid, &root.join("pgbouncer.ini")) && !kill_postmaster(pid) {
+            return false;
         }
     }
     if let Some(socket_dir) = lines.next().map(PathBuf::from) {

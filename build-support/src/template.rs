@@ -155,13 +155,5 @@ fn staging_dir(target: &Path, prefix: &str) -> Result<tempfile::TempDir> {
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent)
         .map_err(|err| Error::io(format!("could not create {}", parent.display()), err))?;
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(parent)
-        .map_err(|err| {
-            Error::io(
-                format!("could not create a directory in {}", parent.display()),
-                err,
-            )
-        })
+    crate::dirs::temp_dir_in(parent, prefix)
 }

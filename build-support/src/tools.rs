@@ -15,6 +15,8 @@ pub(crate) struct PgTools {
     pub(crate) initdb: PathBuf,
     /// `postgres`, the server.
     pub(crate) postgres: PathBuf,
+    /// `pg_basebackup`, for streaming replicas.
+    pub(crate) pg_basebackup: PathBuf,
     /// The server version, if it could be determined.
     pub(crate) version: Option<PgVersion>,
 }
@@ -32,6 +34,7 @@ impl PgTools {
         PgTools {
             initdb: bindir.join("initdb"),
             postgres: bindir.join("postgres"),
+            pg_basebackup: bindir.join("pg_basebackup"),
             version,
         }
     }
@@ -105,6 +108,7 @@ mod tests {
         let tools = |version: &str| PgTools {
             initdb: "initdb".into(),
             postgres: "postgres".into(),
+            pg_basebackup: "pg_basebackup".into(),
             version: PgVersion::parse(version),
         };
         assert!(tools("PostgreSQL 9.6.24").check_supported().is_err());

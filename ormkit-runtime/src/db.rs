@@ -1,19 +1,22 @@
 //! [`Db`]: one handle for a pool, a connection or a transaction, so every query API takes the
 //! same argument whatever it runs on.
 
-use crate::error::Result;
+use crate::cluster::Cluster;
+use crate::error::{OrmkitError, Result};
 use crate::transaction::Tx;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
-/// Where statements run: a pool (each statement on any connection), or one connection (a plain
-/// connection or a transaction, used by one statement at a time).
+/// Where statements run: a pool (each statement on any connection), one connection (a plain
+/// connection or a transaction, used by one statement at a time), or a [`Cluster`] (each
+/// statement on its primary or one of its replicas).
 ///
-/// `&PgPool`, `&mut PgConnection`, `&mut sqlx::Transaction` and `&Tx` all convert into it, so
-/// `Repository::new(&pool)`, `Repository::new(&mut *conn)` and `Repository::new(&tx)` work
-/// alike.
+/// `&PgPool`, `&mut PgConnection`, `&mut sqlx::Transaction`, `&Tx` and `&Cluster` all convert
+/// into it, so `Repository::new(&pool)`, `Repository::new(&mut *conn)`,
+/// `Repository::new(&tx)` and `Repository::new(&cluster)` work alike.
 #[derive(Debug)]
 pub enum Db<'a> {
     /// A pool.
@@ -22,6 +25,9 @@ pub enum Db<'a> {
     Conn(Mutex<&'a mut PgConnection>),
     /// An ormkit transaction handle.
     Tx(&'a Tx),
+    /// A primary with read replicas: reads go to a replica that has replayed the handle's
+    /// own writes, everything else to the primary.
+    Cluster(&'a Cluster),
 }
 
 impl<'a> From<&'a PgPool> for Db<'a> {
@@ -48,12 +54,141 @@ impl<'a> From<&'a Tx> for Db<'a> {
     }
 }
 
-/// The connection one statement runs on: taken from the pool for the statement, or the
-/// borrowed connection or transaction, held for the statement.
+impl<'a> From<&'a Cluster> for Db<'a> {
+    fn from(cluster: &'a Cluster) -> Self {
+        Db::Cluster(cluster)
+    }
+}
+
+impl<'a> Db<'a> {
+    /// Where a statement goes when nothing routes it: the pool (a cluster's primary), or the
+    /// connection or transaction.
+    pub(crate) fn target(&self) -> Target<'_, 'a> {
+        match self {
+            Db::Pool(pool) => Target::pool(pool, PoolTag::Primary),
+            Db::Cluster(cluster) => Target::pool(cluster.primary(), PoolTag::Primary),
+            Db::Conn(conn) => Target::Conn(conn),
+            Db::Tx(tx) => Target::Tx(tx),
+        }
+    }
+
+    /// The pool whose rows a cache may keep: a pool, or a cluster's primary (a replica may
+    /// be older than an invalidation the cache has applied). `None` for a connection or a
+    /// transaction, whose reads must bypass the cache.
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
+    pub(crate) fn cache_pool(&self) -> Option<&PgPool> {
+        match self {
+            Db::Pool(pool) => Some(pool),
+            Db::Cluster(cluster) => Some(cluster.primary()),
+            Db::Conn(_) | Db::Tx(_) => None,
+        }
+    }
+}
+
+/// Which pool a statement ran on, for its span and metrics (`pool`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PoolTag {
+    /// A plain pool, a connection, a transaction, or a cluster's primary.
+    Primary,
+    /// One of a cluster's replicas.
+    Replica,
+}
+
+impl PoolTag {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PoolTag::Primary => "primary",
+            PoolTag::Replica => "replica",
+        }
+    }
+}
+
+/// Where one statement is sent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'t, 'a> {
+    /// A connection from a pool, waiting at most `wait` for it when given.
+    Pool {
+        pool: &'t PgPool,
+        tag: PoolTag,
+        wait: Option<Duration>,
+    },
+    /// A borrowed connection.
+    Conn(&'t Mutex<&'a mut PgConnection>),
+    /// An ormkit transaction.
+    Tx(&'t Tx),
+}
+
+impl<'t, 'a> Target<'t, 'a> {
+    pub(crate) fn pool(pool: &'t PgPool, tag: PoolTag) -> Self {
+        Target::Pool {
+            pool,
+            tag,
+            wait: None,
+        }
+    }
+
+    pub(crate) fn tag(&self) -> PoolTag {
+        match self {
+            Target::Pool { tag, .. } => *tag,
+            Target::Conn(_) | Target::Tx(_) => PoolTag::Primary,
+        }
+    }
+
+    /// The pool, when the statement takes a connection from one.
+    pub(crate) fn pool_of(&self) -> Option<&'t PgPool> {
+        match self {
+            Target::Pool { pool, .. } => Some(pool),
+            Target::Conn(_) | Target::Tx(_) => None,
+        }
+    }
+
+    /// The connection for one statement: from the pool (inside a transaction of its own on
+    /// a pool whose statements are pinned, see [`crate::pooler`]), or the held one.
+    pub(crate) async fn connection(&self) -> Result<Conn<'t, 'a>> {
+        match *self {
+            Target::Pool { pool, wait, .. } => {
+                let conn = async {
+                    Ok(if crate::pooler::pinned(pool) {
+                        let begin = pool.begin_with(crate::pooler::PINNED_BEGIN);
+                        Conn::Pinned(crate::metrics::waiting(begin).await?)
+                    } else {
+                        Conn::Pooled(crate::metrics::acquire(pool).await?)
+                    })
+                };
+                match wait {
+                    None => conn.await,
+                    Some(wait) => tokio::time::timeout(wait, conn)
+                        .await
+                        .unwrap_or(Err(OrmkitError::Database(sqlx::Error::PoolTimedOut))),
+                }
+            }
+            Target::Conn(conn) => Ok(Conn::Borrowed(conn.lock().await)),
+            Target::Tx(tx) => Ok(Conn::Tx(tx.lock().await?)),
+        }
+    }
+}
+
+/// The connection one statement runs on: taken from the pool for the statement (possibly in
+/// a transaction of its own), or the borrowed connection or transaction, held for the
+/// statement.
 pub(crate) enum Conn<'g, 'a> {
     Pooled(PoolConnection<Postgres>),
+    /// In a transaction begun for this statement alone: [`Conn::finish`] commits it, and
+    /// dropping it unfinished rolls it back.
+    Pinned(Transaction<'static, Postgres>),
     Borrowed(MutexGuard<'g, &'a mut PgConnection>),
     Tx(MappedMutexGuard<'g, PgConnection>),
+}
+
+impl Conn<'_, '_> {
+    /// Ends the statement's use of the connection after it succeeded: commits a pinned
+    /// statement's transaction (a lost answer to that `COMMIT` is an unknown outcome).
+    pub(crate) async fn finish(self) -> Result<()> {
+        match self {
+            Conn::Pinned(tx) => tx.commit().await.map_err(crate::transaction::commit_error),
+            Conn::Pooled(_) | Conn::Borrowed(_) | Conn::Tx(_) => Ok(()),
+        }
+    }
 }
 
 impl Deref for Conn<'_, '_> {
@@ -62,6 +197,7 @@ impl Deref for Conn<'_, '_> {
     fn deref(&self) -> &PgConnection {
         match self {
             Conn::Pooled(conn) => conn,
+            Conn::Pinned(tx) => tx,
             Conn::Borrowed(conn) => conn,
             Conn::Tx(conn) => conn,
         }
@@ -72,20 +208,10 @@ impl DerefMut for Conn<'_, '_> {
     fn deref_mut(&mut self) -> &mut PgConnection {
         match self {
             Conn::Pooled(conn) => conn,
+            Conn::Pinned(tx) => tx,
             Conn::Borrowed(conn) => conn,
             Conn::Tx(conn) => conn,
         }
-    }
-}
-
-impl<'a> Db<'a> {
-    /// The connection for one statement.
-    pub(crate) async fn connection(&self) -> Result<Conn<'_, 'a>> {
-        Ok(match self {
-            Db::Pool(pool) => Conn::Pooled(crate::metrics::acquire(pool).await?),
-            Db::Conn(conn) => Conn::Borrowed(conn.lock().await),
-            Db::Tx(tx) => Conn::Tx(tx.lock().await?),
-        })
     }
 }
 
@@ -98,6 +224,8 @@ impl<'a> Db<'a> {
 pub(crate) struct Exclusive {
     conn: PoolConnection<Postgres>,
     known: bool,
+    /// How the job's transactions begin (`None`: sqlx's `BEGIN`).
+    begin: Option<&'static str>,
 }
 
 #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
@@ -106,6 +234,18 @@ impl Exclusive {
         Ok(Exclusive {
             conn: crate::metrics::acquire(pool).await?,
             known: false,
+            begin: crate::pooler::begin_statement(pool),
+        })
+    }
+
+    /// Begins a transaction on the connection; behind a transaction-mode pooler with
+    /// `BEGIN; DEALLOCATE ALL` (see [`crate::pooler`]). Every statement of the job runs in
+    /// one: outside a transaction such a pooler may move the connection between statements.
+    pub(crate) async fn begin(&mut self) -> Result<Transaction<'_, Postgres>> {
+        let conn = &mut *self.conn;
+        Ok(match self.begin {
+            Some(statement) => sqlx::Connection::begin_with(conn, statement).await?,
+            None => sqlx::Connection::begin(conn).await?,
         })
     }
 

@@ -5,10 +5,10 @@
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
-use sqlx::postgres::PgConnectOptions;
+use crate::registry::PoolRegistry;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// One pool's record of its last connection failure.
@@ -42,31 +42,18 @@ impl PoolHealth {
     }
 }
 
-/// Pools that keep a record, by the identity of their connect options (which a pool holds
-/// for its whole life).
-type Registry = Mutex<Vec<(Weak<PgConnectOptions>, Arc<PoolHealth>)>>;
-
-fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Default::default)
-}
+/// The pools that keep a record.
+static POOLS: PoolRegistry<PoolHealth> = PoolRegistry::new();
 
 /// Starts keeping `health` for `pool` (the smart pool does, for the pool it creates).
 #[cfg_attr(not(feature = "smart-pool"), allow(dead_code))]
 pub(crate) fn register(pool: &PgPool, health: Arc<PoolHealth>) {
-    let mut pools = registry().lock().unwrap_or_else(|e| e.into_inner());
-    pools.retain(|(options, _)| options.strong_count() > 0);
-    pools.push((Arc::downgrade(&pool.connect_options()), health));
+    POOLS.insert(pool, health);
 }
 
 /// Records that a statement on `pool` failed because its connection did.
 pub(crate) fn connection_failed(pool: &PgPool) {
-    let options = pool.connect_options();
-    let pools = registry().lock().unwrap_or_else(|e| e.into_inner());
-    let found = pools
-        .iter()
-        .find(|(o, _)| std::ptr::eq(o.as_ptr(), Arc::as_ptr(&options)));
-    if let Some((_, health)) = found {
+    if let Some(health) = POOLS.get(pool) {
         health.failed();
     }
 }

@@ -18,7 +18,7 @@
 //!
 //! | feature | what it adds | extra dependencies |
 //! | --- | --- | --- |
-//! | `orm` | `Repository`, the query DSL, pagination, transactions, eager loading | async-stream, base64, rand |
+//! | `orm` | `Repository`, the query DSL, pagination, transactions, eager loading, the `Cluster` router over replicas | async-stream, base64, rand |
 //! | `migrations` | the `Migrator` | sha2, hex, toml (ormkit-schema's `migrations`) |
 //! | `validate` | `SchemaValidator` | sha2, hex (ormkit-schema's `introspect`, `lock`) |
 //! | `cache` | `EntityCache`, `CachedRepository`, `QueryCache` (implies `orm`) | moka |
@@ -42,6 +42,8 @@ mod macros;
 mod meta;
 pub mod metrics;
 mod pg_type;
+mod pooler;
+mod registry;
 mod relation;
 mod statement;
 mod value_type;
@@ -51,9 +53,13 @@ pub mod cache;
 #[cfg(feature = "orm")]
 pub mod checked;
 #[cfg(feature = "orm")]
+pub mod cluster;
+#[cfg(feature = "orm")]
 mod conflict;
 #[cfg(feature = "orm")]
 mod db;
+#[cfg(any(feature = "migrations", feature = "cache"))]
+mod direct;
 #[cfg(feature = "migrations")]
 pub mod migrate;
 #[cfg(feature = "parallel")]
@@ -74,6 +80,8 @@ mod transaction;
 pub mod validate;
 
 pub use column::{Column, QueryTable, ReadOnly, SqlMinMax, SqlOrd, SqlText, Writable};
+#[cfg(any(feature = "migrations", feature = "cache"))]
+pub use direct::DIRECT_URL_ENV;
 pub use entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, SqlValue, Table};
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
@@ -81,6 +89,7 @@ pub use key::{KeyPart, KeyValue};
 pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
 pub use ormkit_schema::migrations::{Migration, MigrationScript};
 pub use pg_type::UnknownLabel;
+pub use pooler::Pooler;
 pub use relation::{BelongsTo, HasMany, ManyToMany};
 
 #[cfg(feature = "cache")]
@@ -90,6 +99,8 @@ pub use cache::{
 };
 #[cfg(feature = "orm")]
 pub use checked::{CheckedQuery, Params, QueryColumn};
+#[cfg(feature = "orm")]
+pub use cluster::{Cluster, ClusterBuilder, Lsn, ReplicaStatus};
 #[cfg(feature = "orm")]
 pub use conflict::OnConflict;
 #[cfg(feature = "orm")]

@@ -178,6 +178,12 @@ pub fn pool_stats(pool: &sqlx::PgPool) -> PoolStats {
 pub(crate) async fn acquire(
     pool: &sqlx::PgPool,
 ) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {
+    waiting(pool.acquire()).await
+}
+
+/// `connecting` (an acquire, or an acquire and `BEGIN`), counted in [`PoolStats::waiting`]
+/// until it is done.
+pub(crate) async fn waiting<F: std::future::Future>(connecting: F) -> F::Output {
     struct Waiting;
     impl Drop for Waiting {
         fn drop(&mut self) {
@@ -188,7 +194,7 @@ pub(crate) async fn acquire(
     ACQUIRING.fetch_add(1, Ordering::Relaxed);
     metrics::gauge!("ormkit_pool_waiting").increment(1.0);
     let _waiting = Waiting;
-    pool.acquire().await
+    connecting.await
 }
 
 /// Records one migration script run by a `Migrator`: `direction` is `"up"` or `"down"`.
@@ -209,10 +215,12 @@ pub(crate) fn migration_ran(direction: &'static str, took: Duration) {
     metrics::counter!("ormkit_migrations_total", "direction" => direction).increment(1);
 }
 
-/// Records one statement: the `metrics` facade, the snapshot, and the span's fields.
+/// Records one statement: the `metrics` facade, the snapshot, and the span's fields. `pool`
+/// is `primary` or `replica`.
 pub(crate) fn record(
     table: &'static str,
     op: &'static str,
+    pool: &'static str,
     elapsed: Duration,
     error: Option<crate::error::ErrorCategory>,
     rows: Option<u64>,
@@ -220,7 +228,7 @@ pub(crate) fn record(
 ) {
     QUERIES.fetch_add(1, Ordering::Relaxed);
     LATENCY.record(elapsed);
-    let labels = [("table", table), ("op", op)];
+    let labels = [("table", table), ("op", op), ("pool", pool)];
     metrics::histogram!("ormkit_query_duration_seconds", &labels).record(elapsed.as_secs_f64());
     metrics::counter!("ormkit_queries_total", &labels).increment(1);
     span.record("duration_us", elapsed.as_micros() as u64);
@@ -230,7 +238,7 @@ pub(crate) fn record(
     if let Some(category) = error {
         ERRORS.fetch_add(1, Ordering::Relaxed);
         let category = category.as_str();
-        metrics::counter!("ormkit_query_errors_total", "table" => table, "op" => op, "category" => category)
+        metrics::counter!("ormkit_query_errors_total", "table" => table, "op" => op, "pool" => pool, "category" => category)
             .increment(1);
         span.record("error", category);
     }

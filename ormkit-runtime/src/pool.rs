@@ -1,9 +1,12 @@
 //! [`create_smart_pool`]: a pool tuned for an ORM's workload. sqlx's default pings the server
 //! on every acquire (a round trip per query); this pool checks a connection only when it has
 //! been idle a while, keeps warm connections, and fails at its deadline instead of hanging.
+//! Behind PgBouncer it is told the pool mode ([`PoolConfig::pooler`]) and runs statements so
+//! that they work in it.
 
 use crate::error::{OrmkitError, Result};
 use crate::health::PoolHealth;
+use crate::pooler::{Pooler, Sessions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgPool};
 use std::str::FromStr as _;
@@ -31,6 +34,13 @@ pub struct PoolConfig {
     pub idle_timeout: Duration,
     /// Connections are replaced after this age (`ORMKIT_POOL_MAX_LIFETIME_MS`, default 30 min).
     pub max_lifetime: Duration,
+    /// What the URL reaches (`ORMKIT_POOLER`: `direct`, `session` or `transaction`; default
+    /// direct). Behind PgBouncer, say which mode it runs in: sqlx's `extra_float_digits`
+    /// startup parameter, which PgBouncer refuses, is left out; in transaction mode statements
+    /// are run so that no prepared statement is sought on, or collides on, another client's
+    /// server connection (see [`Pooler::Transaction`]), and session-bound features ask for
+    /// `ORMKIT_DIRECT_URL`.
+    pub pooler: Pooler,
 }
 
 impl Default for PoolConfig {
@@ -42,6 +52,7 @@ impl Default for PoolConfig {
             check_idle_after: Duration::from_millis(250),
             idle_timeout: Duration::from_secs(600),
             max_lifetime: Duration::from_secs(1800),
+            pooler: Pooler::Direct,
         }
     }
 }
@@ -54,6 +65,7 @@ pub const POOL_ENV_VARS: &[&str] = &[
     "ORMKIT_POOL_CHECK_IDLE_AFTER_MS",
     "ORMKIT_POOL_IDLE_TIMEOUT_MS",
     "ORMKIT_POOL_MAX_LIFETIME_MS",
+    "ORMKIT_POOLER",
 ];
 
 impl PoolConfig {
@@ -97,6 +109,12 @@ impl PoolConfig {
         }
         if let Some(v) = number("ORMKIT_POOL_MAX_LIFETIME_MS")? {
             config.max_lifetime = ms(v);
+        }
+        if let Some(v) = lookup("ORMKIT_POOLER").filter(|v| !v.trim().is_empty()) {
+            config.pooler = v.parse().map_err(|message| OrmkitError::Config {
+                variable: "ORMKIT_POOLER".into(),
+                message,
+            })?;
         }
         config.min_connections = config.min_connections.min(config.max_connections);
         Ok(config)
@@ -142,14 +160,36 @@ pub async fn create_smart_pool(url: &str) -> Result<PgPool> {
 }
 
 /// A pool on `url` with `config`.
+///
+/// Behind a transaction-mode pooler ([`Pooler::Transaction`]) one connection first checks
+/// whether the pooler keeps track of prepared statements itself (PgBouncer ≥ 1.21 with
+/// `max_prepared_statements`: it prepares a statement under a name of its own, `PGBOUNCER_…`).
+/// If it does, statements run as usual; if not, sqlx's statement cache is turned off and every
+/// statement runs pinned in a transaction of its own (see [`Pooler::Transaction`]).
 pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<PgPool> {
-    let options = PgConnectOptions::from_str(url)?;
+    let mut options = PgConnectOptions::from_str(url)?;
+    let sessions = match config.pooler {
+        Pooler::Direct => Sessions::Own,
+        Pooler::Session => {
+            options = options.extra_float_digits(None);
+            Sessions::Own
+        }
+        Pooler::Transaction => {
+            options = options.extra_float_digits(None);
+            let sessions = crate::pooler::detect(&options).await?;
+            if sessions == Sessions::SharedPinned {
+                options = options.statement_cache_capacity(0);
+            }
+            sessions
+        }
+    };
     let health = Arc::new(PoolHealth::default());
     let pool = config
         .options_with(Arc::clone(&health))
         .connect_with(options)
         .await?;
     crate::health::register(&pool, health);
+    crate::pooler::register(&pool, sessions);
     Ok(pool)
 }
 
@@ -182,5 +222,12 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(err.category(), crate::ErrorCategory::Config);
+        let pooled =
+            PoolConfig::from_lookup(|name| (name == "ORMKIT_POOLER").then(|| "transaction".into()))
+                .unwrap();
+        assert_eq!(pooled.pooler, Pooler::Transaction);
+        let err = PoolConfig::from_lookup(|name| (name == "ORMKIT_POOLER").then(|| "pgb".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("ORMKIT_POOLER"), "{err}");
     }
 }

@@ -378,7 +378,7 @@ async fn begin(
     pool: &PgPool,
     options: &TransactionOptions,
 ) -> Result<sqlx::Transaction<'static, Postgres>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::pooler::begin(pool).await?;
     if let Some(set) = options.set_statement() {
         run_raw(&mut tx, &set).await?;
     }
@@ -391,7 +391,7 @@ async fn begin(
 /// A COMMIT that failed with a definite answer from the server (serialization failure at
 /// commit, a deferred constraint) is an ordinary error; one whose answer was lost may or may
 /// not have committed, and must never be retried.
-fn commit_error(err: sqlx::Error) -> OrmkitError {
+pub(crate) fn commit_error(err: sqlx::Error) -> OrmkitError {
     match &err {
         sqlx::Error::Database(db) if db.code().as_deref() != Some("08007") => {
             OrmkitError::Database(err)

@@ -65,4 +65,5 @@ ormkit::include_entities!();
 ormkit::include_entities!("ormkit_entities_time.rs");
 
 pub mod fault;
+pub mod scaleout;
 pub mod support;

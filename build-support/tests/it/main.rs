@@ -7,6 +7,8 @@ mod cluster;
 mod errors;
 #[path = "../orphan/mod.rs"]
 mod orphan;
+mod pgbouncer;
 mod plan;
+mod replica;
 mod server;
 mod support;

@@ -10,6 +10,7 @@ use super::stats::Counters;
 use super::store::EntityStore;
 use crate::entity::HasPrimaryKey;
 use crate::error::{OrmkitError, Result};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -51,6 +52,29 @@ impl EntityOptions {
     }
 }
 
+/// The pool the listener's connection and `sync`'s barriers use: `pool` when its connections
+/// are sessions of their own, else a small pool on the direct URL (see `crate::pooler`).
+fn session_pool(pool: &PgPool, direct: Option<&str>) -> Result<PgPool> {
+    if direct.is_none() && crate::pooler::sessions(pool) == crate::pooler::Sessions::Own {
+        return Ok(pool.clone());
+    }
+    let refusal = crate::direct::SessionRequired {
+        feature: "the entity cache's strong strategy (its LISTEN connection)",
+        option: "EntityCacheBuilder::direct_url",
+    };
+    let options = crate::direct::session_options(pool, direct, refusal).map_err(|err| {
+        OrmkitError::Config {
+            variable: err.origin().into(),
+            message: err.to_string(),
+        }
+    })?;
+    Ok(PgPoolOptions::new()
+        .max_connections(2)
+        .min_connections(0)
+        .acquire_timeout(InvalidationStrategy::DEFAULT_TIMEOUT)
+        .connect_lazy_with(options))
+}
+
 type MakeStore = fn(u64, Option<Duration>, bool, Arc<Counters>) -> Arc<dyn Store>;
 
 fn make_store<T: HasPrimaryKey + Clone + Sync>(
@@ -82,6 +106,7 @@ pub struct EntityCacheBuilder {
     query_capacity: Option<u64>,
     channel: String,
     application_name: String,
+    direct_url: Option<String>,
     entities: Vec<(TypeId, EntityOptions, MakeStore)>,
 }
 
@@ -95,6 +120,7 @@ impl EntityCacheBuilder {
             query_capacity: None,
             channel: "ormkit_cache".into(),
             application_name: "ormkit_cache_listener".into(),
+            direct_url: None,
             entities: Vec::new(),
         }
     }
@@ -162,8 +188,27 @@ impl EntityCacheBuilder {
         self
     }
 
+    /// A URL that reaches PostgreSQL directly, for the listener's `LISTEN` connection and the
+    /// barriers of [`EntityCache::sync`] when the pool goes through a transaction-mode pooler
+    /// (`PoolConfig::pooler`), where a session lasts one transaction and a `LISTEN` would
+    /// hear nothing. Default: `ORMKIT_DIRECT_URL`; without either, building a `strong` cache
+    /// on such a pool is refused. On other pools it replaces the pool's own URL for them.
+    pub fn direct_url(mut self, url: impl Into<String>) -> Self {
+        self.direct_url = Some(url.into());
+        self
+    }
+
     /// Builds the cache; with `strong`, returns once its listener is subscribed on `pool`'s
-    /// server. Needs a tokio runtime.
+    /// server (or the direct URL's). Needs a tokio runtime.
+    ///
+    /// For a [`Cluster`](crate::Cluster), pass its primary
+    /// ([`Cluster::primary`](crate::Cluster::primary)): a replica cannot `LISTEN`.
+    ///
+    /// # Errors
+    ///
+    /// [`OrmkitError::Config`] naming `ORMKIT_DIRECT_URL` when `strong` is asked for on a pool
+    /// behind a transaction-mode pooler without a direct URL; the listener's first connection
+    /// error.
     pub async fn build(self, pool: &PgPool) -> Result<EntityCache> {
         if self.channel.is_empty() || self.channel.len() > 63 {
             return Err(OrmkitError::Cache {
@@ -200,10 +245,14 @@ impl EntityCacheBuilder {
         let stripes = usize::try_from(total / 4)
             .unwrap_or(1 << 16)
             .clamp(1024, 1 << 16);
+        let sessions = match self.strategy.mode {
+            Mode::Strong { .. } => session_pool(pool, self.direct_url.as_deref())?,
+            Mode::Eventual { .. } => pool.clone(),
+        };
         let names = (self.channel, self.application_name);
         let state = State::new(
             self.strategy,
-            pool.clone(),
+            sessions,
             names,
             stripes,
             entities,

@@ -19,9 +19,12 @@ use std::sync::Arc;
 /// A [`Repository`](crate::Repository) whose key reads go through an [`EntityCache`], with
 /// every method the repository has.
 ///
-/// - Reads by key on a pool use the cache; reads on a transaction or a connection always go
-///   to the database (a transaction must see its own writes, and its rows must not be
-///   published before it commits). So do reads of an entity the cache was not told to
+/// - Reads by key on a pool or a [`Cluster`](crate::Cluster) use the cache; reads on a
+///   transaction or a connection always go to the database (a transaction must see its own
+///   writes, and its rows must not be published before it commits). On a cluster the cache
+///   is filled from the primary, never a replica: a replica may not yet have replayed a write
+///   whose invalidation this instance has already applied, and a fill from it would put the
+///   old row back. So do reads of an entity the cache was not told to
 ///   cache, and reads that are not by key (`find_all`, `count`).
 /// - Under `strong`, each write carries `pg_notify(channel, table + key hash)` in its own
 ///   statement (`… RETURNING …, pg_notify(…)`): it is sent if and only if the write commits.
@@ -77,7 +80,7 @@ where
     pub async fn find_by_id(&self, id: T::Id) -> Result<Option<T>> {
         let state = self.state();
         let mut stale = false;
-        if let (Db::Pool(_), Some(store)) = (&self.db, &self.store) {
+        if let (Some(_), Some(store)) = (self.db.cache_pool(), &self.store) {
             if state.serving() {
                 // The hit path, written out here: each async layer costs a move of moka's
                 // (large) future.
@@ -98,7 +101,7 @@ where
     fn find_uncached(&self, id: T::Id, stale: bool) -> BoxFuture<'_, Result<Option<T>>> {
         Box::pin(async move {
             let state = self.state();
-            let (Db::Pool(pool), Some(store)) = (&self.db, &self.store) else {
+            let (Some(pool), Some(store)) = (self.db.cache_pool(), &self.store) else {
                 if self.store.is_some() {
                     bump(&state.counters.bypassed);
                 }
@@ -126,7 +129,7 @@ where
     /// database.
     pub async fn exists(&self, id: T::Id) -> Result<bool> {
         let state = self.state();
-        if let (Db::Pool(_), Some(store)) = (&self.db, &self.store) {
+        if let (Some(_), Some(store)) = (self.db.cache_pool(), &self.store) {
             if state.serving() {
                 if let Some(entry) = store.cache.get(&id).await {
                     if store.servable(state, &entry) {
@@ -172,7 +175,7 @@ where
     async fn inserted(&self, mark: &super::state::WriteMark, rows: &[T]) {
         let state = self.state();
         state.invalidate_table(T::META.qualified());
-        if let (Db::Pool(_), Some(store)) = (&self.db, &self.store) {
+        if let (Some(_), Some(store)) = (self.db.cache_pool(), &self.store) {
             if store.write_through {
                 for row in rows {
                     store.write_through(state, mark, row).await;

@@ -55,6 +55,8 @@ impl Stamp {
 
 pub(crate) struct State {
     pub(crate) strategy: InvalidationStrategy,
+    /// Where the listener connects and `sync` sends its barriers: the cache's pool, or a
+    /// small pool on a direct URL when that pool goes through a transaction-mode pooler.
     pub(crate) pool: PgPool,
     pub(crate) channel: String,
     pub(crate) application_name: String,

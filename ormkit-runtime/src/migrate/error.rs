@@ -196,6 +196,16 @@ pub enum MigrateError {
         /// The text given.
         version: String,
     },
+
+    /// The Migrator needs sessions of its own (its advisory lock, its session settings) and
+    /// its pool goes through a transaction-mode pooler, with no direct URL (or an invalid one).
+    #[error("{message}")]
+    SessionRequired {
+        /// The variable or option to set: `ORMKIT_DIRECT_URL` or `Migrator::direct_url`.
+        origin: &'static str,
+        /// What happened and what to do.
+        message: String,
+    },
 }
 
 impl MigrateError {

@@ -9,9 +9,10 @@
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection;
+use sqlx::{Connection, PgPool};
 
 use super::error::MigrateError;
+use crate::direct::SessionRequired;
 
 /// The advisory lock key every ormkit Migrator takes (advisory locks are per database):
 /// the bytes `ormkitmg`.
@@ -21,6 +22,27 @@ pub const LOCK_KEY: i64 = i64::from_be_bytes(*b"ormkitmg");
 const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// The longest pause between polls.
 const MAX_POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The connect options of the Migrator's own sessions (the lock's connection, on which the
+/// migrations run with their session settings, and the blockers watcher's): `direct` when
+/// given, else the pool's own — unless the pool goes through a transaction-mode pooler,
+/// where a session lasts one transaction: then `ORMKIT_DIRECT_URL`'s, else a refusal naming
+/// both.
+pub(crate) fn session_options(
+    pool: &PgPool,
+    direct: Option<&str>,
+) -> Result<PgConnectOptions, MigrateError> {
+    let refusal = SessionRequired {
+        feature: "the Migrator (its advisory lock and session settings)",
+        option: "Migrator::direct_url",
+    };
+    crate::direct::session_options(pool, direct, refusal).map_err(|err| {
+        MigrateError::SessionRequired {
+            origin: err.origin(),
+            message: err.to_string(),
+        }
+    })
+}
 
 /// A dedicated connection holding the migration lock. The lock belongs to the session, so
 /// dropping this (closing the socket) releases it even if [`MigrationLock::release`] is never

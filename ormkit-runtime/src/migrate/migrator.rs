@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ormkit_schema::migrations::{discover_with_warnings, DiscoveryWarning, Migration, VersionKey};
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection as _, PgConnection, PgPool};
 
 use super::blockers::{LockWait, WaitObserver, Watch};
 use super::error::MigrateError;
@@ -49,6 +50,7 @@ pub struct Migrator {
     settings: ScriptSettings,
     on_step: Option<StepObserver>,
     on_lock_wait: Option<WaitObserver>,
+    direct_url: Option<String>,
 }
 
 /// The progress callback of [`Migrator::on_step`].
@@ -101,6 +103,7 @@ impl Migrator {
             settings: ScriptSettings::default(),
             on_step: None,
             on_lock_wait: None,
+            direct_url: None,
         }
     }
 
@@ -172,6 +175,17 @@ impl Migrator {
         self
     }
 
+    /// A URL that reaches PostgreSQL directly, for the Migrator's own sessions (its advisory
+    /// lock and the connection the migrations run on, with their session settings) when the
+    /// pool goes through a transaction-mode pooler (`PoolConfig::pooler`), where a session
+    /// lasts one transaction. Default: `ORMKIT_DIRECT_URL`; without either, such a Migrator
+    /// refuses to run ([`MigrateError::SessionRequired`]). On other pools it replaces the
+    /// pool's own URL for those sessions.
+    pub fn direct_url(mut self, url: impl Into<String>) -> Self {
+        self.direct_url = Some(url.into());
+        self
+    }
+
     /// Calls `report` after each step, as it happens (for progress output).
     pub fn on_step(mut self, report: impl Fn(&Step) + Send + Sync + 'static) -> Self {
         self.on_step = Some(Arc::new(report));
@@ -195,15 +209,19 @@ impl Migrator {
     ///
     /// [`MigrateError::Database`] when the database cannot be read.
     pub async fn status(&self) -> Result<StatusReport, MigrateError> {
-        let mut conn = self
-            .pool
-            .acquire()
+        let options = self.session_options()?;
+        let mut conn = PgConnection::connect_with(&options)
             .await
             .map_err(MigrateError::db("connecting to the database"))?;
-        let history = History::locate(&mut conn).await?;
-        let rows = history.load(&mut conn).await?;
-        let held = lock::is_held(&mut conn).await?;
-        Ok(StatusReport::build(&self.migrations, &rows, held))
+        let report = async {
+            let history = History::locate(&mut conn).await?;
+            let rows = history.load(&mut conn).await?;
+            let held = lock::is_held(&mut conn).await?;
+            Ok(StatusReport::build(&self.migrations, &rows, held))
+        }
+        .await;
+        let _closed = conn.close().await;
+        report
     }
 
     /// Applies every pending migration, oldest first.
@@ -322,7 +340,11 @@ impl Migrator {
     }
 
     async fn lock(&self) -> Result<MigrationLock, MigrateError> {
-        MigrationLock::acquire(&self.pool.connect_options(), self.lock_timeout).await
+        MigrationLock::acquire(&self.session_options()?, self.lock_timeout).await
+    }
+
+    fn session_options(&self) -> Result<PgConnectOptions, MigrateError> {
+        lock::session_options(&self.pool, self.direct_url.as_deref())
     }
 
     async fn locked(&self, action: Action) -> Result<MigrateReport, MigrateError> {
@@ -347,7 +369,7 @@ impl Migrator {
                 "reading the migration connection's backend pid",
             ))?;
         let watch = Watch::new(
-            &self.pool.connect_options(),
+            &self.session_options()?,
             pid,
             self.settings.lock_timeout,
             self.on_lock_wait.clone(),

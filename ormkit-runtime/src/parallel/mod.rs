@@ -35,7 +35,7 @@ use crate::statement::{self, copy_in, Done, Op, Statement};
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 use sqlx::postgres::PgArguments;
-use sqlx::{Arguments as _, Connection as _, PgConnection, PgPool};
+use sqlx::{Arguments as _, PgConnection, PgPool};
 use std::collections::hash_map::{Entry, HashMap};
 use std::hash::Hash;
 use std::ops::Range;
@@ -196,20 +196,17 @@ impl<'p> ParallelExecutor<'p> {
         let mut types: HashMap<Vec<u16>, Vec<unnest::ColumnType>> = HashMap::new();
         if !chunks.is_empty() {
             let mut conn = Exclusive::acquire(self.pool).await?;
-            let mut outcome = Ok(());
-            for chunk in &chunks {
-                if let Entry::Vacant(slot) = types.entry(chunk.columns.clone()) {
-                    match unnest::column_types::<T>(&mut conn, slot.key()).await {
-                        Ok(found) => {
-                            slot.insert(found);
-                        }
-                        Err(err) => {
-                            outcome = Err(err);
-                            break;
-                        }
+            let outcome = async {
+                let mut tx = conn.begin().await?;
+                for chunk in &chunks {
+                    if let Entry::Vacant(slot) = types.entry(chunk.columns.clone()) {
+                        let found = unnest::column_types::<T>(&mut tx, slot.key()).await?;
+                        slot.insert(found);
                     }
                 }
+                Ok(tx.commit().await?)
             }
+            .await;
             conn.settle(&outcome);
             outcome?;
         }

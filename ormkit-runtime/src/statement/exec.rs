@@ -1,9 +1,11 @@
-//! The one executor path: every statement ormkit sends goes through [`Db::run`],
-//! [`Db::stream`] or [`copy_in`], and each gets its `tracing` span, its metrics and its
+//! The one executor path: every statement ormkit sends goes through [`Db::run`], [`stream`]
+//! or [`copy_in`], and each gets its `tracing` span, its metrics and its
 //! [`count_statements`](crate::count_statements) count in [`Recording`], and nowhere else.
+//! A [`Cluster`](crate::Cluster)'s router (`crate::cluster::route`) only chooses the
+//! [`Target`]: it sends through [`send`] and [`on_pool`] like everything else.
 
 use super::{Op, Statement};
-use crate::db::Db;
+use crate::db::{Db, PoolTag, Target};
 use crate::error::{OrmkitError, Result};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -182,18 +184,19 @@ impl Fetch for Done {
     }
 }
 
-/// One statement being recorded: its span (`ormkit.query`: table, op, rows, duration, error;
-/// never parameter values), its metrics and its statement count.
+/// One statement being recorded: its span (`ormkit.query`: table, op, pool, rows, duration,
+/// error; never parameter values), its metrics and its statement count.
 #[derive(Debug)]
 pub(crate) struct Recording {
     span: tracing::Span,
     table: &'static str,
     op: Op,
+    pool: PoolTag,
     start: Instant,
 }
 
 impl Recording {
-    pub(crate) fn start(table: &'static str, op: Op) -> Self {
+    pub(crate) fn start(table: &'static str, op: Op, pool: PoolTag) -> Self {
         if op != Op::Catalog {
             crate::stats::record_statement();
         }
@@ -201,6 +204,7 @@ impl Recording {
             "ormkit.query",
             table,
             op = op.as_str(),
+            pool = pool.as_str(),
             rows = tracing::field::Empty,
             duration_us = tracing::field::Empty,
             error = tracing::field::Empty,
@@ -209,12 +213,20 @@ impl Recording {
             span,
             table,
             op,
+            pool,
             start: Instant::now(),
         }
     }
 
     pub(crate) fn span(&self) -> &tracing::Span {
         &self.span
+    }
+
+    /// The statement went to another pool than the one it started for (a replica's read
+    /// sent to the primary instead).
+    pub(crate) fn retag(&mut self, pool: PoolTag) {
+        self.pool = pool;
+        self.span.record("pool", pool.as_str());
     }
 
     /// Ends the recording with the statement's outcome.
@@ -227,6 +239,7 @@ impl Recording {
         crate::metrics::record(
             self.table,
             self.op.as_str(),
+            self.pool.as_str(),
             elapsed,
             error,
             rows,
@@ -235,13 +248,18 @@ impl Recording {
     }
 }
 
+/// What one statement is, apart from its parameters (which are moved into the send).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sent<'s> {
+    pub(crate) sql: &'s str,
+    pub(crate) table: &'static str,
+    pub(crate) op: Op,
+}
+
 impl Db<'_> {
-    /// Runs `statement` and fetches its result as `F` says.
-    ///
-    /// A read on a pool whose connection failed (a server restart or failover leaves dead
-    /// connections in the pool) is sent once more on another connection: ormkit's reads have
-    /// no side effects, so a second send is harmless. A write is never sent again: its
-    /// outcome is unknown.
+    /// Runs `statement` and fetches its result as `F` says: on a cluster, where its router
+    /// sends it; on a pool, with one resend of a read whose connection failed; on a
+    /// connection or transaction, there.
     pub(crate) async fn run<F: Fetch<With = ()>>(&self, statement: Statement) -> Result<F> {
         self.run_with(statement, ()).await
     }
@@ -258,46 +276,70 @@ impl Db<'_> {
             table,
             op,
         } = statement;
-        let retry = (op.is_read() && matches!(self, Db::Pool(_))).then(|| args.clone());
-        let result = self.send::<F>(with, &sql, args, table, op).await;
-        match (result, retry) {
-            (Err(err), Some(args)) if err.is_connection_failure() => {
-                self.send::<F>(with, &sql, args, table, op).await
-            }
-            (result, _) => result,
+        let sent = Sent {
+            sql: &sql,
+            table,
+            op,
+        };
+        match self {
+            Db::Cluster(cluster) => cluster.run(sent, with, args).await,
+            Db::Pool(_) => on_pool(self.target(), sent, with, args).await,
+            Db::Conn(_) | Db::Tx(_) => send(self.target(), sent, with, args).await,
         }
-    }
-
-    async fn send<F: Fetch>(
-        &self,
-        with: F::With,
-        sql: &str,
-        args: PgArguments,
-        table: &'static str,
-        op: Op,
-    ) -> Result<F> {
-        let recording = Recording::start(table, op);
-        let result = async {
-            let mut conn = self.connection().await?;
-            Ok(F::fetch(with, sql, args, &mut conn).await?)
-        }
-        .instrument(recording.span().clone())
-        .await;
-        recording.finish(&result, F::rows);
-        if let Db::Tx(tx) = self {
-            tx.record_outcome(&result);
-        }
-        if let (Err(err), Db::Pool(pool)) = (&result, self) {
-            if err.is_connection_failure() {
-                crate::health::connection_failed(pool);
-            }
-        }
-        result
     }
 }
 
+/// Sends `sent` with `args` to `target`, a pool. A read whose connection failed (a server
+/// restart or failover leaves dead connections in the pool) is sent once more on another
+/// connection: ormkit's reads have no side effects, so a second send is harmless. A write
+/// is never sent again: its outcome is unknown.
+pub(crate) async fn on_pool<F: Fetch>(
+    target: Target<'_, '_>,
+    sent: Sent<'_>,
+    with: F::With,
+    args: PgArguments,
+) -> Result<F> {
+    let retry = sent.op.is_read().then(|| args.clone());
+    match (send::<F>(target, sent, with, args).await, retry) {
+        (Err(err), Some(args)) if err.is_connection_failure() => {
+            send(target, sent, with, args).await
+        }
+        (result, _) => result,
+    }
+}
+
+/// Sends `sent` with `args` to `target` once, recorded.
+pub(crate) async fn send<F: Fetch>(
+    target: Target<'_, '_>,
+    sent: Sent<'_>,
+    with: F::With,
+    args: PgArguments,
+) -> Result<F> {
+    let recording = Recording::start(sent.table, sent.op, target.tag());
+    let result = async {
+        let mut conn = target.connection().await?;
+        let out = F::fetch(with, sent.sql, args, &mut conn).await?;
+        conn.finish().await?;
+        Ok(out)
+    }
+    .instrument(recording.span().clone())
+    .await;
+    recording.finish(&result, F::rows);
+    if let Target::Tx(tx) = target {
+        tx.record_outcome(&result);
+    }
+    if let (Err(err), Some(pool)) = (&result, target.pool_of()) {
+        if err.is_connection_failure() {
+            crate::health::connection_failed(pool);
+        }
+    }
+    result
+}
+
 /// Rows of `statement` on `db`, decoded by `decode` one at a time as they arrive, recorded
-/// when the stream ends.
+/// when the stream ends. On a cluster a read streams from a replica (or the primary, when
+/// none may serve it or the replica's connection fails); nothing is sent twice once rows
+/// flow.
 pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
     db: Db<'a>,
     statement: Statement,
@@ -305,8 +347,12 @@ pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
 ) -> BoxStream<'a, Result<T>> {
     async_stream::try_stream! {
         let Statement { sql, args, table, op } = statement;
-        let recording = Recording::start(table, op);
-        let mut conn = db.connection().await?;
+        let route = crate::cluster::StreamRoute::new(&db, op);
+        let mut recording = Recording::start(table, op, route.tag());
+        let (mut conn, pool) = route.connection().instrument(recording.span().clone()).await?;
+        if pool != route.tag() {
+            recording.retag(pool);
+        }
         let mut rows = sqlx::query_with(&sql, args)
             .try_map(move |row: PgRow| decode(&row))
             .fetch(&mut *conn);
@@ -328,12 +374,13 @@ pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
         drop(rows);
         let result = match failed {
             Some(err) => Err(err),
-            None => Ok(count),
+            None => conn.finish().instrument(recording.span().clone()).await.map(|()| count),
         };
         recording.finish(&result, |n| *n);
         if let Db::Tx(tx) = &db {
             tx.record_outcome(&result);
         }
+        drop(route);
         result?;
     }
     .boxed()
@@ -352,7 +399,7 @@ pub(crate) async fn copy_in<E>(
 where
     E: std::fmt::Display + Send,
 {
-    let recording = Recording::start(statement.table, statement.op);
+    let recording = Recording::start(statement.table, statement.op, PoolTag::Primary);
     let result: Result<std::result::Result<u64, E>> = async {
         let mut copy = conn.copy_in_raw(&statement.sql).await?;
         loop {

@@ -20,6 +20,7 @@ mod query;
 mod relations;
 mod repository;
 mod roundtrip;
+mod scaleout;
 mod subqueries;
 mod testing;
 mod text_form;
