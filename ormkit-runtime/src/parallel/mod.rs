@@ -31,6 +31,7 @@ use crate::entity::{columns_of, HasPrimaryKey, InsertModel, Table};
 use crate::error::{OrmkitError, Result};
 use crate::key::KeyPart;
 use crate::repository::{self as repo, encode_err, table_name};
+use crate::statement::span::{Batch, Endpoint};
 use crate::statement::{self, copy_in, Done, Op, Statement};
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
@@ -40,6 +41,7 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::hash::Hash;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tracing::Instrument as _;
 
 /// What [`ParallelExecutor::bulk_fetch_by_id`] found.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +79,12 @@ struct Chunk {
 /// The statements of one chunk, on the chunk's connection (in its transaction).
 trait ChunkWork: Sync {
     type Out: Send;
+    /// What the chunk's statements do (for the batch's span).
+    const OP: Op;
+    /// How many statements the chunks send: one per chunk.
+    fn statements(&self, chunks: &[Chunk]) -> usize {
+        chunks.len()
+    }
     fn run<'c>(
         &'c self,
         conn: &'c mut PgConnection,
@@ -129,7 +137,9 @@ impl<'p> ParallelExecutor<'p> {
         let key = single_key::<T>("bulk_fetch_by_id")?;
         let sql = statement::select_any(T::META, key);
         let db = Db::Pool(self.pool);
-        let found: Vec<Vec<T>> = stream::iter(ids.chunks(self.chunk_size))
+        let statements = ids.len().div_ceil(self.chunk_size);
+        let batch = Batch::start(T::META, Op::Select, statements, || db.endpoint());
+        let found: Result<Vec<Vec<T>>> = stream::iter(ids.chunks(self.chunk_size))
             .map(|chunk| {
                 let (sql, db) = (&sql, &db);
                 async move {
@@ -141,8 +151,10 @@ impl<'p> ParallelExecutor<'p> {
             })
             .buffer_unordered(self.max_parallel)
             .try_collect()
-            .await?;
-        let (rows, missing) = in_callers_order(found.into_iter().flatten().collect(), ids);
+            .instrument(batch.span().clone())
+            .await;
+        batch.finish(&found);
+        let (rows, missing) = in_callers_order(found?.into_iter().flatten().collect(), ids);
         Ok(BulkFetch { rows, missing })
     }
 
@@ -158,7 +170,13 @@ impl<'p> ParallelExecutor<'p> {
         });
         let chunks = column_chunks::<T>(&rows, chunk_size);
         let written = self
-            .write_chunks::<T, _>(chunks, &CopyWork::<T> { rows: &rows })
+            .write_chunks::<T, _>(
+                chunks,
+                &CopyWork::<T> {
+                    rows: &rows,
+                    endpoint: Endpoint::of(self.pool),
+                },
+            )
             .await?;
         Ok(written.into_iter().sum())
     }
@@ -251,8 +269,23 @@ impl<'p> ParallelExecutor<'p> {
     }
 
     /// Runs `work` for every chunk and returns the outputs in chunk order, or a
-    /// [`BulkError`] saying what was and was not written.
+    /// [`BulkError`] saying what was and was not written; in one span for the whole call.
     async fn write_chunks<T: Table, W: ChunkWork>(
+        &self,
+        chunks: Vec<Chunk>,
+        work: &W,
+    ) -> Result<Vec<W::Out>> {
+        let statements = work.statements(&chunks);
+        let batch = Batch::start(T::META, W::OP, statements, || Endpoint::of(self.pool));
+        let result = self
+            .run_chunks::<T, W>(chunks, work)
+            .instrument(batch.span().clone())
+            .await;
+        batch.finish(&result);
+        result
+    }
+
+    async fn run_chunks<T: Table, W: ChunkWork>(
         &self,
         chunks: Vec<Chunk>,
         work: &W,
@@ -432,10 +465,13 @@ fn column_chunks<T: Table>(rows: &[T::Insert], max: usize) -> Vec<Chunk> {
 
 struct CopyWork<'r, T: Table> {
     rows: &'r [T::Insert],
+    /// The pool's server, for the COPY statements' spans.
+    endpoint: Endpoint,
 }
 
 impl<T: Table> ChunkWork for CopyWork<'_, T> {
     type Out = u64;
+    const OP: Op = Op::Copy;
 
     fn run<'c>(
         &'c self,
@@ -465,7 +501,7 @@ impl<T: Table> ChunkWork for CopyWork<'_, T> {
             let mut next = rows.iter();
             let sql = statement::copy_from_stdin(T::META, &chunk.columns);
             let statement = Statement::new(T::META, Op::Copy, sql, PgArguments::default());
-            let written = copy_in(conn, statement, || {
+            let written = copy_in(conn, self.endpoint.clone(), statement, || {
                 let Some(buffer) = data.as_mut() else {
                     return Ok(None);
                 };
@@ -513,6 +549,7 @@ struct UnnestWork<'r, T: Table> {
 
 impl<T: Table> ChunkWork for UnnestWork<'_, T> {
     type Out = Vec<T>;
+    const OP: Op = Op::Insert;
 
     fn run<'c>(
         &'c self,
@@ -539,6 +576,12 @@ struct UpdateWork<'r, T: HasPrimaryKey> {
 
 impl<T: HasPrimaryKey> ChunkWork for UpdateWork<'_, T> {
     type Out = u64;
+    const OP: Op = Op::Update;
+
+    /// One `UPDATE` per patch.
+    fn statements(&self, chunks: &[Chunk]) -> usize {
+        chunks.iter().map(|c| c.rows.len()).sum()
+    }
 
     fn run<'c>(
         &'c self,
@@ -569,6 +612,7 @@ where
     T::Id: KeyPart,
 {
     type Out = u64;
+    const OP: Op = Op::Delete;
 
     fn run<'c>(
         &'c self,

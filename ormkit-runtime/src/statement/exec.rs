@@ -2,7 +2,8 @@
 //! [`Db::stream`] or [`copy_in`], and each gets its `tracing` span, its metrics and its
 //! [`count_statements`](crate::count_statements) count in [`Recording`], and nowhere else.
 
-use super::{Op, Statement};
+use super::span::{self, Endpoint, Failure, Names};
+use super::{Op, Statement, Target};
 use crate::db::Db;
 use crate::error::{OrmkitError, Result};
 use futures::future::BoxFuture;
@@ -182,33 +183,36 @@ impl Fetch for Done {
     }
 }
 
-/// One statement being recorded: its span (`ormkit.query`: table, op, rows, duration, error;
-/// never parameter values), its metrics and its statement count.
+/// One statement being recorded: its span (`ormkit.query`: OpenTelemetry's database
+/// attributes and ormkit's table, op, rows, duration, error; never parameter values), its
+/// metrics and its statement count.
 #[derive(Debug)]
 pub(crate) struct Recording {
     span: tracing::Span,
-    table: &'static str,
+    label: &'static str,
     op: Op,
+    names: Names,
     start: Instant,
 }
 
 impl Recording {
-    pub(crate) fn start(table: &'static str, op: Op) -> Self {
+    /// `endpoint` is asked only when a subscriber wants the span.
+    pub(crate) fn start(
+        table: Target,
+        op: Op,
+        sql: &str,
+        endpoint: impl FnOnce() -> Endpoint,
+    ) -> Self {
         if op != Op::Catalog {
             crate::stats::record_statement();
         }
-        let span = tracing::debug_span!(
-            "ormkit.query",
-            table,
-            op = op.as_str(),
-            rows = tracing::field::Empty,
-            duration_us = tracing::field::Empty,
-            error = tracing::field::Empty,
-        );
+        let names = table.names(op);
+        let span = span::statement(table.label(), op, &names, sql, endpoint);
         Recording {
             span,
-            table,
+            label: table.label(),
             op,
+            names,
             start: Instant::now(),
         }
     }
@@ -220,17 +224,17 @@ impl Recording {
     /// Ends the recording with the statement's outcome.
     pub(crate) fn finish<T>(self, result: &Result<T>, rows: impl FnOnce(&T) -> u64) {
         let elapsed: Duration = self.start.elapsed();
-        let (rows, error) = match result {
+        let (rows, failure) = match result {
             Ok(value) => (Some(rows(value)), None),
-            Err(err) => (None, Some(err.category())),
+            Err(err) => (None, Some(Failure::of(err))),
         };
+        span::finish(&self.span, elapsed, rows, failure.as_ref());
         crate::metrics::record(
-            self.table,
+            self.label,
             self.op.as_str(),
+            &self.names,
             elapsed,
-            error,
-            rows,
-            &self.span,
+            failure.as_ref(),
         );
     }
 }
@@ -273,10 +277,10 @@ impl Db<'_> {
         with: F::With,
         sql: &str,
         args: PgArguments,
-        table: &'static str,
+        table: Target,
         op: Op,
     ) -> Result<F> {
-        let recording = Recording::start(table, op);
+        let recording = Recording::start(table, op, sql, || self.endpoint());
         let result = async {
             let mut conn = self.connection().await?;
             Ok(F::fetch(with, sql, args, &mut conn).await?)
@@ -305,7 +309,7 @@ pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
 ) -> BoxStream<'a, Result<T>> {
     async_stream::try_stream! {
         let Statement { sql, args, table, op } = statement;
-        let recording = Recording::start(table, op);
+        let recording = Recording::start(table, op, &sql, || db.endpoint());
         let mut conn = db.connection().await?;
         let mut rows = sqlx::query_with(&sql, args)
             .try_map(move |row: PgRow| decode(&row))
@@ -339,20 +343,22 @@ pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
     .boxed()
 }
 
-/// Streams binary COPY data into `statement` (a `COPY … FROM STDIN`) on `conn`: `next`
+/// Streams binary COPY data into `statement` (a `COPY … FROM STDIN`) on `conn` (a
+/// connection to `endpoint`): `next`
 /// yields the data piece by piece (encoding goes on while the server works on what was
 /// sent), `Ok(None)` at the end. The number of rows written; on an encoding error the COPY
 /// is aborted and the error returned.
 #[cfg(feature = "parallel")]
 pub(crate) async fn copy_in<E>(
     conn: &mut PgConnection,
+    endpoint: Endpoint,
     statement: Statement,
     mut next: impl FnMut() -> std::result::Result<Option<Vec<u8>>, E> + Send,
 ) -> Result<std::result::Result<u64, E>>
 where
     E: std::fmt::Display + Send,
 {
-    let recording = Recording::start(statement.table, statement.op);
+    let recording = Recording::start(statement.table, statement.op, &statement.sql, || endpoint);
     let result: Result<std::result::Result<u64, E>> = async {
         let mut copy = conn.copy_in_raw(&statement.sql).await?;
         loop {

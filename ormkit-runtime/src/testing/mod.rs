@@ -41,9 +41,11 @@
 
 mod database;
 mod server;
+mod spares;
 mod template;
 
 pub use database::TestDatabase;
+pub use spares::SPARES_VAR;
 pub use template::template_name;
 
 use std::future::Future;

@@ -14,6 +14,7 @@ mod locking;
 mod migrator;
 mod nested;
 mod observability;
+mod otel;
 mod pagination;
 mod parallel;
 mod query;
