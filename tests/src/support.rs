@@ -18,6 +18,17 @@ impl TestDb {
         self._scratch.url()
     }
 
+    /// Where the database is, for people: `a temporary database … on 127.0.0.1:5432
+    /// (DATABASE_URL's server)` or `a throwaway cluster (PostgreSQL 15) in /tmp/… (no
+    /// DATABASE_URL; removed at exit)`.
+    pub fn description(&self) -> String {
+        let why = match self._scratch.kind() {
+            ormkit_build_support::ScratchKind::Server => "DATABASE_URL's server",
+            ormkit_build_support::ScratchKind::LocalCluster => "no DATABASE_URL; removed at exit",
+        };
+        format!("a {} ({why})", self._scratch.description())
+    }
+
     /// A fresh database: a temporary one on `DATABASE_URL`'s server when set, else a
     /// throwaway local cluster.
     pub async fn new() -> anyhow::Result<TestDb> {

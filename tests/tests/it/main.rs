@@ -7,6 +7,7 @@ mod checked;
 mod dynamic;
 mod expressions;
 mod faults;
+mod first_program;
 mod generated;
 mod joins;
 mod keys;
