@@ -38,6 +38,22 @@ impl TestDb {
         Self::migrated(scratch).await
     }
 
+    /// A fresh database without the migrations (for the Migrator's examples): a temporary
+    /// one on `DATABASE_URL`'s server when set, else a throwaway local cluster.
+    pub async fn empty() -> anyhow::Result<TestDb> {
+        let plan = ScratchPlan::from_env();
+        let scratch = ScratchDatabase::start(&plan)?
+            .ok_or_else(|| anyhow::anyhow!("tests need PostgreSQL: {plan}"))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(scratch.url())
+            .await?;
+        Ok(TestDb {
+            pool,
+            _scratch: scratch,
+        })
+    }
+
     /// A fresh database on a throwaway cluster of its own, whatever the environment says:
     /// for tests that restart the server.
     pub async fn on_own_cluster() -> anyhow::Result<TestDb> {
