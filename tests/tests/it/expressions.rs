@@ -137,7 +137,7 @@ async fn citext_compares_case_insensitively_in_every_operator() -> anyhow::Resul
             .filter(users::EMAIL.eq(spelling))
             .fetch_all(&db.pool)
             .await?;
-        assert_eq!(found, [blog.ada.clone()], "{spelling}");
+        assert_eq!(found, std::slice::from_ref(&blog.ada), "{spelling}");
         let found = User::query()
             .filter(users::EMAIL.is_in([spelling]))
             .count(&db.pool)
