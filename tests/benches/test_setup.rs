@@ -22,21 +22,14 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use ormkit::sqlx::PgPool;
 use ormkit::testing::{TestDatabase, SPARES_VAR};
 use ormkit_tests::entities::MIGRATIONS;
-use ormkit_tests::support::TestDb;
+use ormkit_tests::support::{spares_and_trash, TestDb};
 use std::time::{Duration, Instant};
 
 /// Waits until the background thread is idle: `spares` spares and no trash on the server.
 async fn until_idle(watcher: &PgPool, spares: i64) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let (have, trash): (i64, i64) = ormkit::sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE datname LIKE 'ormkit\\_spare\\_%'), \
-                    count(*) FILTER (WHERE datname LIKE 'ormkit\\_trash\\_%') \
-             FROM pg_database",
-        )
-        .fetch_one(watcher)
-        .await
-        .unwrap();
+        let (have, trash) = spares_and_trash(watcher).await.unwrap();
         if have >= spares && trash == 0 {
             return;
         }

@@ -84,3 +84,15 @@ impl TestDb {
         })
     }
 }
+
+/// How many spare databases (`ormkit_spare_…`) and passed tests' trash databases
+/// (`ormkit_trash_…`) `#[ormkit::test]` has on the server of `pool`.
+pub async fn spares_and_trash(pool: &PgPool) -> anyhow::Result<(i64, i64)> {
+    Ok(ormkit::sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE datname LIKE 'ormkit\\_spare\\_%'), \
+                count(*) FILTER (WHERE datname LIKE 'ormkit\\_trash\\_%') \
+         FROM pg_database",
+    )
+    .fetch_one(pool)
+    .await?)
+}

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor as _, PgConnection, PgPool};
 
-use super::server::{close, server, Server};
+use super::server::{close, drop_database, server, Server};
 use super::{spares, template, Fixture};
 use crate::Migration;
 use ormkit_schema::quote_ident;
@@ -82,14 +82,7 @@ impl TestDatabase {
         let dropped = if self.spares {
             spares::discard(&mut admin, &self.name).await
         } else {
-            admin
-                .execute(&*format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    quote_ident(&self.name)
-                ))
-                .await
-                .map(drop)
-                .map_err(|err| format!("dropping {}: {err}", self.name))
+            drop_database(&mut admin, &self.name).await
         };
         close(admin).await;
         dropped

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::{Executor as _, PgConnection};
 
-use super::server::{close, Server};
+use super::server::{close, drop_database, Server};
 use ormkit_schema::quote_ident;
 
 /// How many spares to keep per template: a number, `0` turns spares off.
@@ -107,14 +107,7 @@ pub(crate) async fn discard(admin: &mut PgConnection, name: &str) -> Result<(), 
         wake();
         return Ok(());
     }
-    admin
-        .execute(&*format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_ident(name)
-        ))
-        .await
-        .map(drop)
-        .map_err(|err| format!("dropping {name}: {err}"))
+    drop_database(admin, name).await
 }
 
 /// What the background thread is asked to do.
@@ -264,13 +257,7 @@ async fn step(
     .map_err(sql)?;
     match trash {
         Some(name) => {
-            admin
-                .execute(&*format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    quote_ident(&name)
-                ))
-                .await
-                .map_err(|err| format!("dropping {name}: {err}"))?;
+            drop_database(admin, &name).await?;
             Ok(true)
         }
         None => Ok(false),
@@ -312,13 +299,7 @@ async fn sweep_stale(admin: &mut PgConnection, templates: &[String]) -> Result<(
             .nth(1)
             .and_then(|secs| secs.parse::<u64>().ok());
         if made.is_some_and(|made| made < cutoff) {
-            admin
-                .execute(&*format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    quote_ident(&spare)
-                ))
-                .await
-                .map_err(|err| format!("dropping stale spare {spare}: {err}"))?;
+            drop_database(admin, &spare).await?;
         }
     }
     Ok(())

@@ -75,13 +75,7 @@ async fn probe(pool: PgPool) -> anyhow::Result<()> {
             let wanted: i64 = std::env::var(ormkit::testing::SPARES_VAR)?.parse()?;
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
-                let (spares, trash): (i64, i64) = ormkit::sqlx::query_as(
-                    "SELECT count(*) FILTER (WHERE datname LIKE 'ormkit\\_spare\\_%'), \
-                            count(*) FILTER (WHERE datname LIKE 'ormkit\\_trash\\_%') \
-                     FROM pg_database",
-                )
-                .fetch_one(&pool)
-                .await?;
+                let (spares, trash) = ormkit_tests::support::spares_and_trash(&pool).await?;
                 if spares >= wanted && trash == 0 {
                     break;
                 }
