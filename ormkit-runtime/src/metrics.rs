@@ -1,6 +1,9 @@
-//! Query metrics and tracing: a `tracing` span per statement (table, operation, rows,
-//! duration; never parameter values), the same figures through the `metrics` facade for
-//! whatever recorder the application installs, and [`snapshot`] for applications without one.
+//! Query metrics and tracing: a `tracing` span per statement with OpenTelemetry's database
+//! attributes (`db.system.name`, `db.collection.name`, `db.query.summary`, … and ormkit's
+//! table, operation, rows and duration; never parameter values, and the query text only
+//! after [`record_query_text`]), the same figures through the `metrics` facade for whatever
+//! recorder the application installs (the duration also as `db.client.operation.duration`),
+//! and [`snapshot`] for applications without one.
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
