@@ -6,7 +6,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor as _, PgConnection, PgPool};
 
 use super::server::{close, drop_database, server, Server};
-use super::{spares, template, Fixture};
+use super::{spare_sql, spares, template, Fixture};
 use crate::Migration;
 use ormkit_schema::quote_ident;
 
@@ -41,10 +41,13 @@ impl TestDatabase {
         let name = unique_name(test);
         // For whoever finds it kept: which test it belonged to.
         let comment = format!("ormkit::test {test}");
-        let mut admin = server.admin().await?;
-        let created = create_on(&mut admin, &template, &name, &comment, spares > 0).await;
-        close(admin).await;
-        created.map_err(|err| format!("{err} on {}", server.description))?;
+        let claimed = spares > 0 && spares::claim(&template, &name, &comment).await?;
+        if !claimed {
+            let mut admin = server.admin().await?;
+            let created = clone(&mut admin, &template, &name, &comment).await;
+            close(admin).await;
+            created.map_err(|err| format!("{err} on {}", server.description))?;
+        }
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .connect_with(server.database(&name))
@@ -78,12 +81,11 @@ impl TestDatabase {
     /// dropped by the background thread (or the next run's); else at once.
     pub async fn drop_database(self) -> Result<(), String> {
         self.pool.close().await;
+        if self.spares {
+            return spares::discard(&self.name).await;
+        }
         let mut admin = self.server.admin().await?;
-        let dropped = if self.spares {
-            spares::discard(&mut admin, &self.name).await
-        } else {
-            drop_database(&mut admin, &self.name).await
-        };
+        let dropped = drop_database(&mut admin, &self.name).await;
         close(admin).await;
         dropped
     }
@@ -103,17 +105,13 @@ impl TestDatabase {
     }
 }
 
-/// `name`, as a claimed spare or a clone of `template` made now, with `comment` on it.
-async fn create_on(
+/// `name`, a clone of `template` made now, with `comment` on it.
+async fn clone(
     admin: &mut PgConnection,
     template: &str,
     name: &str,
     comment: &str,
-    spares: bool,
 ) -> Result<(), String> {
-    if spares && spares::claim(admin, template, name, comment).await? {
-        return Ok(());
-    }
     admin
         .execute(&*format!(
             "CREATE DATABASE {} TEMPLATE {}",
@@ -126,7 +124,7 @@ async fn create_on(
         .execute(&*format!(
             "COMMENT ON DATABASE {} IS {}",
             quote_ident(name),
-            spares::literal(comment)
+            spare_sql::literal(comment)
         ))
         .await;
     Ok(())

@@ -49,6 +49,7 @@
 
 mod database;
 mod server;
+mod spare_sql;
 mod spares;
 mod template;
 
