@@ -228,7 +228,7 @@ async fn replenish(server: &'static Server, worker: &'static Worker) {
                 spare_sql::sweep_stale(conn, &templates).await?;
                 swept = true;
             }
-            spare_sql::step(conn, &templates, spares).await
+            spare_sql::step(conn, server, &templates, spares).await
         }
         .await;
         match step {
