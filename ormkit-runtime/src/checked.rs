@@ -7,10 +7,11 @@ use crate::db::Db;
 use crate::entity::SqlValue;
 use crate::error::{OrmkitError, Result};
 use crate::statement::exec::{from_row, stream};
-use crate::statement::{Done, Op, Statement};
+use crate::statement::{Done, Op, Statement, Subject};
 use futures::stream::BoxStream;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::Arguments as _;
+use std::sync::OnceLock;
 
 /// A result column of a checked query, as described at build time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub struct CheckedQuery {
     pub params: &'static [&'static str],
     /// Its result columns.
     pub columns: &'static [QueryColumn],
+    /// `file:name`, its OpenTelemetry `db.query.summary`, built on first use.
+    summary: OnceLock<String>,
 }
 
 impl CheckedQuery {
@@ -70,6 +73,7 @@ impl CheckedQuery {
             reads_only,
             params: &[],
             columns: &[],
+            summary: OnceLock::new(),
         }
     }
 
@@ -85,12 +89,19 @@ impl CheckedQuery {
         self
     }
 
+    /// `file:name` (`reports.sql:active_authors`): the statement span's name and
+    /// `db.query.summary`, built once.
+    pub(crate) fn summary(&'static self) -> &'static str {
+        self.summary
+            .get_or_init(|| format!("{}:{}", self.file, self.name))
+    }
+
     fn statement(&'static self, params: Params) -> Result<Statement> {
         let args = params.args?;
         Ok(Statement {
             sql: self.sql.into(),
             args,
-            table: self.name,
+            table: Subject::Query(self),
             op: if self.reads_only {
                 Op::Select
             } else {

@@ -4,16 +4,8 @@
 //! crate's migrations to a scratch PostgreSQL at build time and generates typed entities;
 //! this crate is what that generated code and the application use at run time.
 //!
-//! ```ignore
-//! // src/main.rs (build.rs calls `ormkit_codegen::generate()`)
-//! ormkit::include_entities!();
-//! use entities::{users, NewUser, User};
+#![doc = include_str!("guide.md")]
 //!
-//! let repo = ormkit::Repository::<User>::new(&pool);
-//! let alice = repo.insert(NewUser::new("alice@example.com".into())).await?;
-//! let again = repo.find_by_id(alice.id).await?;
-//! ```
-
 //! ## Features
 //!
 //! | feature | what it adds | extra dependencies |

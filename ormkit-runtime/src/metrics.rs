@@ -1,10 +1,13 @@
-//! Query metrics and tracing: a `tracing` span per statement (table, operation, rows,
-//! duration; never parameter values), the same figures through the `metrics` facade for
-//! whatever recorder the application installs, and [`snapshot`] for applications without one.
+//! Query metrics and tracing: a `tracing` span per statement with OpenTelemetry's database
+//! attributes (`db.system.name`, `db.collection.name`, `db.query.summary`, … and ormkit's
+//! table, operation, rows and duration; never parameter values, and the query text only
+//! after [`record_query_text`]), the same figures through the `metrics` facade for whatever
+//! recorder the application installs (the duration also as `db.client.operation.duration`),
+//! and [`snapshot`] for applications without one.
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Sub-buckets per power of two of microseconds: latency is kept to within 1/8 (12.5 %).
@@ -215,33 +218,78 @@ pub(crate) fn migration_ran(direction: &'static str, took: Duration) {
     metrics::counter!("ormkit_migrations_total", "direction" => direction).increment(1);
 }
 
-/// Records one statement: the `metrics` facade, the snapshot, and the span's fields. `pool`
-/// is `primary` or `replica`.
+/// Records one statement: the `metrics` facade and the snapshot. The duration goes out
+/// twice: as ormkit's `ormkit_query_duration_seconds{table, op, pool}` (`pool` is `primary`
+/// or `replica`), and as OpenTelemetry's `db.client.operation.duration` (seconds) with the
+/// conventions' attributes.
+#[cfg(feature = "orm")]
 pub(crate) fn record(
     table: &'static str,
     op: &'static str,
     pool: &'static str,
+    names: &crate::statement::span::Names,
     elapsed: Duration,
-    error: Option<crate::error::ErrorCategory>,
-    rows: Option<u64>,
-    span: &tracing::Span,
+    failure: Option<&crate::statement::span::Failure>,
 ) {
     QUERIES.fetch_add(1, Ordering::Relaxed);
     LATENCY.record(elapsed);
     let labels = [("table", table), ("op", op), ("pool", pool)];
     metrics::histogram!("ormkit_query_duration_seconds", &labels).record(elapsed.as_secs_f64());
     metrics::counter!("ormkit_queries_total", &labels).increment(1);
-    span.record("duration_us", elapsed.as_micros() as u64);
-    if let Some(rows) = rows {
-        span.record("rows", rows);
+    let mut otel = Vec::with_capacity(6);
+    otel.push(metrics::Label::from_static_parts(
+        "db.system.name",
+        "postgresql",
+    ));
+    if let Some(operation) = names.operation {
+        otel.push(metrics::Label::from_static_parts(
+            "db.operation.name",
+            operation,
+        ));
     }
-    if let Some(category) = error {
+    if let Some(collection) = names.collection {
+        otel.push(metrics::Label::from_static_parts(
+            "db.collection.name",
+            collection,
+        ));
+    }
+    otel.push(metrics::Label::from_static_parts(
+        "db.query.summary",
+        names.summary,
+    ));
+    if let Some(failure) = failure {
+        otel.push(metrics::Label::new(
+            "error.type",
+            failure.error_type().to_owned(),
+        ));
+        if let Some(code) = &failure.sqlstate {
+            otel.push(metrics::Label::new("db.response.status_code", code.clone()));
+        }
         ERRORS.fetch_add(1, Ordering::Relaxed);
-        let category = category.as_str();
+        let category = failure.category.as_str();
         metrics::counter!("ormkit_query_errors_total", "table" => table, "op" => op, "pool" => pool, "category" => category)
             .increment(1);
-        span.record("error", category);
     }
+    metrics::histogram!("db.client.operation.duration", otel).record(elapsed.as_secs_f64());
+}
+
+/// Whether statement spans carry `db.query.text` (see [`record_query_text`]).
+static QUERY_TEXT: AtomicBool = AtomicBool::new(false);
+
+/// Adds OpenTelemetry's `db.query.text` to every statement span from now on (off by
+/// default): the SQL ormkit sent, with `$1`-style parameters and every literal replaced by
+/// `?` — never a parameter's value.
+///
+/// ```
+/// ormkit::metrics::record_query_text(true);
+/// ```
+pub fn record_query_text(enabled: bool) {
+    QUERY_TEXT.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether [`record_query_text`] turned `db.query.text` on.
+pub(crate) fn query_text_recorded() -> bool {
+    QUERY_TEXT.load(Ordering::Relaxed)
 }
 
 /// Counts a transaction re-run.

@@ -31,7 +31,29 @@ impl<T: Entity> std::fmt::Debug for Repository<'_, T> {
 }
 
 impl<'a, T: Entity> Repository<'a, T> {
-    /// A repository over a pool, a connection or a transaction.
+    /// A repository over a pool, a connection or a transaction (anything that converts into a
+    /// [`Db`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// use ormkit::Repository;
+    ///
+    /// let on_pool = Repository::<User>::new(&pool);
+    /// let mut conn = pool.acquire().await?;
+    /// let on_conn = Repository::<User>::new(&mut *conn);
+    /// assert_eq!(on_pool.count().await?, on_conn.count().await?);
+    /// ormkit::transaction(&pool, |tx| async move {
+    ///     Repository::<User>::new(&tx).insert(NewUser::new("ada@example.com".into())).await?;
+    ///     Ok::<_, ormkit::OrmkitError>(())
+    /// })
+    /// .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(db: impl Into<Db<'a>>) -> Self {
         Repository {
             db: db.into(),
@@ -39,12 +61,41 @@ impl<'a, T: Entity> Repository<'a, T> {
         }
     }
 
-    /// Every row, in no particular order.
+    /// Every row, in no particular order (for an order, a filter or a limit, use the query
+    /// DSL: `User::query()`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// repo.insert(NewUser::new("ada@example.com".into())).await?;
+    /// let all: Vec<User> = repo.find_all().await?;
+    /// assert_eq!(all.len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn find_all(&self) -> Result<Vec<T>> {
         find_all(&self.db).await
     }
 
-    /// How many rows there are.
+    /// How many rows there are (`SELECT count(*)`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// assert_eq!(repo.count().await?, 0);
+    /// repo.insert(NewUser::new("ada@example.com".into())).await?;
+    /// assert_eq!(repo.count().await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn count(&self) -> Result<i64> {
         count::<T>(&self.db).await
     }
@@ -52,6 +103,29 @@ impl<'a, T: Entity> Repository<'a, T> {
 
 impl<T: Table> Repository<'_, T> {
     /// Inserts one row and returns it as stored (defaults, identities, generated columns).
+    /// `NewUser::new` takes the columns without a default; the others are `Option` fields
+    /// (`None`: the column's default).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// use ormkit_tests::entities::Mood;
+    ///
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// let mut new = NewUser::new("ada@example.com".into());
+    /// new.display_name = Some("Ada".into());
+    /// let ada = repo.insert(new).await?;
+    /// assert_eq!(ada.mood, Mood::Happy); // the column's default
+    /// assert_eq!(ada.display_name.as_deref(), Some("Ada"));
+    /// // A unique violation is an error with its SQLSTATE; nothing is written.
+    /// let again = repo.insert(NewUser::new("ada@example.com".into())).await;
+    /// assert_eq!(again.unwrap_err().sqlstate().as_deref(), Some("23505"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn insert(&self, new: T::Insert) -> Result<T> {
         insert(&self.db, &new, None).await
     }
@@ -60,9 +134,26 @@ impl<T: Table> Repository<'_, T> {
     /// says: updates the named columns from the proposed row (the stored row is returned) or
     /// skips it (`None`). One statement: `INSERT … ON CONFLICT … RETURNING`.
     ///
-    /// ```ignore
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// use ormkit::OnConflict;
+    ///
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// repo.insert(NewUser::new("ada@example.com".into())).await?;
+    /// let mut new = NewUser::new("ada@example.com".into());
+    /// new.display_name = Some("Ada L.".into());
     /// let conflict = OnConflict::on(users::EMAIL).do_update(users::DISPLAY_NAME);
-    /// let stored = Repository::<User>::new(&pool).upsert(new_user, &conflict).await?;
+    /// let stored = repo.upsert(new, &conflict).await?.expect("updated");
+    /// assert_eq!(stored.display_name.as_deref(), Some("Ada L."));
+    /// let skip = OnConflict::on(users::EMAIL).do_nothing();
+    /// let skipped = repo.upsert(NewUser::new("ada@example.com".into()), &skip).await?;
+    /// assert_eq!(skipped, None);
+    /// # Ok(())
+    /// # }
     /// ```
     pub async fn upsert(&self, new: T::Insert, conflict: &OnConflict<T>) -> Result<Option<T>> {
         upsert(&self.db, &new, conflict).await
@@ -70,6 +161,22 @@ impl<T: Table> Repository<'_, T> {
 
     /// Inserts several rows, returning them in order. Consecutive rows that set the same
     /// columns go in one multi-row statement, in chunks below PostgreSQL's parameter limit.
+    /// On a pool each statement commits on its own: for all or nothing, call it on a
+    /// transaction (or for large loads use [`ParallelExecutor`](crate::ParallelExecutor)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// let news = ["ada@example.com", "grace@example.com"].map(|e| NewUser::new(e.into()));
+    /// let stored = repo.insert_many(news).await?;
+    /// assert_eq!(stored[1].email, "grace@example.com");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn insert_many(&self, news: impl IntoIterator<Item = T::Insert>) -> Result<Vec<T>> {
         let news: Vec<T::Insert> = news.into_iter().collect();
         insert_many(&self.db, &news, "", None).await
@@ -77,29 +184,111 @@ impl<T: Table> Repository<'_, T> {
 }
 
 impl<T: HasPrimaryKey> Repository<'_, T> {
-    /// The row with key `id`, or `None`.
+    /// The row with key `id`, or `None`. The key is the table's typed ID (`UserId`, which is
+    /// `ormkit::Id<User, i64>`): from a row (`user.id`), or built with `UserId::new(7)`; a
+    /// composite key is a tuple of its parts.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// use ormkit_tests::entities::UserId;
+    ///
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// let ada = repo.insert(NewUser::new("ada@example.com".into())).await?;
+    /// assert_eq!(repo.find_by_id(ada.id).await?, Some(ada));
+    /// assert_eq!(repo.find_by_id(UserId::new(-1)).await?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn find_by_id(&self, id: T::Id) -> Result<Option<T>> {
         find_by_id(&self.db, &id).await
     }
 
     /// The row with key `id`, or [`OrmkitError::EntityNotFound`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// use ormkit::OrmkitError;
+    /// use ormkit_tests::entities::UserId;
+    ///
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// let ada = repo.insert(NewUser::new("ada@example.com".into())).await?;
+    /// assert_eq!(repo.get(ada.id).await?.email, "ada@example.com");
+    /// let missing = repo.get(UserId::new(-1)).await;
+    /// assert!(matches!(missing, Err(OrmkitError::EntityNotFound { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get(&self, id: T::Id) -> Result<T> {
         let found = find_by_id(&self.db, &id).await?;
         found.ok_or_else(|| not_found::<T>(&id))
     }
 
-    /// Whether a row with key `id` exists.
+    /// Whether a row with key `id` exists (`SELECT EXISTS`, no row read).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// let ada = repo.insert(NewUser::new("ada@example.com".into())).await?;
+    /// assert!(repo.exists(ada.id).await?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn exists(&self, id: T::Id) -> Result<bool> {
         exists::<T>(&self.db, &id).await
     }
 
     /// Writes the fields set in `patch` and returns the stored row; `None` if no row has
-    /// the patch's key. An empty patch is an error and writes nothing.
+    /// the patch's key. An empty patch is an error and writes nothing. A patch's setters
+    /// take the column's type: `Some(x)` or `None` (NULL) for a nullable column.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// use ormkit_tests::entities::UserPatch;
+    ///
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// let ada = repo.insert(NewUser::new("ada@example.com".into())).await?;
+    /// let patch = UserPatch::new(ada.id).display_name(Some("Ada".into())).karma(None);
+    /// let ada = repo.update(patch).await?.expect("the row exists");
+    /// assert_eq!(ada.display_name.as_deref(), Some("Ada"));
+    /// assert!(repo.update(UserPatch::new(ada.id)).await.is_err()); // nothing to write
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn update(&self, patch: T::Patch) -> Result<Option<T>> {
         update(&self.db, &patch, None).await
     }
 
     /// Deletes the row with key `id`; whether there was one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, NewUser, User};
+    /// let repo = ormkit::Repository::<User>::new(&pool);
+    /// let ada = repo.insert(NewUser::new("ada@example.com".into())).await?;
+    /// assert!(repo.delete(ada.id).await?);
+    /// assert!(!repo.delete(ada.id).await?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn delete(&self, id: T::Id) -> Result<bool> {
         delete::<T>(&self.db, &id, None).await
     }

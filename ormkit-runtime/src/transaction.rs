@@ -156,6 +156,8 @@ struct TxState {
     /// Whether the last statement that failed in the transaction failed with a retryable
     /// SQLSTATE (cleared by a statement that succeeds, as after a savepoint was rolled back).
     retryable_failure: AtomicBool,
+    /// The pool the transaction came from: the server its statements' spans name.
+    pool: PgPool,
 }
 
 /// A handle on an open transaction, passed to the closure of [`transaction`]. Cheap to clone;
@@ -186,6 +188,11 @@ impl Tx {
                 source: None,
             }
         })
+    }
+
+    /// The server the transaction runs on, as its pool was configured.
+    pub(crate) fn endpoint(&self) -> crate::statement::span::Endpoint {
+        crate::statement::span::Endpoint::of(&self.state.pool)
     }
 
     /// Notes how a statement of the transaction ended, for the retry decision.
@@ -346,6 +353,7 @@ where
         tx: Mutex::new(Some(tx)),
         savepoints: AtomicU32::new(0),
         retryable_failure: AtomicBool::new(false),
+        pool: pool.clone(),
     });
     let handle = Tx {
         state: Arc::clone(&state),

@@ -15,6 +15,7 @@ use ormkit_tests::support::TestDb;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
+    println!("using {}", db.description());
     println!(
         "database ready, {} migrations applied",
         ormkit_tests::entities::MIGRATIONS.len()

@@ -18,6 +18,17 @@ impl TestDb {
         self._scratch.url()
     }
 
+    /// Where the database is, for people: `a temporary database … on 127.0.0.1:5432
+    /// (DATABASE_URL's server)` or `a throwaway cluster (PostgreSQL 15) in /tmp/… (no
+    /// DATABASE_URL; removed at exit)`.
+    pub fn description(&self) -> String {
+        let why = match self._scratch.kind() {
+            ormkit_build_support::ScratchKind::Server => "DATABASE_URL's server",
+            ormkit_build_support::ScratchKind::LocalCluster => "no DATABASE_URL; removed at exit",
+        };
+        format!("a {} ({why})", self._scratch.description())
+    }
+
     /// A fresh database: a temporary one on `DATABASE_URL`'s server when set, else a
     /// throwaway local cluster.
     pub async fn new() -> anyhow::Result<TestDb> {
@@ -25,6 +36,22 @@ impl TestDb {
         let scratch = ScratchDatabase::start(&plan)?
             .ok_or_else(|| anyhow::anyhow!("tests need PostgreSQL: {plan}"))?;
         Self::migrated(scratch).await
+    }
+
+    /// A fresh database without the migrations (for the Migrator's examples): a temporary
+    /// one on `DATABASE_URL`'s server when set, else a throwaway local cluster.
+    pub async fn empty() -> anyhow::Result<TestDb> {
+        let plan = ScratchPlan::from_env();
+        let scratch = ScratchDatabase::start(&plan)?
+            .ok_or_else(|| anyhow::anyhow!("tests need PostgreSQL: {plan}"))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(scratch.url())
+            .await?;
+        Ok(TestDb {
+            pool,
+            _scratch: scratch,
+        })
     }
 
     /// A fresh database on a throwaway cluster of its own, whatever the environment says:
@@ -56,4 +83,16 @@ impl TestDb {
             _scratch: scratch,
         })
     }
+}
+
+/// How many spare databases (`ormkit_spare_…`) and passed tests' trash databases
+/// (`ormkit_trash_…`) `#[ormkit::test]` has on the server of `pool`.
+pub async fn spares_and_trash(pool: &PgPool) -> anyhow::Result<(i64, i64)> {
+    Ok(ormkit::sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE datname LIKE 'ormkit\\_spare\\_%'), \
+                count(*) FILTER (WHERE datname LIKE 'ormkit\\_trash\\_%') \
+         FROM pg_database",
+    )
+    .fetch_one(pool)
+    .await?)
 }

@@ -97,10 +97,9 @@ pub(crate) fn expr(tokens: &TokenStream) -> String {
     for line in text.lines().map(str::trim) {
         // Rejoin what prettyplease broke over lines: no space after an opening bracket or
         // before a closing one, none before a trailing comma's bracket.
-        if !(joined.is_empty() || joined.ends_with('(') || joined.ends_with('['))
-            && !line.starts_with(')')
-            && !line.starts_with(']')
-        {
+        let after_open = joined.is_empty() || joined.ends_with('(') || joined.ends_with('[');
+        let closing = line.starts_with(')') || line.starts_with(']');
+        if !after_open && !closing {
             joined.push(' ');
         }
         joined.push_str(line);

@@ -70,7 +70,7 @@ pub(crate) use route::StreamRoute;
 
 use crate::db::{Db, PoolTag, Target};
 use crate::error::Result;
-use crate::statement::{One, Op, Statement};
+use crate::statement::{One, Op, Statement, Subject};
 use crate::transaction::{TransactionError, TransactionOptions, Tx};
 use replica::Replica;
 use session::{Session, WriteGuard};
@@ -175,7 +175,7 @@ impl Cluster {
         let statement = Statement {
             sql: "SELECT pg_catalog.pg_current_wal_insert_lsn()::text".into(),
             args: Default::default(),
-            table: "pg_current_wal_insert_lsn",
+            table: Subject::Catalog("pg_current_wal_insert_lsn"),
             op: Op::Catalog,
         };
         let One((lsn,)) = Db::Pool(&self.core.primary)

@@ -103,6 +103,14 @@ impl<'r, 'a> StreamRoute<'r, 'a> {
         }
     }
 
+    /// The server the stream starts for: the replica's, or the primary's.
+    pub(crate) fn endpoint(&self) -> crate::statement::span::Endpoint {
+        match self.replica {
+            Some(replica) => crate::statement::span::Endpoint::of(&replica.pool),
+            None => self.db.endpoint(),
+        }
+    }
+
     /// The stream's connection, and the pool it came from.
     pub(crate) async fn connection(&self) -> Result<(Conn<'r, 'a>, PoolTag)> {
         if let (Some(replica), Db::Cluster(cluster)) = (self.replica, self.db) {

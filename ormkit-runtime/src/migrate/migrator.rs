@@ -68,6 +68,22 @@ impl Migrator {
     /// The migrations are used as given: each script's checksum (computed at build time) is
     /// what the history is compared with and recorded, and each script's no-transaction flag
     /// says how it runs. Copying a `static` list borrows its texts; nothing is recomputed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// use ormkit::Migrator;
+    ///
+    /// // At startup: the migrations the build embedded.
+    /// let report = Migrator::new(&pool, entities::MIGRATIONS).migrate_up().await?;
+    /// assert_eq!(report.steps.len(), entities::MIGRATIONS.len());
+    /// assert!(Migrator::new(&pool, entities::MIGRATIONS).migrate_up().await?.steps.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(pool: &PgPool, migrations: &[Migration]) -> Self {
         Self::with_migrations(pool, migrations.to_vec())
     }
@@ -81,6 +97,23 @@ impl Migrator {
     ///
     /// [`MigrateError::Load`] when the directory cannot be read or holds a misnamed
     /// migration, a duplicate version, …
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// let dir = tempfile::tempdir()?;
+    /// let step = dir.path().join("20260101000000_notes");
+    /// std::fs::create_dir(&step)?;
+    /// std::fs::write(step.join("up.sql"), "CREATE TABLE notes (id int PRIMARY KEY);")?;
+    /// std::fs::write(step.join("down.sql"), "DROP TABLE notes;")?;
+    /// let migrator = ormkit::Migrator::from_dir(&pool, dir.path())?;
+    /// assert!(migrator.warnings().is_empty());
+    /// migrator.migrate_up().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_dir(pool: &PgPool, dir: impl AsRef<Path>) -> Result<Self, MigrateError> {
         let discovery = discover_with_warnings(dir.as_ref())?;
         for warning in &discovery.warnings {
@@ -92,6 +125,23 @@ impl Migrator {
     }
 
     /// A Migrator for migrations built by other means.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// use ormkit::{Migration, Migrator};
+    ///
+    /// // Migrations from elsewhere (another crate's, a subset), in any order: sorted by version.
+    /// let mine: Vec<Migration> = entities::MIGRATIONS[..2].to_vec();
+    /// let migrator = Migrator::with_migrations(&pool, mine);
+    /// assert_eq!(migrator.migrations().len(), 2);
+    /// migrator.migrate_up().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_migrations(pool: &PgPool, mut migrations: Vec<Migration>) -> Self {
         migrations.sort_by_key(Migration::version_key);
         Migrator {
@@ -110,6 +160,17 @@ impl Migrator {
     /// Allows applying a pending migration older than the newest applied one (off by
     /// default: such a migration was usually merged late and written against an older
     /// schema).
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// # use ormkit_tests::entities;
+    /// ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .out_of_order(true)
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn out_of_order(mut self, allow: bool) -> Self {
         self.rules.out_of_order = allow;
         self
@@ -117,6 +178,18 @@ impl Migrator {
 
     /// Goes on when migrations recorded as applied have no file (off by default). They
     /// still cannot be reverted.
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// # use ormkit_tests::entities;
+    /// // A database that ran migrations this build no longer has (a rolled-back deploy).
+    /// ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .ignore_missing(true)
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ignore_missing(mut self, ignore: bool) -> Self {
         self.rules.ignore_missing = ignore;
         self
@@ -125,6 +198,20 @@ impl Migrator {
     /// How long to poll for the migration lock (the advisory lock that keeps migrators
     /// apart) before giving up (default 10 minutes). The locks a migration's statements
     /// take are [`statement_lock_timeout`](Self::statement_lock_timeout)'s.
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// # use ormkit_tests::entities;
+    /// use std::time::Duration;
+    ///
+    /// // Another instance migrating at the same deploy: wait at most a minute for it.
+    /// ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .lock_timeout(Duration::from_secs(60))
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
@@ -135,6 +222,20 @@ impl Migrator {
     /// long one statement may wait for a table lock before the attempt ends (and is retried,
     /// see [`lock_retries`](Self::lock_retries)). `Duration::ZERO` waits without limit;
     /// waits are still reported to [`on_lock_wait`](Self::on_lock_wait).
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// # use ormkit_tests::entities;
+    /// use std::time::Duration;
+    ///
+    /// ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .statement_lock_timeout(Duration::from_secs(2))
+    ///     .lock_retries(5)
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn statement_lock_timeout(mut self, timeout: Duration) -> Self {
         self.settings.lock_timeout = timeout;
         self
@@ -146,6 +247,17 @@ impl Migrator {
     /// no-transaction script runs again from the statement that timed out (the ones before
     /// it stay applied), unless that statement is a `… CONCURRENTLY` one, which a failure can
     /// leave half done: that is never retried.
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// # use ormkit_tests::entities;
+    /// ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .lock_retries(0) // fail at the first lock timeout, naming the blockers
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn lock_retries(mut self, retries: u32) -> Self {
         self.settings.lock_retries = retries;
         self
@@ -154,6 +266,19 @@ impl Migrator {
     /// The pause before the first retry after a lock timeout (default
     /// [`DEFAULT_LOCK_RETRY_BACKOFF`](super::DEFAULT_LOCK_RETRY_BACKOFF), 1 s); it doubles
     /// with every further retry, up to 30 s.
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// # use ormkit_tests::entities;
+    /// use std::time::Duration;
+    ///
+    /// ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .lock_retry_backoff(Duration::from_millis(200))
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn lock_retry_backoff(mut self, pause: Duration) -> Self {
         self.settings.backoff = pause;
         self
@@ -161,6 +286,19 @@ impl Migrator {
 
     /// PostgreSQL's `statement_timeout` for every statement of every migration (default:
     /// the server's, usually none). `Duration::ZERO` disables a server-side one.
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// # use ormkit_tests::entities;
+    /// use std::time::Duration;
+    ///
+    /// ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .statement_timeout(Duration::from_secs(300))
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn statement_timeout(mut self, timeout: Duration) -> Self {
         self.settings.statement_timeout = Some(timeout);
         self
@@ -170,6 +308,24 @@ impl Migrator {
     /// moment of waiting, then every 10 s it keeps waiting) and when its lock timeout ends
     /// an attempt that will run again: which migration, what it waits for, the blocking
     /// sessions. Every such event is also logged with `tracing` at WARN.
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// # use ormkit_tests::entities;
+    /// ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .on_lock_wait(|wait| {
+    ///         eprintln!(
+    ///             "{} waits for {:?}, held by {} session(s)",
+    ///             wait.migration,
+    ///             wait.waiting_for,
+    ///             wait.blockers.len()
+    ///         )
+    ///     })
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_lock_wait(mut self, report: impl Fn(&LockWait) + Send + Sync + 'static) -> Self {
         self.on_lock_wait = Some(Arc::new(report));
         self
@@ -187,6 +343,19 @@ impl Migrator {
     }
 
     /// Calls `report` after each step, as it happens (for progress output).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS)
+    ///     .on_step(|step| println!("{step}")); // `<version>_<name> (<n> ms)`
+    /// migrator.migrate_up().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_step(mut self, report: impl Fn(&Step) + Send + Sync + 'static) -> Self {
         self.on_step = Some(Arc::new(report));
         self
@@ -194,16 +363,60 @@ impl Migrator {
 
     /// What discovery warned about when the migrations were read from a directory (files
     /// it ignored, up scripts without a statement); empty for embedded migrations.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("20260101000000_empty.sql"), "-- nothing yet\n")?;
+    /// let migrator = ormkit::Migrator::from_dir(&pool, dir.path())?;
+    /// assert_eq!(migrator.warnings().len(), 1); // an up script without a statement
+    /// assert!(ormkit::Migrator::new(&pool, entities::MIGRATIONS).warnings().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn warnings(&self) -> &[DiscoveryWarning] {
         &self.warnings
     }
 
     /// The migrations this Migrator knows, in version order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// let versions: Vec<&str> = migrator.migrations().iter().map(|m| &*m.version).collect();
+    /// assert!(versions.windows(2).all(|w| w[0] < w[1]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn migrations(&self) -> &[Migration] {
         &self.migrations
     }
 
     /// Where each migration stands. Reads only; takes no lock and creates nothing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// assert_eq!(migrator.status().await?.pending().count(), entities::MIGRATIONS.len());
+    /// migrator.migrate_up().await?;
+    /// let status = migrator.status().await?;
+    /// assert!(status.is_up_to_date());
+    /// println!("{status}"); // a table: version, name, state, applied at, time
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -226,6 +439,21 @@ impl Migrator {
 
     /// Applies every pending migration, oldest first.
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let report = ormkit::Migrator::new(&pool, entities::MIGRATIONS).migrate_up().await?;
+    /// for step in &report.steps {
+    ///     println!("applied {step}");
+    /// }
+    /// assert_eq!(report.current_version.as_deref(), Some(&*entities::MIGRATIONS.last().unwrap().version));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// The history checks ([`MigrateError::Failed`], [`MigrateError::ChecksumMismatch`],
@@ -238,6 +466,21 @@ impl Migrator {
 
     /// Applies the pending migrations up to and including `version`.
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// let second = &entities::MIGRATIONS[1].version;
+    /// let report = migrator.migrate_up_to(second).await?;
+    /// assert_eq!(report.steps.len(), 2);
+    /// assert!(migrator.migrate_up_to("19990101000000").await.is_err()); // no such migration
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`migrate_up`](Self::migrate_up), and [`MigrateError::UnknownVersion`] /
@@ -249,6 +492,21 @@ impl Migrator {
 
     /// Reverts the newest applied migration, if any.
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// migrator.migrate_up().await?;
+    /// let report = migrator.migrate_down().await?;
+    /// assert_eq!(report.steps.len(), 1);
+    /// assert_eq!(migrator.status().await?.pending().count(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`MigrateError::Irreversible`] when it has no down script (before anything runs), the
@@ -258,6 +516,19 @@ impl Migrator {
     }
 
     /// Reverts the `steps` newest applied migrations, newest first.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// migrator.migrate_up().await?;
+    /// assert_eq!(migrator.migrate_down_steps(2).await?.steps.len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -270,6 +541,22 @@ impl Migrator {
     /// them all (as [`migrate_down_all`](Self::migrate_down_all)). Any other version, an
     /// all-zero one such as Diesel's `00000000000000` included, is a migration like any
     /// other: it stays applied.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// migrator.migrate_up().await?;
+    /// let first = &entities::MIGRATIONS[0].version;
+    /// let report = migrator.migrate_down_to(first).await?; // every migration after the first
+    /// assert_eq!(report.current_version.as_deref(), Some(&**first));
+    /// migrator.migrate_down_to("0").await?; // and then all of them
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -285,6 +572,20 @@ impl Migrator {
 
     /// Reverts every applied migration, newest first.
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// migrator.migrate_up().await?;
+    /// migrator.migrate_down_all().await?;
+    /// assert_eq!(migrator.status().await?.current_version, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`migrate_down`](Self::migrate_down): if any of them cannot be reverted, none is.
@@ -295,6 +596,20 @@ impl Migrator {
     /// Clears the rows of failed no-transaction migrations, once a person has inspected the
     /// database and completed or undone what the script did; those migrations are pending
     /// again. Returns `<version>_<name>` of each cleared row.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// migrator.migrate_up().await?;
+    /// // Nothing failed, so there is nothing to clear.
+    /// assert!(migrator.repair().await?.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -311,6 +626,38 @@ impl Migrator {
     /// checksum of its file as it is now, so `migrate_up` applies only what is new. Run once,
     /// when switching; the other tool's table is left as it was. Returns `<version>_<name>`
     /// of each adopted migration.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::empty().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// use ormkit::ForeignHistory;
+    ///
+    /// // A database Diesel migrated: its tables, and Diesel's record of them.
+    /// let diesel = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// diesel.migrate_up().await?;
+    /// ormkit::sqlx::raw_sql(
+    ///     "DROP TABLE _ormkit_migrations;
+    ///      CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY,
+    ///                                               run_on timestamp NOT NULL DEFAULT now())",
+    /// )
+    /// .execute(&pool)
+    /// .await?;
+    /// for m in entities::MIGRATIONS {
+    ///     ormkit::sqlx::query("INSERT INTO __diesel_schema_migrations (version) VALUES ($1)")
+    ///         .bind(&*m.version)
+    ///         .execute(&pool)
+    ///         .await?;
+    /// }
+    /// let migrator = ormkit::Migrator::new(&pool, entities::MIGRATIONS);
+    /// let adopted = migrator.import_history(ForeignHistory::Diesel).await?;
+    /// assert_eq!(adopted.len(), entities::MIGRATIONS.len());
+    /// assert!(migrator.migrate_up().await?.steps.is_empty()); // nothing runs twice
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

@@ -9,7 +9,8 @@ use crate::db::Db;
 use crate::entity::SqlValue;
 use crate::entity::{ColumnWriter, InsertModel};
 use crate::error::Result;
-use crate::statement::{One, Op, Statement};
+use crate::meta::EntityMeta;
+use crate::statement::{One, Op, Statement, Subject};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments};
@@ -39,10 +40,10 @@ impl Shape {
 }
 
 /// Reads the shape of type `oid` from the catalog (domains resolve to their base type), for a
-/// statement on `table` (the label of the look-ups' spans).
+/// statement on `table` (the entity the look-ups' spans name).
 pub(crate) async fn load_shape(
     conn: &mut PgConnection,
-    table: &'static str,
+    table: &'static EntityMeta,
     oid: u32,
 ) -> Result<Shape> {
     let mut cache = HashMap::new();
@@ -51,7 +52,7 @@ pub(crate) async fn load_shape(
 
 fn load<'a>(
     db: &'a Db<'_>,
-    table: &'static str,
+    table: &'static EntityMeta,
     oid: u32,
     cache: &'a mut HashMap<u32, Shape>,
     depth: u32,
@@ -72,7 +73,7 @@ fn load<'a>(
                       FROM pg_catalog.pg_type t WHERE t.oid = $1::int8::oid"
                     .into(),
                 args,
-                table,
+                table: Subject::Entity(table),
                 op: Op::Catalog,
             })
             .await?;
@@ -91,7 +92,7 @@ fn load<'a>(
                           ORDER BY a.attnum"
                         .into(),
                     args,
-                    table,
+                    table: Subject::Entity(table),
                     op: Op::Catalog,
                 })
                 .await?;

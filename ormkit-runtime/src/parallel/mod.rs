@@ -31,6 +31,7 @@ use crate::entity::{columns_of, HasPrimaryKey, InsertModel, Table};
 use crate::error::{OrmkitError, Result};
 use crate::key::KeyPart;
 use crate::repository::{self as repo, encode_err, table_name};
+use crate::statement::span::{Batch, Endpoint};
 use crate::statement::{self, copy_in, Done, Op, Statement};
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
@@ -40,6 +41,7 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::hash::Hash;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tracing::Instrument as _;
 
 /// What [`ParallelExecutor::bulk_fetch_by_id`] found.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +79,12 @@ struct Chunk {
 /// The statements of one chunk, on the chunk's connection (in its transaction).
 trait ChunkWork: Sync {
     type Out: Send;
+    /// What the chunk's statements do (for the batch's span).
+    const OP: Op;
+    /// How many statements the chunks send: one per chunk.
+    fn statements(&self, chunks: &[Chunk]) -> usize {
+        chunks.len()
+    }
     fn run<'c>(
         &'c self,
         conn: &'c mut PgConnection,
@@ -88,6 +96,21 @@ impl<'p> ParallelExecutor<'p> {
     /// At most `max_parallel` concurrent statements (at least 1); chunks of 1000 rows, and
     /// for `COPY` the rows split evenly over `max_parallel` statements (10 000 to 1 000 000
     /// rows each); each chunk commits on its own.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// use ormkit::ParallelExecutor;
+    ///
+    /// let exec = ParallelExecutor::new(&pool, 4); // up to 4 statements (connections) at once
+    /// let logs = (0..5000).map(|i| NewAuditLog::new(format!("event {i}"))).collect();
+    /// assert_eq!(exec.bulk_insert::<AuditLog>(logs).await?, 5000);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(pool: &'p PgPool, max_parallel: usize) -> Self {
         ParallelExecutor {
             pool,
@@ -100,12 +123,41 @@ impl<'p> ParallelExecutor<'p> {
 
     /// Rows per `COPY` statement in [`bulk_insert`](Self::bulk_insert), instead of the rows
     /// split evenly over `max_parallel` statements.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 2).copy_chunk_size(1000);
+    /// let logs = (0..2500).map(|i| NewAuditLog::new(format!("event {i}"))).collect();
+    /// // Three COPY statements (1000, 1000, 500 rows), each its own transaction.
+    /// assert_eq!(exec.bulk_insert::<AuditLog>(logs).await?, 2500);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn copy_chunk_size(mut self, rows: usize) -> Self {
         self.copy_chunk_size = Some(rows.max(1));
         self
     }
 
     /// Rows per statement (default 1000).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// // `bulk_fetch_by_id`, `bulk_delete`: ids per `= ANY($1)`; `bulk_insert_returning`,
+    /// // `bulk_upsert`: rows per unnest statement; `bulk_update`: patches per transaction.
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 2).chunk_size(100);
+    /// let news = (0..250).map(|i| NewUser::new(format!("u{i}@example.com"))).collect();
+    /// assert_eq!(exec.bulk_insert_returning::<User>(news).await?.len(), 250);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn chunk_size(mut self, rows: usize) -> Self {
         self.chunk_size = rows.max(1);
         self
@@ -114,6 +166,27 @@ impl<'p> ParallelExecutor<'p> {
     /// All or nothing: every write's chunks run one after the other in one transaction, so a
     /// failure leaves nothing written (default: off, each chunk commits on its own and
     /// chunks run concurrently; see the [module documentation](self)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// use ormkit::OrmkitError;
+    ///
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 2).chunk_size(2).atomic(true);
+    /// let mut news: Vec<NewUser> = (0..5).map(|i| NewUser::new(format!("a{i}@example.com"))).collect();
+    /// news.push(NewUser::new("a0@example.com".into())); // a duplicate, in the last chunk
+    /// let Err(OrmkitError::Bulk(failure)) = exec.bulk_insert_returning::<User>(news).await else {
+    ///     panic!("the duplicate fails the call");
+    /// };
+    /// assert_eq!(failure.failed(), 4..6);
+    /// assert!(failure.committed().is_empty()); // all or nothing
+    /// assert_eq!(User::query().count(&pool).await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn atomic(mut self, atomic: bool) -> Self {
         self.atomic = atomic;
         self
@@ -121,6 +194,26 @@ impl<'p> ParallelExecutor<'p> {
 
     /// The rows with these ids, in the caller's order, with the ids that have none. One
     /// `= ANY($1)` statement per chunk, chunks concurrently.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// use ormkit_tests::entities::UserId;
+    ///
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 4);
+    /// let news = (0..3).map(|i| NewUser::new(format!("f{i}@example.com"))).collect();
+    /// let stored = exec.bulk_insert_returning::<User>(news).await?;
+    /// let wanted = vec![stored[2].id, UserId::new(-1), stored[0].id];
+    /// let found = exec.bulk_fetch_by_id::<User>(wanted).await?;
+    /// assert_eq!(found.rows[0].as_ref(), Some(&stored[2])); // the caller's order
+    /// assert_eq!(found.rows[1], None);
+    /// assert_eq!(found.missing, vec![UserId::new(-1)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bulk_fetch_by_id<T>(&self, ids: Vec<T::Id>) -> Result<BulkFetch<T, T::Id>>
     where
         T: HasPrimaryKey + Clone,
@@ -129,7 +222,9 @@ impl<'p> ParallelExecutor<'p> {
         let key = single_key::<T>("bulk_fetch_by_id")?;
         let sql = statement::select_any(T::META, key);
         let db = Db::Pool(self.pool);
-        let found: Vec<Vec<T>> = stream::iter(ids.chunks(self.chunk_size))
+        let statements = ids.len().div_ceil(self.chunk_size);
+        let batch = Batch::start(T::META, Op::Select, statements, || db.endpoint());
+        let found: Result<Vec<Vec<T>>> = stream::iter(ids.chunks(self.chunk_size))
             .map(|chunk| {
                 let (sql, db) = (&sql, &db);
                 async move {
@@ -141,8 +236,10 @@ impl<'p> ParallelExecutor<'p> {
             })
             .buffer_unordered(self.max_parallel)
             .try_collect()
-            .await?;
-        let (rows, missing) = in_callers_order(found.into_iter().flatten().collect(), ids);
+            .instrument(batch.span().clone())
+            .await;
+        batch.finish(&found);
+        let (rows, missing) = in_callers_order(found?.into_iter().flatten().collect(), ids);
         Ok(BulkFetch { rows, missing })
     }
 
@@ -150,6 +247,31 @@ impl<'p> ParallelExecutor<'p> {
     /// transaction (or all in one, [`atomic`](Self::atomic)); the number of rows written. No
     /// row limit, no parameter limit. Rows that set different columns (some `None` defaults,
     /// some not) go in separate COPY statements.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// use ormkit::OrmkitError;
+    ///
+    /// // Without `atomic`, a failing chunk costs itself only: the error says exactly which input
+    /// // rows were committed, which failed and which were never sent.
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 1).copy_chunk_size(2);
+    /// let mut news: Vec<NewUser> = (0..6).map(|i| NewUser::new(format!("c{i}@example.com"))).collect();
+    /// news[3] = NewUser::new("c0@example.com".into()); // a duplicate in the second chunk
+    /// let Err(OrmkitError::Bulk(failure)) = exec.bulk_insert::<User>(news).await else {
+    ///     panic!("the duplicate fails its chunk");
+    /// };
+    /// assert_eq!(failure.committed(), &[0..2]);
+    /// assert_eq!(failure.failed(), 2..4);
+    /// assert_eq!(failure.not_attempted(), &[4..6]);
+    /// assert_eq!(failure.source().sqlstate().as_deref(), Some("23505"));
+    /// assert_eq!(User::query().count(&pool).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bulk_insert<T: Table>(&self, rows: Vec<T::Insert>) -> Result<u64> {
         let chunk_size = self.copy_chunk_size.unwrap_or_else(|| {
             rows.len()
@@ -158,7 +280,13 @@ impl<'p> ParallelExecutor<'p> {
         });
         let chunks = column_chunks::<T>(&rows, chunk_size);
         let written = self
-            .write_chunks::<T, _>(chunks, &CopyWork::<T> { rows: &rows })
+            .write_chunks::<T, _>(
+                chunks,
+                &CopyWork::<T> {
+                    rows: &rows,
+                    endpoint: Endpoint::of(self.pool),
+                },
+            )
             .await?;
         Ok(written.into_iter().sum())
     }
@@ -168,6 +296,20 @@ impl<'p> ParallelExecutor<'p> {
     /// column, so no parameter limit) in its own transaction, chunks concurrently. Rows that
     /// set an array-typed column, which `unnest` would flatten, go in multi-row
     /// `INSERT … VALUES` statements instead.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 2);
+    /// let news = (0..3).map(|i| NewUser::new(format!("r{i}@example.com"))).collect();
+    /// let stored = exec.bulk_insert_returning::<User>(news).await?;
+    /// assert_eq!(stored[1].email, "r1@example.com"); // identities and defaults filled in
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bulk_insert_returning<T: Table>(&self, rows: Vec<T::Insert>) -> Result<Vec<T>> {
         self.insert_chunks::<T>(rows, String::new()).await
     }
@@ -178,6 +320,27 @@ impl<'p> ParallelExecutor<'p> {
     /// [`bulk_insert_returning`](Self::bulk_insert_returning), with `ON CONFLICT`. Two rows of
     /// one chunk that conflict with each other under `do_update` are an error of that chunk
     /// (PostgreSQL cannot update a row twice in one statement).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// use ormkit::OnConflict;
+    ///
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 2);
+    /// exec.bulk_insert_returning::<User>(vec![NewUser::new("ada@example.com".into())]).await?;
+    /// let mut ada = NewUser::new("ada@example.com".into());
+    /// ada.display_name = Some("Ada".into());
+    /// let news = vec![ada, NewUser::new("grace@example.com".into())];
+    /// let update = OnConflict::on(users::EMAIL).do_update(users::DISPLAY_NAME);
+    /// let written = exec.bulk_upsert::<User>(news, &update).await?;
+    /// assert_eq!(written[0].display_name.as_deref(), Some("Ada")); // updated
+    /// assert_eq!(written[1].email, "grace@example.com"); // inserted
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bulk_upsert<T: Table>(
         &self,
         rows: Vec<T::Insert>,
@@ -222,6 +385,21 @@ impl<'p> ParallelExecutor<'p> {
     /// Applies `patches` (each one `UPDATE … WHERE <key>`, a chunk of them per transaction,
     /// chunks concurrently); how many rows existed and were updated. Empty patches are
     /// skipped.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 2);
+    /// let news = (0..3).map(|i| NewUser::new(format!("p{i}@example.com"))).collect();
+    /// let stored = exec.bulk_insert_returning::<User>(news).await?;
+    /// let patches = stored.iter().map(|u| UserPatch::new(u.id).karma(Some(5))).collect();
+    /// assert_eq!(exec.bulk_update::<User>(patches).await?, 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bulk_update<T: HasPrimaryKey>(&self, patches: Vec<T::Patch>) -> Result<u64> {
         let chunks = plain_chunks(patches.len(), self.chunk_size);
         let counts = self
@@ -232,6 +410,20 @@ impl<'p> ParallelExecutor<'p> {
 
     /// Deletes the rows with these ids, one `= ANY($1)` statement per chunk; how many were
     /// deleted.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{users, AuditLog, NewAuditLog, NewUser, User, UserPatch};
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 2);
+    /// let news = (0..3).map(|i| NewUser::new(format!("d{i}@example.com"))).collect();
+    /// let ids = exec.bulk_insert_returning::<User>(news).await?.into_iter().map(|u| u.id).collect();
+    /// assert_eq!(exec.bulk_delete::<User>(ids).await?, 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bulk_delete<T>(&self, ids: Vec<T::Id>) -> Result<u64>
     where
         T: HasPrimaryKey,
@@ -248,8 +440,23 @@ impl<'p> ParallelExecutor<'p> {
     }
 
     /// Runs `work` for every chunk and returns the outputs in chunk order, or a
-    /// [`BulkError`] saying what was and was not written.
+    /// [`BulkError`] saying what was and was not written; in one span for the whole call.
     async fn write_chunks<T: Table, W: ChunkWork>(
+        &self,
+        chunks: Vec<Chunk>,
+        work: &W,
+    ) -> Result<Vec<W::Out>> {
+        let statements = work.statements(&chunks);
+        let batch = Batch::start(T::META, W::OP, statements, || Endpoint::of(self.pool));
+        let result = self
+            .run_chunks::<T, W>(chunks, work)
+            .instrument(batch.span().clone())
+            .await;
+        batch.finish(&result);
+        result
+    }
+
+    async fn run_chunks<T: Table, W: ChunkWork>(
         &self,
         chunks: Vec<Chunk>,
         work: &W,
@@ -429,10 +636,13 @@ fn column_chunks<T: Table>(rows: &[T::Insert], max: usize) -> Vec<Chunk> {
 
 struct CopyWork<'r, T: Table> {
     rows: &'r [T::Insert],
+    /// The pool's server, for the COPY statements' spans.
+    endpoint: Endpoint,
 }
 
 impl<T: Table> ChunkWork for CopyWork<'_, T> {
     type Out = u64;
+    const OP: Op = Op::Copy;
 
     fn run<'c>(
         &'c self,
@@ -462,7 +672,7 @@ impl<T: Table> ChunkWork for CopyWork<'_, T> {
             let mut next = rows.iter();
             let sql = statement::copy_from_stdin(T::META, &chunk.columns);
             let statement = Statement::new(T::META, Op::Copy, sql, PgArguments::default());
-            let written = copy_in(conn, statement, || {
+            let written = copy_in(conn, self.endpoint.clone(), statement, || {
                 let Some(buffer) = data.as_mut() else {
                     return Ok(None);
                 };
@@ -510,6 +720,7 @@ struct UnnestWork<'r, T: Table> {
 
 impl<T: Table> ChunkWork for UnnestWork<'_, T> {
     type Out = Vec<T>;
+    const OP: Op = Op::Insert;
 
     fn run<'c>(
         &'c self,
@@ -536,6 +747,12 @@ struct UpdateWork<'r, T: HasPrimaryKey> {
 
 impl<T: HasPrimaryKey> ChunkWork for UpdateWork<'_, T> {
     type Out = u64;
+    const OP: Op = Op::Update;
+
+    /// One `UPDATE` per patch.
+    fn statements(&self, chunks: &[Chunk]) -> usize {
+        chunks.iter().map(|c| c.rows.len()).sum()
+    }
 
     fn run<'c>(
         &'c self,
@@ -566,6 +783,7 @@ where
     T::Id: KeyPart,
 {
     type Out = u64;
+    const OP: Op = Op::Delete;
 
     fn run<'c>(
         &'c self,

@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::entity::SqlValue;
 use crate::entity::{ColumnWriter, Entity, InsertModel};
 use crate::error::Result;
-use crate::statement::{self, Op, Statement};
+use crate::statement::{self, Op, Statement, Subject};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
@@ -69,7 +69,7 @@ pub(crate) async fn column_types<T: Entity>(
                   ORDER BY c.ord"
                     .into(),
             args,
-            table: T::META.name,
+            table: Subject::Entity(T::META),
             op: Op::Catalog,
         })
         .await?;
@@ -90,7 +90,7 @@ pub(crate) async fn column_types<T: Entity>(
         out.push(ColumnType {
             cast,
             oid,
-            shape: load_shape(conn, T::META.name, oid).await?,
+            shape: load_shape(conn, T::META, oid).await?,
             is_array,
             text_form: false,
         });

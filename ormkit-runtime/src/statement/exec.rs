@@ -4,7 +4,8 @@
 //! A [`Cluster`](crate::Cluster)'s router (`crate::cluster::route`) only chooses the
 //! [`Target`]: it sends through [`send`] and [`on_pool`] like everything else.
 
-use super::{Op, Statement};
+use super::span::{self, Endpoint, Failure, Names};
+use super::{Op, Statement, Subject};
 use crate::db::{Db, PoolTag, Target};
 use crate::error::{OrmkitError, Result};
 use futures::future::BoxFuture;
@@ -184,36 +185,39 @@ impl Fetch for Done {
     }
 }
 
-/// One statement being recorded: its span (`ormkit.query`: table, op, pool, rows, duration,
-/// error; never parameter values), its metrics and its statement count.
+/// One statement being recorded: its span (`ormkit.query`: OpenTelemetry's database
+/// attributes and ormkit's table, op, pool, rows, duration, error; never parameter values),
+/// its metrics and its statement count.
 #[derive(Debug)]
 pub(crate) struct Recording {
     span: tracing::Span,
-    table: &'static str,
+    label: &'static str,
     op: Op,
     pool: PoolTag,
+    names: Names,
     start: Instant,
 }
 
 impl Recording {
-    pub(crate) fn start(table: &'static str, op: Op, pool: PoolTag) -> Self {
+    /// `endpoint` is asked only when a subscriber wants the span.
+    pub(crate) fn start(
+        table: Subject,
+        op: Op,
+        pool: PoolTag,
+        sql: &str,
+        endpoint: impl FnOnce() -> Endpoint,
+    ) -> Self {
         if op != Op::Catalog {
             crate::stats::record_statement();
         }
-        let span = tracing::debug_span!(
-            "ormkit.query",
-            table,
-            op = op.as_str(),
-            pool = pool.as_str(),
-            rows = tracing::field::Empty,
-            duration_us = tracing::field::Empty,
-            error = tracing::field::Empty,
-        );
+        let names = table.names(op);
+        let span = span::statement(table.label(), op, pool.as_str(), &names, sql, endpoint);
         Recording {
             span,
-            table,
+            label: table.label(),
             op,
             pool,
+            names,
             start: Instant::now(),
         }
     }
@@ -224,26 +228,27 @@ impl Recording {
 
     /// The statement went to another pool than the one it started for (a replica's read
     /// sent to the primary instead).
-    pub(crate) fn retag(&mut self, pool: PoolTag) {
+    pub(crate) fn retag(&mut self, pool: PoolTag, endpoint: Endpoint) {
         self.pool = pool;
         self.span.record("pool", pool.as_str());
+        span::record_endpoint(&self.span, &endpoint);
     }
 
     /// Ends the recording with the statement's outcome.
     pub(crate) fn finish<T>(self, result: &Result<T>, rows: impl FnOnce(&T) -> u64) {
         let elapsed: Duration = self.start.elapsed();
-        let (rows, error) = match result {
+        let (rows, failure) = match result {
             Ok(value) => (Some(rows(value)), None),
-            Err(err) => (None, Some(err.category())),
+            Err(err) => (None, Some(Failure::of(err))),
         };
+        span::finish(&self.span, elapsed, rows, failure.as_ref());
         crate::metrics::record(
-            self.table,
+            self.label,
             self.op.as_str(),
             self.pool.as_str(),
+            &self.names,
             elapsed,
-            error,
-            rows,
-            &self.span,
+            failure.as_ref(),
         );
     }
 }
@@ -252,7 +257,7 @@ impl Recording {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sent<'s> {
     pub(crate) sql: &'s str,
-    pub(crate) table: &'static str,
+    pub(crate) table: Subject,
     pub(crate) op: Op,
 }
 
@@ -315,7 +320,9 @@ pub(crate) async fn send<F: Fetch>(
     with: F::With,
     args: PgArguments,
 ) -> Result<F> {
-    let recording = Recording::start(sent.table, sent.op, target.tag());
+    let recording = Recording::start(sent.table, sent.op, target.tag(), sent.sql, || {
+        target.endpoint()
+    });
     let result = async {
         let mut conn = target.connection().await?;
         let out = F::fetch(with, sent.sql, args, &mut conn).await?;
@@ -348,10 +355,10 @@ pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
     async_stream::try_stream! {
         let Statement { sql, args, table, op } = statement;
         let route = crate::cluster::StreamRoute::new(&db, op);
-        let mut recording = Recording::start(table, op, route.tag());
+        let mut recording = Recording::start(table, op, route.tag(), &sql, || route.endpoint());
         let (mut conn, pool) = route.connection().instrument(recording.span().clone()).await?;
         if pool != route.tag() {
-            recording.retag(pool);
+            recording.retag(pool, db.endpoint());
         }
         let mut rows = sqlx::query_with(&sql, args)
             .try_map(move |row: PgRow| decode(&row))
@@ -386,20 +393,28 @@ pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
     .boxed()
 }
 
-/// Streams binary COPY data into `statement` (a `COPY … FROM STDIN`) on `conn`: `next`
+/// Streams binary COPY data into `statement` (a `COPY … FROM STDIN`) on `conn` (a
+/// connection to `endpoint`): `next`
 /// yields the data piece by piece (encoding goes on while the server works on what was
 /// sent), `Ok(None)` at the end. The number of rows written; on an encoding error the COPY
 /// is aborted and the error returned.
 #[cfg(feature = "parallel")]
 pub(crate) async fn copy_in<E>(
     conn: &mut PgConnection,
+    endpoint: Endpoint,
     statement: Statement,
     mut next: impl FnMut() -> std::result::Result<Option<Vec<u8>>, E> + Send,
 ) -> Result<std::result::Result<u64, E>>
 where
     E: std::fmt::Display + Send,
 {
-    let recording = Recording::start(statement.table, statement.op, PoolTag::Primary);
+    let recording = Recording::start(
+        statement.table,
+        statement.op,
+        PoolTag::Primary,
+        &statement.sql,
+        || endpoint,
+    );
     let result: Result<std::result::Result<u64, E>> = async {
         let mut copy = conn.copy_in_raw(&statement.sql).await?;
         loop {

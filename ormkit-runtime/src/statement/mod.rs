@@ -13,6 +13,7 @@
 
 #[cfg(feature = "orm")]
 pub(crate) mod exec;
+pub(crate) mod span;
 
 use crate::ident::quote_ident;
 use crate::meta::{ColumnMeta, EntityMeta, ForeignKeyMeta};
@@ -26,6 +27,7 @@ use std::sync::{OnceLock, RwLock};
 pub(crate) use exec::copy_in;
 #[cfg(feature = "orm")]
 pub(crate) use exec::{Done, One};
+pub(crate) use span::Subject;
 
 /// What a statement does, for its span and metrics (`op`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,15 +74,29 @@ impl Op {
             Op::Catalog => "catalog",
         }
     }
+
+    /// The SQL command, as OpenTelemetry's `db.operation.name` (none for a checked query
+    /// that writes: ormkit does not parse its text).
+    pub(crate) fn operation_name(self) -> Option<&'static str> {
+        Some(match self {
+            Op::Select | Op::Count | Op::Load | Op::Lock | Op::Catalog => "SELECT",
+            Op::Insert => "INSERT",
+            Op::Update => "UPDATE",
+            Op::Delete => "DELETE",
+            #[cfg(feature = "parallel")]
+            Op::Copy => "COPY",
+            Op::Execute => return None,
+        })
+    }
 }
 
 /// One statement: its text, its bound parameters, and what it is (for the span and the
-/// metrics: the table's name and the operation).
+/// metrics: the table or checked query it is about, and the operation).
 #[derive(Debug)]
 pub(crate) struct Statement {
     pub(crate) sql: Cow<'static, str>,
     pub(crate) args: PgArguments,
-    pub(crate) table: &'static str,
+    pub(crate) table: Subject,
     pub(crate) op: Op,
 }
 
@@ -94,7 +110,7 @@ impl Statement {
         Statement {
             sql: sql.into(),
             args,
-            table: meta.name,
+            table: Subject::Entity(meta),
             op,
         }
     }
@@ -162,6 +178,11 @@ pub(crate) struct EntitySql {
     pub(crate) exists_by_key: String,
     /// `DELETE FROM <table> WHERE <key> = $1 …`.
     pub(crate) delete_by_key: String,
+    /// `schema.name`, unquoted: OpenTelemetry's `db.collection.name`.
+    pub(crate) collection: String,
+    /// `db.query.summary` per SQL command: `SELECT schema.name`, `INSERT …`, `UPDATE …`,
+    /// `DELETE …`, `COPY …`.
+    summaries: [String; 5],
 }
 
 /// The entity's fixed SQL.
@@ -201,7 +222,12 @@ impl EntitySql {
                 format!("DELETE FROM {table} WHERE {key}"),
             )
         };
+        let collection = format!("{}.{}", meta.schema, meta.name);
+        let summaries = ["SELECT", "INSERT", "UPDATE", "DELETE", "COPY"]
+            .map(|command| format!("{command} {collection}"));
         EntitySql {
+            collection,
+            summaries,
             count: format!("SELECT count(*) FROM {table}"),
             table,
             columns,
@@ -216,6 +242,19 @@ impl EntitySql {
     /// The quoted name of column `index`.
     pub(crate) fn column(&self, index: u16) -> &str {
         &self.columns[usize::from(index)]
+    }
+
+    /// `db.query.summary` of a statement doing `op` on the entity's table.
+    pub(crate) fn summary(&self, op: Op) -> &str {
+        let command = match op {
+            Op::Insert => 1,
+            Op::Update => 2,
+            Op::Delete => 3,
+            #[cfg(feature = "parallel")]
+            Op::Copy => 4,
+            _ => 0,
+        };
+        &self.summaries[command]
     }
 }
 

@@ -3,10 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Executor as _, PgPool};
+use sqlx::{Executor as _, PgConnection, PgPool};
 
-use super::server::{close, server, Server};
-use super::{template, Fixture};
+use super::server::{close, drop_database, server, Server};
+use super::{spare_sql, spares, template, Fixture};
 use crate::Migration;
 use ormkit_schema::quote_ident;
 
@@ -18,44 +18,36 @@ pub struct TestDatabase {
     name: String,
     pool: PgPool,
     server: &'static Server,
+    /// Whether spares are on: a passed test's database goes to the background thread.
+    spares: bool,
 }
 
 impl TestDatabase {
-    /// Clones the template for `migrations` (building it first if this server has none
-    /// yet) into a new database named after `test`, and runs `fixtures` on it in order.
+    /// A database for `test`: a spare clone of the template for `migrations` renamed to
+    /// the test's name when one is ready (see [`SPARES_VAR`](super::SPARES_VAR)), else a
+    /// clone made now (the template is built first if this server has none yet); then
+    /// `fixtures`, in order.
     pub async fn create(
         test: &str,
         migrations: &[Migration],
         fixtures: &[Fixture],
     ) -> Result<TestDatabase, String> {
         let server = server()?;
+        let spares = spares::wanted()?;
         let template = template::ensure(server, migrations).await?;
-        let name = unique_name(test);
-        let mut admin = server.admin().await?;
-        let created = admin
-            .execute(&*format!(
-                "CREATE DATABASE {} TEMPLATE {}",
-                quote_ident(&name),
-                quote_ident(&template)
-            ))
-            .await;
-        if created.is_ok() {
-            // For whoever finds it kept: which test it belonged to.
-            let comment = format!("ormkit::test {test}").replace('\'', "''");
-            let _ = admin
-                .execute(&*format!(
-                    "COMMENT ON DATABASE {} IS '{comment}'",
-                    quote_ident(&name)
-                ))
-                .await;
+        if spares > 0 {
+            spares::keep_ready(server, &template, spares);
         }
-        close(admin).await;
-        created.map_err(|err| {
-            format!(
-                "CREATE DATABASE {name} TEMPLATE {template} on {}: {err}",
-                server.description
-            )
-        })?;
+        let name = unique_name(test);
+        // For whoever finds it kept: which test it belonged to.
+        let comment = format!("ormkit::test {test}");
+        let claimed = spares > 0 && spares::claim(&template, &name, &comment).await?;
+        if !claimed {
+            let mut admin = server.admin().await?;
+            let created = clone(&mut admin, &template, &name, &comment).await;
+            close(admin).await;
+            created.map_err(|err| format!("{err} on {}", server.description))?;
+        }
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .connect_with(server.database(&name))
@@ -64,6 +56,7 @@ impl TestDatabase {
             pool: pool.map_err(|err| format!("connecting to {name}: {err}"))?,
             name,
             server,
+            spares: spares > 0,
         };
         for fixture in fixtures {
             if let Err(err) = sqlx::raw_sql(fixture.sql).execute(&db.pool).await {
@@ -84,20 +77,17 @@ impl TestDatabase {
         &self.name
     }
 
-    /// Closes the pool and drops the database.
+    /// Closes the pool and drops the database: with spares on, renamed `ormkit_trash_…` and
+    /// dropped by the background thread (or the next run's); else at once.
     pub async fn drop_database(self) -> Result<(), String> {
         self.pool.close().await;
+        if self.spares {
+            return spares::discard(&self.name).await;
+        }
         let mut admin = self.server.admin().await?;
-        let dropped = admin
-            .execute(&*format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quote_ident(&self.name)
-            ))
-            .await;
+        let dropped = drop_database(&mut admin, &self.name).await;
         close(admin).await;
         dropped
-            .map(drop)
-            .map_err(|err| format!("dropping {}: {err}", self.name))
     }
 
     /// Closes the pool and leaves the database in place; what to tell the user.
@@ -113,6 +103,31 @@ impl TestDatabase {
             self.name, self.server.description
         )
     }
+}
+
+/// `name`, a clone of `template` made now, with `comment` on it.
+async fn clone(
+    admin: &mut PgConnection,
+    template: &str,
+    name: &str,
+    comment: &str,
+) -> Result<(), String> {
+    admin
+        .execute(&*format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(name),
+            quote_ident(template)
+        ))
+        .await
+        .map_err(|err| format!("CREATE DATABASE {name} TEMPLATE {template}: {err}"))?;
+    let _ = admin
+        .execute(&*format!(
+            "COMMENT ON DATABASE {} IS {}",
+            quote_ident(name),
+            spare_sql::literal(comment)
+        ))
+        .await;
+    Ok(())
 }
 
 /// `ormkit_test_<test's last path segment, shortened>_<pid>_<counter>`: unique among

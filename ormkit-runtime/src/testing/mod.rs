@@ -28,10 +28,18 @@
 //!   the migrations change. Templates of older migrations are left in place (other branches
 //!   may still use them): drop them with `DROP DATABASE` after `ALTER DATABASE … IS_TEMPLATE
 //!   false`.
-//! - **Each test**: `CREATE DATABASE ormkit_test_… TEMPLATE ormkit_tpl_…`, then the
-//!   fixtures in order, then the test with a pool on it. When the test passes the database
-//!   is dropped; when it fails (a panic or an `Err`) it is kept and its name printed, to
-//!   inspect it (on a throwaway cluster, until the binary exits).
+//! - **Spares**: a clone costs 100–650 ms on a server with `fsync = on` (PostgreSQL copies
+//!   the template through the WAL), so a background thread of the test binary clones
+//!   [`SPARES_VAR`] (`ORMKIT_TEST_SPARES`, default 8, `0`: off) spares of the template ahead
+//!   of time, `ormkit_spare_<digest>_<unix secs>_<pid>_<n>`, and keeps that many. Spares
+//!   stay on a server after the run, for the next run of any binary with the same
+//!   migrations; those of other templates are dropped once they are an hour old.
+//! - **Each test**: a spare renamed to `ormkit_test_…` (the rename succeeds for one claimer
+//!   only), else `CREATE DATABASE ormkit_test_… TEMPLATE ormkit_tpl_…` when none is ready;
+//!   then the fixtures in order, then the test with a pool on it. When the test passes the
+//!   database is renamed `ormkit_trash_…` and dropped by the background thread (or by the
+//!   next run's, if this one exits first); when it fails (a panic or an `Err`) it is kept
+//!   and its name printed, to inspect it (on a throwaway cluster, until the binary exits).
 //! - **Migrations**: `crate::entities::MIGRATIONS` (what `ormkit::include_entities!()`
 //!   declares), or `migrations = path::TO::MIGRATIONS`.
 //! - **Fixtures**: `fixtures("users", "posts")` runs `tests/fixtures/users.sql`, then
@@ -41,9 +49,12 @@
 
 mod database;
 mod server;
+mod spare_sql;
+mod spares;
 mod template;
 
 pub use database::TestDatabase;
+pub use spares::SPARES_VAR;
 pub use template::template_name;
 
 use std::future::Future;

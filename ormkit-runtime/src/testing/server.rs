@@ -80,6 +80,20 @@ impl Server {
     }
 }
 
+/// `DROP DATABASE IF EXISTS name WITH (FORCE)`.
+pub(crate) async fn drop_database(admin: &mut PgConnection, name: &str) -> Result<(), String> {
+    sqlx::Executor::execute(
+        &mut *admin,
+        &*format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            ormkit_schema::quote_ident(name)
+        ),
+    )
+    .await
+    .map(drop)
+    .map_err(|err| format!("dropping {name}: {err}"))
+}
+
 /// Closes `conn` politely (errors do not matter: the work is done).
 pub(crate) async fn close(conn: PgConnection) {
     let _ = conn.close().await;

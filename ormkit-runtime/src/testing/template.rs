@@ -1,6 +1,9 @@
 //! The template database: the migrations applied once per set of migrations and server,
 //! race-free across threads, test binaries and runs.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
 use super::server::{close, Server};
@@ -24,13 +27,27 @@ pub fn template_name(migrations: &[Migration]) -> String {
 /// are built rarely and quickly).
 const BUILD_LOCK: i64 = 0x6f72_6d6b_6974_7470; // "ormkittp"
 
-/// Makes sure the template for `migrations` exists on `server`; its name.
+/// Makes sure the template for `migrations` exists on `server` (asked once per process and
+/// template: a template is never dropped while tests run); its name.
 pub(crate) async fn ensure(server: &Server, migrations: &[Migration]) -> Result<String, String> {
+    static READY: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let name = template_name(migrations);
+    if READY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&name)
+    {
+        return Ok(name);
+    }
     let mut admin = server.admin().await?;
     let result = ensure_on(&mut admin, server, migrations, &name).await;
     close(admin).await;
-    result.map(|()| name)
+    result?;
+    READY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(name.clone());
+    Ok(name)
 }
 
 async fn ensure_on(

@@ -32,6 +32,23 @@ pub struct SchemaValidator {
 
 impl SchemaValidator {
     /// A validator on `pool`'s database.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// use ormkit::SchemaValidator;
+    ///
+    /// // At startup, before serving: the database is the one the binary was built for.
+    /// SchemaValidator::new(&pool)
+    ///     .validate_lock(entities::SCHEMA_LOCK)
+    ///     .await?
+    ///     .into_result()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(pool: &PgPool) -> Self {
         SchemaValidator { pool: pool.clone() }
     }
@@ -43,11 +60,51 @@ impl SchemaValidator {
     ///
     /// [`ValidationError::Database`], [`ValidationError::Introspect`]; differences are in the
     /// report, not errors (see [`ValidationReport::into_result`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// use entities::{Post, User};
+    /// use ormkit::validate::{Finding, Severity};
+    /// use ormkit::SchemaValidator;
+    ///
+    /// let validator = SchemaValidator::new(&pool);
+    /// assert!(validator.validate_entity::<User>().await?.is_ok());
+    /// // Someone relaxed a column the code reads into a non-`Option` field.
+    /// ormkit::sqlx::query("ALTER TABLE posts ALTER COLUMN body DROP NOT NULL")
+    ///     .execute(&pool)
+    ///     .await?;
+    /// let report = validator.validate_entity::<Post>().await?;
+    /// let finding = report.errors().next().expect("an error");
+    /// assert!(matches!(finding, Finding::NullabilityMismatch { column, .. } if column == "body"));
+    /// assert_eq!(finding.severity(), Severity::Error);
+    /// assert!(report.into_result().is_err()); // `ValidationError::Drift`, listing the findings
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn validate_entity<T: Entity>(&self) -> Result<ValidationReport, ValidationError> {
         self.validate_all(&[T::META]).await
     }
 
     /// Compares every entity of `entities` with the database, in one report.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// // Every table and view the build generated (`entities::ENTITIES`).
+    /// let report = ormkit::SchemaValidator::new(&pool)
+    ///     .validate_all(entities::ENTITIES)
+    ///     .await?;
+    /// assert!(report.is_ok(), "{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -84,6 +141,26 @@ impl SchemaValidator {
     /// `entities::SCHEMA_LOCK`, the lock the binary was built from: every relation, column,
     /// primary key, enum, domain and composite type it describes.
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// // A column the code does not know: a warning (inserts leave it out), not an error.
+    /// ormkit::sqlx::query("ALTER TABLE users ADD COLUMN nickname text")
+    ///     .execute(&pool)
+    ///     .await?;
+    /// let report = ormkit::SchemaValidator::new(&pool)
+    ///     .validate_lock(entities::SCHEMA_LOCK)
+    ///     .await?;
+    /// assert_eq!(report.errors().count(), 0);
+    /// assert_eq!(report.warnings().count(), 1);
+    /// println!("{report}"); // one line per finding, errors first
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ValidationError::Lock`] when `lock` is not a valid lock, and as
@@ -95,6 +172,21 @@ impl SchemaValidator {
 
     /// Compares the database with a schema model (what [`validate_lock`](Self::validate_lock)
     /// does after parsing).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// let lock = ormkit_schema::SchemaLock::parse(entities::SCHEMA_LOCK, "schema.lock")?;
+    /// let report = ormkit::SchemaValidator::new(&pool)
+    ///     .validate_schema(&lock.schema)
+    ///     .await?;
+    /// assert!(report.is_ok(), "{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -126,6 +218,25 @@ impl SchemaValidator {
     /// [`ValidationError::Database`] without a connection; [`ValidationError::Introspect`]
     /// when the catalog cannot name a described type. A query that no longer prepares is a
     /// finding ([`Finding::QueryFails`]), not an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities;
+    /// use ormkit::validate::Finding;
+    ///
+    /// let validator = ormkit::SchemaValidator::new(&pool);
+    /// assert!(validator.validate_queries(entities::queries::QUERIES).await?.is_ok());
+    /// ormkit::sqlx::query("ALTER TABLE users RENAME COLUMN display_name TO shown_name")
+    ///     .execute(&pool)
+    ///     .await?;
+    /// let report = validator.validate_queries(entities::queries::QUERIES).await?;
+    /// assert!(report.errors().any(|f| matches!(f, Finding::QueryFails { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "orm")]
     pub async fn validate_queries(
         &self,

@@ -52,22 +52,40 @@ async fn fixtures_run_before_the_test(pool: PgPool) -> anyhow::Result<()> {
 
 /// Run by [`template_reuse_kept_failures_and_cluster_mode`] in child processes, and as an
 /// ordinary test: prints where it ran; `ORMKIT_TEST_PROBE=fail` makes it fail after a
-/// write, `cluster` checks that it runs on a unix socket (a throwaway cluster).
+/// write, `cluster` checks that it runs on a unix socket (a throwaway cluster), `spares`
+/// waits (a bounded while) until the background thread has made `ORMKIT_TEST_SPARES` spares
+/// and dropped every trash database.
 #[ormkit::test]
 async fn probe(pool: PgPool) -> anyhow::Result<()> {
-    let (database, data_dir, over_tcp): (String, String, bool) = ormkit::sqlx::query_as(
-        "SELECT current_database()::text, current_setting('data_directory'), \
-         inet_server_addr() IS NOT NULL",
+    let (database, oid, data_dir, over_tcp): (String, i64, String, bool) = ormkit::sqlx::query_as(
+        "SELECT current_database()::text, \
+             (SELECT oid::int8 FROM pg_database WHERE datname = current_database()), \
+             current_setting('data_directory'), inet_server_addr() IS NOT NULL",
     )
     .fetch_one(&pool)
     .await?;
-    println!("probe database={database} data_dir={data_dir}");
+    println!("probe database={database} oid={oid} data_dir={data_dir}");
     Repository::<User>::new(&pool)
         .insert(NewUser::new("probe@example.com".into()))
         .await?;
     match std::env::var("ORMKIT_TEST_PROBE").as_deref() {
         Ok("fail") => anyhow::bail!("the probe was asked to fail"),
         Ok("cluster") => assert!(!over_tcp, "a throwaway cluster listens on a socket only"),
+        Ok("spares") => {
+            let wanted: i64 = std::env::var(ormkit::testing::SPARES_VAR)?.parse()?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let (spares, trash) = ormkit_tests::support::spares_and_trash(&pool).await?;
+                if spares >= wanted && trash == 0 {
+                    break;
+                }
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "{spares} spares and {trash} trash databases after 60 s"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -75,6 +93,11 @@ async fn probe(pool: PgPool) -> anyhow::Result<()> {
 
 /// This test binary, running only [`probe`], with `DATABASE_URL` as given.
 fn run_probe(database_url: Option<&str>, mode: &str) -> Output {
+    run_probe_with(database_url, mode, "0")
+}
+
+/// [`run_probe`] with `ORMKIT_TEST_SPARES` as given (`0`: none, as the other runs).
+fn run_probe_with(database_url: Option<&str>, mode: &str, spares: &str) -> Output {
     let mut child = Command::new(std::env::current_exe().unwrap());
     child
         .args([
@@ -83,7 +106,8 @@ fn run_probe(database_url: Option<&str>, mode: &str) -> Output {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("ORMKIT_TEST_PROBE", mode);
+        .env("ORMKIT_TEST_PROBE", mode)
+        .env(ormkit::testing::SPARES_VAR, spares);
     match database_url {
         Some(url) => child.env("DATABASE_URL", url),
         None => child.env_remove("DATABASE_URL"),
@@ -185,6 +209,55 @@ async fn template_reuse_kept_failures_and_cluster_mode() -> anyhow::Result<()> {
     assert!(
         !std::path::Path::new(&data_dir).exists(),
         "the probe's cluster ({data_dir}) is deleted once it exits"
+    );
+    admin.close().await;
+    server.close()?;
+    Ok(())
+}
+
+/// With spares on (`ORMKIT_TEST_SPARES`), on a server of this test's own: a run's background
+/// thread clones spares ahead of time; the next run's test is handed one of them (renamed, so
+/// its oid is the spare's), and that run's thread makes a new one and drops the databases
+/// the first run's passed tests left as trash. A count that is not a number is an error
+/// naming the variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spares_are_cloned_ahead_and_handed_to_the_next_run() -> anyhow::Result<()> {
+    let bindir = ormkit_build_support::find_bindir(|v| std::env::var(v).ok())
+        .expect("this test needs PostgreSQL's server binaries");
+    let server = ormkit_build_support::ScratchDatabase::local_cluster(&bindir, None)?;
+    let url = server.url().to_owned();
+    let admin = PgPool::connect(&url).await?;
+    let spares = "SELECT oid::int8 FROM pg_database WHERE datname LIKE 'ormkit\\_spare\\_%'";
+
+    let first = run_probe_with(Some(&url), "spares", "2");
+    assert!(first.status.success(), "{}", text(&first));
+    let made: Vec<i64> = ormkit::sqlx::query_scalar(spares).fetch_all(&admin).await?;
+    assert_eq!(made.len(), 2, "two spares wait for the next run");
+    let first_oid: i64 = probe_value(&first, "oid").parse()?;
+    assert!(!made.contains(&first_oid), "the first run had no spare yet");
+
+    let second = run_probe_with(Some(&url), "spares", "2");
+    assert!(second.status.success(), "{}", text(&second));
+    let claimed: i64 = probe_value(&second, "oid").parse()?;
+    assert!(
+        made.contains(&claimed),
+        "the second run's test got a spare ({claimed} in {made:?})"
+    );
+    let now: Vec<i64> = ormkit::sqlx::query_scalar(spares).fetch_all(&admin).await?;
+    assert_eq!(now.len(), 2, "the claimed spare was replaced");
+    let tests: i64 = ormkit::sqlx::query_scalar(
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'ormkit\\_test\\_%'",
+    )
+    .fetch_one(&admin)
+    .await?;
+    assert_eq!(tests, 0, "passed tests leave no database of their own");
+
+    let bad = run_probe_with(Some(&url), "pass", "many");
+    assert!(!bad.status.success(), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("ORMKIT_TEST_SPARES=\"many\" is not a number"),
+        "{}",
+        text(&bad)
     );
     admin.close().await;
     server.close()?;
