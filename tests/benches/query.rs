@@ -177,6 +177,18 @@ fn bench(c: &mut Criterion) {
     );
     paired.print("join_1000 ormkit / raw sqlx");
 
+    let paired = support::paired(
+        &rt,
+        15,
+        5,
+        || async {
+            let rows: Vec<RawGroupRow> = sqlx::query_as(&group_sql).fetch_all(&pool).await.unwrap();
+            rows
+        },
+        || async { group_query().fetch_all(&pool).await.unwrap() },
+    );
+    paired.print("group_by_100k ormkit / raw sqlx");
+
     let mut group = c.benchmark_group("build");
     group.bench_function("three-way join, ten conditions", |b| {
         b.iter(|| black_box(three_way().to_sql().unwrap()))
