@@ -399,6 +399,18 @@ pub(crate) async fn upsert<T: Table>(
         .await
 }
 
+/// Sends `notify` as a statement of its own on `db` (for a write whose notification cannot
+/// ride in its own statement): under a transaction, delivered at commit.
+#[cfg(feature = "cache")]
+pub(crate) async fn notify<T: Table>(db: &Db<'_>, notify: Notify) -> Result<()> {
+    let mut args = PgArguments::default();
+    let item = notify.bind(&mut args).map_err(encode_err::<T>)?;
+    let sql = format!("SELECT {item}");
+    db.run::<Done>(Statement::new(T::META, Op::Execute, sql, args))
+        .await?;
+    Ok(())
+}
+
 /// The most parameters one statement may bind.
 const MAX_PARAMS: usize = 32_767;
 

@@ -31,6 +31,9 @@ use std::sync::Arc;
 /// - `update` and `delete` then invalidate the key in this instance; on a pool the write has
 ///   committed by then, so a read that starts after the call returns sees it. In a
 ///   transaction, use [`EntityCache::transaction`] for the same guarantee after commit.
+/// - `upsert` announces and invalidates the key of the row it stored, which only its
+///   `RETURNING` tells: under `strong` its `pg_notify` is a second statement in the write's
+///   transaction (see [`CachedRepository::upsert`]).
 /// - `insert` and `insert_many` invalidate the table's cached query results and, when
 ///   write-through is on and they ran on a pool, put the new rows in the cache.
 pub struct CachedRepository<'a, T: HasPrimaryKey> {
@@ -170,6 +173,77 @@ where
         let rows = repo::insert_many(&self.db, &news, "", notify).await?;
         self.inserted(&mark, &rows).await;
         Ok(rows)
+    }
+
+    /// Inserts one row or, on conflict, updates it or leaves it (as
+    /// [`Repository::upsert`](crate::Repository::upsert)); then invalidates the stored row's
+    /// key. The key of a row an upsert updated is known only from what the statement returns,
+    /// so under `strong` the `pg_notify` is a second statement in the same transaction,
+    /// delivered if and only if the write commits: on a pool (or a cluster's primary) both
+    /// run in a transaction of their own, on a [`Tx`](crate::Tx) in it. On a borrowed
+    /// connection under `strong` nothing is sent and the call is refused: ormkit cannot tell
+    /// whether that connection is in a transaction, and a notification sent apart from the
+    /// write could be lost while the write stays.
+    pub async fn upsert(
+        &self,
+        new: T::Insert,
+        conflict: &crate::OnConflict<T>,
+    ) -> Result<Option<T>> {
+        let row = if !self.state().strategy.is_strong() {
+            repo::upsert(&self.db, &new, conflict).await?
+        } else {
+            let new = &new;
+            match &self.db {
+                Db::Tx(tx) => self.upsert_announced(tx, new, conflict).await?,
+                Db::Pool(pool) => {
+                    crate::transaction(pool, |tx| async move {
+                        self.upsert_announced(&tx, new, conflict).await
+                    })
+                    .await?
+                }
+                Db::Cluster(cluster) => {
+                    cluster
+                        .transaction(
+                            |tx| async move { self.upsert_announced(&tx, new, conflict).await },
+                        )
+                        .await?
+                }
+                Db::Conn(_) => {
+                    return Err(crate::OrmkitError::Query {
+                        table: T::META.qualified().into(),
+                        message: "CachedRepository::upsert under the strong strategy needs a pool \
+                                  or an ormkit transaction (its invalidation is a second \
+                                  statement in the write's transaction), not a borrowed \
+                                  connection"
+                            .into(),
+                    })
+                }
+            }
+        };
+        if let Some(row) = &row {
+            let key = row.id();
+            let hash = key_hash(T::META.qualified(), &key).map_err(encode_err::<T>)?;
+            self.invalidate_local(hash, &key).await;
+        }
+        Ok(row)
+    }
+
+    /// The upsert and, when it stored a row, the `pg_notify` of that row's key, both on `tx`.
+    async fn upsert_announced(
+        &self,
+        tx: &crate::Tx,
+        new: &T::Insert,
+        conflict: &crate::OnConflict<T>,
+    ) -> Result<Option<T>> {
+        let db = Db::Tx(tx);
+        let row = repo::upsert(&db, new, conflict).await?;
+        if let Some(row) = &row {
+            let hash = key_hash(T::META.qualified(), &row.id()).map_err(encode_err::<T>)?;
+            if let Some(notify) = self.notify(|| key_payload(hash, T::META.qualified())) {
+                repo::notify::<T>(&db, notify).await?;
+            }
+        }
+        Ok(row)
     }
 
     async fn inserted(&self, mark: &super::state::WriteMark, rows: &[T]) {

@@ -165,6 +165,46 @@ async fn the_cached_repository_has_every_repository_method() -> anyhow::Result<(
     assert!(users.delete(many[2].id).await?);
     assert!(next_payload(&mut listener).await?.starts_with("k\t"));
     assert!(!users.exists(many[2].id).await?);
+
+    // An upsert that updates a cached row: the key it returns is announced in the write's
+    // transaction and invalidated here.
+    assert_eq!(users.get(many[0].id).await?.display_name, None); // cached
+    let mut again = NewUser::new("M0@X.IO".into()); // citext: the same email
+    again.display_name = Some("Em".into());
+    let update = ormkit::OnConflict::on(users::EMAIL).do_update(users::DISPLAY_NAME);
+    let stored = users.upsert(again, &update).await?.expect("updated");
+    assert_eq!(
+        (stored.id, stored.display_name.as_deref()),
+        (many[0].id, Some("Em"))
+    );
+    let payload = next_payload(&mut listener).await?;
+    assert!(payload.starts_with("k\t"), "{payload}");
+    let (row, statements) = count_statements(users.get(many[0].id)).await;
+    assert_eq!(
+        (row?.display_name.as_deref(), statements),
+        (Some("Em"), 1),
+        "invalidated, reloaded"
+    );
+    let skipped = ormkit::OnConflict::on(users::EMAIL).do_nothing();
+    let none = users
+        .upsert(NewUser::new("m1@x.io".into()), &skipped)
+        .await?;
+    assert_eq!(none, None, "skipped: nothing stored, nothing announced");
+
+    // On a borrowed connection the invalidation could not share the write's transaction.
+    let mut conn = db.pool.acquire().await?;
+    let on_conn = cache.repository::<User>(&mut *conn);
+    let refused = on_conn
+        .upsert(NewUser::new("c@x.io".into()), &update)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("borrowed connection"),
+        "{refused}"
+    );
+    drop(on_conn);
+    drop(conn);
+    assert_eq!(plain.count().await?, 3, "the refused upsert wrote nothing");
     Ok(())
 }
 
