@@ -23,6 +23,7 @@ mod relations;
 mod repository;
 mod roundtrip;
 mod scaleout;
+mod span_capture;
 mod subqueries;
 mod testing;
 mod text_form;

@@ -30,7 +30,7 @@ fn capture_spans() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+    (captured, crate::span_capture::set_default(subscriber))
 }
 
 #[ormkit::test]

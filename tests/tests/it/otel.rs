@@ -86,7 +86,7 @@ impl Capture {
     fn start() -> (Capture, tracing::subscriber::DefaultGuard) {
         let capture = Capture::default();
         let subscriber = tracing_subscriber::registry().with(capture.clone());
-        (capture, tracing::subscriber::set_default(subscriber))
+        (capture, crate::span_capture::set_default(subscriber))
     }
 
     /// The spans closed so far, emptied.
