@@ -27,7 +27,7 @@ pub use crate::conflict::OnConflict;
 pub use report::BulkError;
 
 use crate::db::{Db, Exclusive};
-use crate::entity::{columns_of, HasPrimaryKey, InsertModel, Table};
+use crate::entity::{columns_of, sets_columns, HasPrimaryKey, InsertModel, Table};
 use crate::error::{OrmkitError, Result};
 use crate::key::KeyPart;
 use crate::repository::{self as repo, encode_err, table_name};
@@ -655,20 +655,21 @@ fn plain_chunks(len: usize, max: usize) -> Vec<Chunk> {
         .collect()
 }
 
-/// `rows` cut into chunks of at most `max` consecutive rows that set the same columns.
+/// `rows` cut into chunks of at most `max` consecutive rows that set the same columns. A row
+/// is checked against its chunk's columns in place: a list is made only where a chunk starts.
 fn column_chunks<T: Table>(rows: &[T::Insert], max: usize) -> Vec<Chunk> {
     let mut chunks: Vec<Chunk> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        let columns = columns_of(|w| row.write(w));
-        match chunks.last_mut() {
-            Some(chunk) if chunk.columns == columns && chunk.rows.len() < max => {
+        if let Some(chunk) = chunks.last_mut() {
+            if chunk.rows.len() < max && sets_columns(&chunk.columns, |w| row.write(w)) {
                 chunk.rows.end = i + 1;
+                continue;
             }
-            _ => chunks.push(Chunk {
-                rows: i..i + 1,
-                columns,
-            }),
         }
+        chunks.push(Chunk {
+            rows: i..i + 1,
+            columns: columns_of(|w| row.write(w)),
+        });
     }
     chunks
 }
