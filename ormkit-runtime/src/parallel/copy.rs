@@ -10,7 +10,7 @@ use crate::entity::SqlValue;
 use crate::entity::{ColumnWriter, InsertModel};
 use crate::error::Result;
 use crate::meta::EntityMeta;
-use crate::statement::{Op, Statement, Subject};
+use crate::statement::{One, Op, Statement, Subject};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments};
@@ -39,92 +39,74 @@ impl Shape {
     }
 }
 
-/// Every type the shapes of `oids` reach (domains' base types, arrays' elements, records'
-/// fields, 16 levels deep at most), in one catalog round trip: `(oid, typtype, array
-/// element or 0, domain base, record field types in order)`.
-const REACHABLE_TYPES: &str = "WITH RECURSIVE reach(oid, depth) AS (
-        SELECT o, 0 FROM unnest($1::int8[]) AS u(o)
-      UNION
-        SELECT n.oid, r.depth + 1
-          FROM reach r
-          JOIN pg_catalog.pg_type t ON t.oid = r.oid::oid
-          CROSS JOIN LATERAL (
-              SELECT t.typbasetype::int8 WHERE t.typtype = 'd'
-              UNION ALL SELECT t.typelem::int8 WHERE t.typcategory = 'A' AND t.typelem <> 0
-              UNION ALL SELECT a.atttypid::int8 FROM pg_catalog.pg_attribute a
-                         WHERE t.typtype = 'c' AND a.attrelid = t.typrelid
-                           AND a.attnum > 0 AND NOT a.attisdropped
-          ) AS n(oid)
-         WHERE r.depth < 16
-    )
-    SELECT t.oid::int8, t.typtype::text,
-           CASE WHEN t.typcategory = 'A' THEN t.typelem::int8 ELSE 0 END, t.typbasetype::int8,
-           ARRAY(SELECT a.atttypid::int8 FROM pg_catalog.pg_attribute a
-                  WHERE t.typtype = 'c' AND a.attrelid = t.typrelid
-                    AND a.attnum > 0 AND NOT a.attisdropped
-                  ORDER BY a.attnum)
-      FROM pg_catalog.pg_type t
-     WHERE t.oid IN (SELECT oid::oid FROM reach)";
-
-/// A type as [`REACHABLE_TYPES`] reads it.
-struct TypeRow {
-    typtype: String,
-    elem: u32,
-    base: u32,
-    fields: Vec<u32>,
-}
-
-/// Reads the shapes of types `oids` from the catalog in one statement (domains resolve to
-/// their base type), for a statement on `table` (the entity the look-up's span names).
-pub(crate) async fn load_shapes(
+/// Reads the shape of type `oid` from the catalog (domains resolve to their base type), for a
+/// statement on `table` (the entity the look-ups' spans name).
+pub(crate) async fn load_shape(
     conn: &mut PgConnection,
     table: &'static EntityMeta,
-    oids: &[u32],
-) -> Result<Vec<Shape>> {
-    let mut args = PgArguments::default();
-    let wanted: Vec<i64> = oids.iter().map(|&oid| i64::from(oid)).collect();
-    args.add(wanted).map_err(encode_err)?;
-    let rows: Vec<(i64, String, i64, i64, Vec<i64>)> = Db::from(conn)
-        .run(Statement {
-            sql: REACHABLE_TYPES.into(),
-            args,
-            table: Subject::Entity(table),
-            op: Op::Catalog,
-        })
-        .await?;
-    let types: HashMap<u32, TypeRow> = rows
-        .into_iter()
-        .map(|(oid, typtype, elem, base, fields)| {
-            let row = TypeRow {
-                typtype,
-                elem: elem as u32,
-                base: base as u32,
-                fields: fields.into_iter().map(|f| f as u32).collect(),
-            };
-            (oid as u32, row)
-        })
-        .collect();
-    Ok(oids.iter().map(|&oid| shape_of(&types, oid, 0)).collect())
+    oid: u32,
+) -> Result<Shape> {
+    let mut cache = HashMap::new();
+    load(&Db::from(conn), table, oid, &mut cache, 0).await
 }
 
-fn shape_of(types: &HashMap<u32, TypeRow>, oid: u32, depth: u32) -> Shape {
-    let Some(t) = types.get(&oid).filter(|_| depth <= 16) else {
-        return Shape::Plain;
-    };
-    if t.typtype == "d" {
-        shape_of(types, t.base, depth + 1)
-    } else if t.elem != 0 {
-        Shape::Array(t.elem, Box::new(shape_of(types, t.elem, depth + 1)))
-    } else if t.typtype == "c" {
-        let fields = t.fields.iter();
-        Shape::Record(
-            fields
-                .map(|&f| (f, shape_of(types, f, depth + 1)))
-                .collect(),
-        )
-    } else {
-        Shape::Plain
-    }
+fn load<'a>(
+    db: &'a Db<'_>,
+    table: &'static EntityMeta,
+    oid: u32,
+    cache: &'a mut HashMap<u32, Shape>,
+    depth: u32,
+) -> futures::future::BoxFuture<'a, Result<Shape>> {
+    Box::pin(async move {
+        if let Some(shape) = cache.get(&oid) {
+            return Ok(shape.clone());
+        }
+        if depth > 16 {
+            return Ok(Shape::Plain);
+        }
+        let mut args = PgArguments::default();
+        args.add(i64::from(oid)).map_err(encode_err)?;
+        let One((typtype, elem, base, relid)): One<(String, i64, i64, i64)> = db
+            .run(Statement {
+                sql: "SELECT t.typtype::text, CASE WHEN t.typcategory = 'A' THEN t.typelem::int8 ELSE 0 END,
+                             t.typbasetype::int8, t.typrelid::int8
+                      FROM pg_catalog.pg_type t WHERE t.oid = $1::int8::oid"
+                    .into(),
+                args,
+                table: Subject::Entity(table),
+                op: Op::Catalog,
+            })
+            .await?;
+        let shape = if typtype == "d" {
+            load(db, table, base as u32, cache, depth + 1).await?
+        } else if elem != 0 {
+            let inner = load(db, table, elem as u32, cache, depth + 1).await?;
+            Shape::Array(elem as u32, Box::new(inner))
+        } else if typtype == "c" {
+            let mut args = PgArguments::default();
+            args.add(relid).map_err(encode_err)?;
+            let fields: Vec<(i64,)> = db
+                .run(Statement {
+                    sql: "SELECT a.atttypid::int8 FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped
+                          ORDER BY a.attnum"
+                        .into(),
+                    args,
+                    table: Subject::Entity(table),
+                    op: Op::Catalog,
+                })
+                .await?;
+            let mut out = Vec::with_capacity(fields.len());
+            for (f,) in fields {
+                out.push((f as u32, load(db, table, f as u32, cache, depth + 1).await?));
+            }
+            Shape::Record(out)
+        } else {
+            Shape::Plain
+        };
+        cache.insert(oid, shape.clone());
+        Ok(shape)
+    })
 }
 
 fn encode_err(source: BoxDynError) -> crate::OrmkitError {

@@ -7,7 +7,7 @@
 //! and typed by the cast in the statement. `unnest` flattens nested arrays, so a column that
 //! is itself an array cannot travel this way: such rows use a multi-row `VALUES` statement.
 
-use super::copy::{load_shapes, write_field, Shape};
+use super::copy::{load_shape, write_field, Shape};
 use crate::db::Db;
 use crate::entity::SqlValue;
 use crate::entity::{ColumnWriter, Entity, InsertModel};
@@ -73,19 +73,6 @@ pub(crate) async fn column_types<T: Entity>(
             op: Op::Catalog,
         })
         .await?;
-    // The binary columns' shapes, in one more round trip.
-    let binary: Vec<u32> = rows
-        .iter()
-        .zip(columns)
-        .filter(|(_, &c)| !T::META.columns[usize::from(c)].text_form)
-        .map(|((oid, _, _), _)| *oid as u32)
-        .collect();
-    let mut shapes = if binary.is_empty() {
-        Vec::new()
-    } else {
-        load_shapes(conn, T::META, &binary).await?
-    }
-    .into_iter();
     let mut out = Vec::with_capacity(rows.len());
     for ((oid, cast, is_array), &c) in rows.into_iter().zip(columns) {
         if T::META.columns[usize::from(c)].text_form {
@@ -103,7 +90,7 @@ pub(crate) async fn column_types<T: Entity>(
         out.push(ColumnType {
             cast,
             oid,
-            shape: shapes.next().unwrap_or(Shape::Plain),
+            shape: load_shape(conn, T::META, oid).await?,
             is_array,
             text_form: false,
         });
