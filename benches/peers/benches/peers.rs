@@ -43,6 +43,10 @@ const POOL: u32 = 10;
 /// Every peer's handle on the one database.
 struct Peers {
     client: tokio_postgres::Client,
+    /// One sqlx connection outside any pool: sqlx's statement path without the pool's
+    /// acquire and release (whose release sends a `Sync` and waits, sqlx-core 0.8's
+    /// `return_to_pool`).
+    sqlx_conn: futures::lock::Mutex<sqlx::PgConnection>,
     smart: sqlx::PgPool,
     sea: DatabaseConnection,
     fast: Deadpool<AsyncPgConnection>,
@@ -68,11 +72,15 @@ async fn connect(url: &str) -> Peers {
         .unwrap();
     tokio::spawn(connection);
     let smart = ormkit::create_smart_pool(url).await.unwrap();
+    let sqlx_conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap();
     let mut options = ConnectOptions::new(url);
     options.max_connections(POOL).sqlx_logging(false);
     let sea = Database::connect(options).await.unwrap();
     Peers {
         client,
+        sqlx_conn: futures::lock::Mutex::new(sqlx_conn),
         smart,
         sea,
         fast: deadpool(url, RecyclingMethod::Fast),
@@ -137,6 +145,16 @@ fn find_by_id(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers, id: i6
         b.to_async(rt).iter(|| async {
             let row = p.client.query_one(&prepared, &[&id]).await.unwrap();
             PostRow::from_tokio_postgres(&row)
+        })
+    });
+    group.bench_function("raw sqlx query_as, one connection (no pool)", |b| {
+        b.to_async(rt).iter(|| async {
+            let mut conn = p.sqlx_conn.lock().await;
+            sqlx::query_as::<_, PostRow>(&by_id)
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
         })
     });
     group.bench_function("raw sqlx query_as, smart pool", |b| {
