@@ -131,9 +131,10 @@ fn bench(c: &mut Criterion) {
     list_1000(c, &rt, &p, author);
     fetch_10k(c, &rt, &p, &fetch_ids);
     insert_100k(c, &rt, &p);
-
     rt.block_on(p.smart.close());
     drop(p);
+    insert_100k_users(c, &rt);
+
     drop(db);
 }
 
@@ -345,12 +346,12 @@ fn fetch_10k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers, ids: &[
     group.finish();
 }
 
-/// Times `insert` of `INSERT` fresh rows into the emptied `audit_log`, one call per iteration;
-/// `prepare` (untimed) makes what the call takes by value.
+/// Times `insert` of `INSERT` fresh rows into the table `empty` empties (untimed, through
+/// `client`), one call per iteration; `prepare` (untimed) makes what the call takes by value.
 fn timed_insert<'a, I>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     rt: &tokio::runtime::Runtime,
-    p: &Peers,
+    (client, empty): (&tokio_postgres::Client, &str),
     name: &str,
     prepare: impl Fn() -> I,
     insert: impl Fn(I) -> LocalBoxFuture<'a, u64>,
@@ -360,7 +361,7 @@ fn timed_insert<'a, I>(
         b.to_async(rt).iter_custom(|iters| async move {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                p.client.batch_execute("TRUNCATE audit_log").await.unwrap();
+                client.batch_execute(empty).await.unwrap();
                 let input = prepare();
                 let start = Instant::now();
                 let written = insert(input).await;
@@ -377,13 +378,14 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
     let messages: Vec<String> = (0..INSERT)
         .map(|i| format!("event number {i} happened"))
         .collect();
+    let audit = (&p.client, "TRUNCATE audit_log");
     let mut group = c.benchmark_group("peers/insert_100k_audit_log");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(8));
     timed_insert(
         &mut group,
         rt,
-        p,
+        audit,
         "tokio-postgres binary COPY",
         || (),
         |()| {
@@ -405,7 +407,7 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
     timed_insert(
         &mut group,
         rt,
-        p,
+        audit,
         "raw sqlx INSERT … unnest, smart pool",
         || vec![at; INSERT],
         |ats| {
@@ -425,7 +427,7 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
     timed_insert(
         &mut group,
         rt,
-        p,
+        audit,
         "sea-orm insert_many, 30k rows a statement",
         || (),
         |()| {
@@ -448,7 +450,7 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
     timed_insert(
         &mut group,
         rt,
-        p,
+        audit,
         "diesel-async insert_into, 30k rows a statement, deadpool Fast",
         || (),
         |()| {
@@ -481,7 +483,7 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
                 })
                 .collect()
         };
-        timed_insert(&mut group, rt, p, &name, rows, |rows| {
+        timed_insert(&mut group, rt, audit, &name, rows, |rows| {
             Box::pin(async move {
                 ParallelExecutor::new(&p.smart, parallel)
                     .bulk_insert::<ormkit_tests::entities::AuditLog>(rows)
@@ -491,6 +493,154 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
         });
     }
     group.finish();
+}
+
+/// `mood` for tokio-postgres.
+#[derive(Debug, Clone, Copy, postgres_types::ToSql)]
+#[postgres(name = "mood")]
+enum PgMood {
+    #[postgres(name = "happy")]
+    Happy,
+    #[postgres(name = "sad")]
+    Sad,
+    // tokio-postgres accepts an enum only with all its labels.
+    #[postgres(name = "so-so")]
+    #[allow(dead_code)]
+    SoSo,
+    #[postgres(name = "Very Happy")]
+    #[allow(dead_code)]
+    VeryHappy,
+}
+
+/// `address` for tokio-postgres.
+#[derive(Debug, Clone, postgres_types::ToSql)]
+#[postgres(name = "address")]
+struct PgAddress {
+    street: Option<String>,
+    city: Option<String>,
+    zip: Option<String>,
+}
+
+/// 100 000 `users` rows (a citext domain, text, an enum, an enum array, a composite, an int4
+/// domain, timestamptz, jsonb) in one stream, in a database of their own (the table is
+/// truncated between iterations).
+fn insert_100k_users(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    use ormkit_tests::entities::{Address, Mood, NewUser, User};
+    let db = rt.block_on(TestDb::new()).unwrap();
+    let (client, smart, types) = rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let smart = ormkit::create_smart_pool(db.url()).await.unwrap();
+        // The enum, enum array and composite types with their OIDs; the domains travel as
+        // their base types.
+        let probe = client
+            .prepare("SELECT $1::mood, $2::mood[], $3::address")
+            .await
+            .unwrap();
+        let p = probe.params();
+        let types = vec![
+            Type::TEXT,
+            Type::TEXT,
+            p[0].clone(),
+            p[1].clone(),
+            p[2].clone(),
+            Type::INT4,
+            Type::TIMESTAMPTZ,
+            Type::JSONB,
+        ];
+        (client, smart, types)
+    });
+    let at: DateTime<Utc> = Utc::now();
+    let settings = serde_json::json!({"theme": "dark", "n": 1});
+    let emails: Vec<String> = (0..INSERT)
+        .map(|i| format!("user{i}@example.com"))
+        .collect();
+    let empty = (&client, "TRUNCATE users CASCADE");
+    let mut group = c.benchmark_group("peers/insert_100k_users");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    timed_insert(
+        &mut group,
+        rt,
+        empty,
+        "tokio-postgres binary COPY",
+        || (),
+        |()| {
+            Box::pin(async {
+                let sink = client
+                .copy_in(
+                    "COPY users (email, display_name, mood, past_moods, home, karma, created_at, settings) FROM STDIN (FORMAT binary)",
+                )
+                .await
+                .unwrap();
+                let writer = BinaryCopyInWriter::new(sink, &types);
+                pin_mut!(writer);
+                let moods = vec![PgMood::Happy, PgMood::Sad];
+                for (i, email) in emails.iter().enumerate() {
+                    let home = PgAddress {
+                        street: Some("1 Main St".into()),
+                        city: Some("Springfield".into()),
+                        zip: None,
+                    };
+                    let mood = if i % 2 == 0 {
+                        PgMood::Happy
+                    } else {
+                        PgMood::Sad
+                    };
+                    let name = "A user";
+                    let karma = (i % 10 + 1) as i32;
+                    writer
+                        .as_mut()
+                        .write(&[email, &name, &mood, &moods, &home, &karma, &at, &settings])
+                        .await
+                        .unwrap();
+                }
+                writer.finish().await.unwrap()
+            })
+        },
+    );
+    let rows = || -> Vec<NewUser> {
+        emails
+            .iter()
+            .enumerate()
+            .map(|(i, email)| {
+                let mut u = NewUser::new(email.clone());
+                u.display_name = Some("A user".into());
+                u.mood = Some(if i % 2 == 0 { Mood::Happy } else { Mood::Sad });
+                u.past_moods = Some(vec![Some(Mood::Happy), Some(Mood::Sad)]);
+                u.home = Some(Address {
+                    street: Some("1 Main St".into()),
+                    city: Some("Springfield".into()),
+                    zip: None,
+                });
+                u.karma = Some((i % 10 + 1) as i32);
+                u.created_at = Some(at);
+                u.settings = Some(settings.clone());
+                u
+            })
+            .collect()
+    };
+    timed_insert(
+        &mut group,
+        rt,
+        empty,
+        "ormkit bulk_insert (COPY), smart pool, max_parallel 1",
+        rows,
+        |rows| {
+            Box::pin(async {
+                ParallelExecutor::new(&smart, 1)
+                    .bulk_insert::<User>(rows)
+                    .await
+                    .unwrap()
+            })
+        },
+    );
+    group.finish();
+    rt.block_on(smart.close());
+    drop(client);
+    drop(db);
 }
 
 criterion_group! {
