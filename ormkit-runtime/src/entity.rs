@@ -105,6 +105,37 @@ impl ColumnWriter for ColumnList {
     }
 }
 
+/// Checks, without allocating, that a model sets exactly the expected columns, in order.
+#[derive(Debug)]
+pub(crate) struct ColumnCheck<'a> {
+    expected: &'a [u16],
+    seen: usize,
+    same: bool,
+}
+
+impl ColumnWriter for ColumnCheck<'_> {
+    fn set<T: SqlValue>(&mut self, column: usize, _: &T) -> Result<(), BoxDynError> {
+        let expected = self.expected.get(self.seen).map(|&c| usize::from(c));
+        self.same &= expected == Some(column);
+        self.seen += 1;
+        Ok(())
+    }
+}
+
+/// Whether `write` sets exactly the columns `expected` lists (checking encodes nothing).
+pub(crate) fn sets_columns(
+    expected: &[u16],
+    write: impl FnOnce(&mut ColumnCheck<'_>) -> Result<(), BoxDynError>,
+) -> bool {
+    let mut check = ColumnCheck {
+        expected,
+        seen: 0,
+        same: true,
+    };
+    let _ = write(&mut check);
+    check.same && check.seen == expected.len()
+}
+
 /// The indexes of the columns `write` sets (listing encodes nothing, so it cannot fail).
 pub(crate) fn columns_of(
     write: impl FnOnce(&mut ColumnList) -> Result<(), BoxDynError>,

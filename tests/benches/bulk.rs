@@ -183,10 +183,10 @@ fn bench(c: &mut Criterion) {
             assert_eq!(rows.len(), raw_ids.len());
         })
     });
+    // Default chunking (issue 14): 10 000 ids with `max_parallel` 2 are two statements of 5 000.
     group.bench_function("ormkit bulk_fetch_by_id", |b| {
         b.to_async(&rt).iter(|| async {
             let found = ParallelExecutor::new(&pool, 2)
-                .chunk_size(2_500)
                 .bulk_fetch_by_id::<User>(ids.clone())
                 .await
                 .unwrap();

@@ -27,7 +27,7 @@ pub use crate::conflict::OnConflict;
 pub use report::BulkError;
 
 use crate::db::{Db, Exclusive};
-use crate::entity::{columns_of, HasPrimaryKey, InsertModel, Table};
+use crate::entity::{columns_of, sets_columns, HasPrimaryKey, InsertModel, Table};
 use crate::error::{OrmkitError, Result};
 use crate::key::KeyPart;
 use crate::repository::{self as repo, encode_err, table_name};
@@ -57,7 +57,9 @@ pub struct BulkFetch<T, K> {
 pub struct ParallelExecutor<'p> {
     pool: &'p PgPool,
     max_parallel: usize,
-    chunk_size: usize,
+    /// Set by [`chunk_size`](ParallelExecutor::chunk_size); `None`: [`DEFAULT_CHUNK`], and for
+    /// `bulk_fetch_by_id` the rule of [`fetch_chunk`].
+    chunk_size: Option<usize>,
     copy_chunk_size: Option<usize>,
     atomic: bool,
 }
@@ -68,6 +70,25 @@ pub struct ParallelExecutor<'p> {
 /// chunk takes back.
 const COPY_CHUNK_MIN: usize = 10_000;
 const COPY_CHUNK_MAX: usize = 1_000_000;
+
+/// Rows per statement of the chunked writes and deletes, unless set.
+const DEFAULT_CHUNK: usize = 1000;
+
+/// The fewest ids one `bulk_fetch_by_id` statement gets by default. A statement costs a pool
+/// acquire, a round trip and a plan (≈0.1 ms here, the decoding of about 100 rows), so
+/// smaller chunks lose more than their concurrency wins.
+const FETCH_CHUNK_MIN: usize = 2_500;
+
+/// Ids per `bulk_fetch_by_id` statement by default: the ids split evenly over as many
+/// statements as may run at once (`max_parallel`, and no more than the pool's connections),
+/// but no statement with fewer than [`FETCH_CHUNK_MIN`] ids. Under 5 000 ids: one statement.
+fn fetch_chunk(ids: usize, max_parallel: usize, pool_connections: usize) -> usize {
+    let statements = (ids / FETCH_CHUNK_MIN)
+        .min(max_parallel)
+        .min(pool_connections)
+        .max(1);
+    ids.div_ceil(statements).max(1)
+}
 
 /// Consecutive input rows that one statement writes (they set the same columns).
 #[derive(Debug, Clone)]
@@ -115,7 +136,7 @@ impl<'p> ParallelExecutor<'p> {
         ParallelExecutor {
             pool,
             max_parallel: max_parallel.max(1),
-            chunk_size: 1000,
+            chunk_size: None,
             copy_chunk_size: None,
             atomic: false,
         }
@@ -142,7 +163,8 @@ impl<'p> ParallelExecutor<'p> {
         self
     }
 
-    /// Rows per statement (default 1000).
+    /// Rows per statement (default 1000; for [`bulk_fetch_by_id`](Self::bulk_fetch_by_id)
+    /// the default follows the input size and the pool, see there).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -159,8 +181,13 @@ impl<'p> ParallelExecutor<'p> {
     /// # }
     /// ```
     pub fn chunk_size(mut self, rows: usize) -> Self {
-        self.chunk_size = rows.max(1);
+        self.chunk_size = Some(rows.max(1));
         self
+    }
+
+    /// Rows per statement of the chunked writes and deletes.
+    fn rows_per_statement(&self) -> usize {
+        self.chunk_size.unwrap_or(DEFAULT_CHUNK)
     }
 
     /// All or nothing: every write's chunks run one after the other in one transaction, so a
@@ -195,6 +222,14 @@ impl<'p> ParallelExecutor<'p> {
     /// The rows with these ids, in the caller's order, with the ids that have none. One
     /// `= ANY($1)` statement per chunk, chunks concurrently.
     ///
+    /// Unless [`chunk_size`](Self::chunk_size) is set, the ids are split evenly over as many
+    /// statements as may run at once — `max_parallel`, and no more than the pool's
+    /// `max_connections` — with at least 2 500 ids a statement: under 5 000 ids are one
+    /// statement, 10 000 ids with `max_parallel` 2 are two of 5 000, with `max_parallel` 8
+    /// four of 2 500. A statement costs an acquire, a round trip and a plan (about the decoding
+    /// of 100 rows), so smaller chunks lose; a few concurrent statements win because the
+    /// server's work and the decoding of rows overlap (measured on 2 cores: BENCHMARKS.md).
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> anyhow::Result<()> {
@@ -222,9 +257,13 @@ impl<'p> ParallelExecutor<'p> {
         let key = single_key::<T>("bulk_fetch_by_id")?;
         let sql = statement::select_any(T::META, key);
         let db = Db::Pool(self.pool);
-        let statements = ids.len().div_ceil(self.chunk_size);
+        let chunk_size = self.chunk_size.unwrap_or_else(|| {
+            let connections = self.pool.options().get_max_connections();
+            fetch_chunk(ids.len(), self.max_parallel, connections as usize)
+        });
+        let statements = ids.len().div_ceil(chunk_size);
         let batch = Batch::start(T::META, Op::Select, statements, || db.endpoint());
-        let found: Result<Vec<Vec<T>>> = stream::iter(ids.chunks(self.chunk_size))
+        let found: Result<Vec<Vec<T>>> = stream::iter(ids.chunks(chunk_size))
             .map(|chunk| {
                 let (sql, db) = (&sql, &db);
                 async move {
@@ -354,7 +393,7 @@ impl<'p> ParallelExecutor<'p> {
         rows: Vec<T::Insert>,
         conflict: String,
     ) -> Result<Vec<T>> {
-        let chunks = column_chunks::<T>(&rows, self.chunk_size);
+        let chunks = column_chunks::<T>(&rows, self.rows_per_statement());
         // The types of every distinct set of written columns, read once for all chunks.
         let mut types: HashMap<Vec<u16>, Vec<unnest::ColumnType>> = HashMap::new();
         if !chunks.is_empty() {
@@ -401,7 +440,7 @@ impl<'p> ParallelExecutor<'p> {
     /// # }
     /// ```
     pub async fn bulk_update<T: HasPrimaryKey>(&self, patches: Vec<T::Patch>) -> Result<u64> {
-        let chunks = plain_chunks(patches.len(), self.chunk_size);
+        let chunks = plain_chunks(patches.len(), self.rows_per_statement());
         let counts = self
             .write_chunks::<T, _>(chunks, &UpdateWork::<T> { patches: &patches })
             .await?;
@@ -434,7 +473,7 @@ impl<'p> ParallelExecutor<'p> {
             ids: &ids,
             sql: statement::delete_any(T::META, key),
         };
-        let chunks = plain_chunks(ids.len(), self.chunk_size);
+        let chunks = plain_chunks(ids.len(), self.rows_per_statement());
         let counts = self.write_chunks::<T, _>(chunks, &work).await?;
         Ok(counts.into_iter().sum())
     }
@@ -616,20 +655,21 @@ fn plain_chunks(len: usize, max: usize) -> Vec<Chunk> {
         .collect()
 }
 
-/// `rows` cut into chunks of at most `max` consecutive rows that set the same columns.
+/// `rows` cut into chunks of at most `max` consecutive rows that set the same columns. A row
+/// is checked against its chunk's columns in place: a list is made only where a chunk starts.
 fn column_chunks<T: Table>(rows: &[T::Insert], max: usize) -> Vec<Chunk> {
     let mut chunks: Vec<Chunk> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        let columns = columns_of(|w| row.write(w));
-        match chunks.last_mut() {
-            Some(chunk) if chunk.columns == columns && chunk.rows.len() < max => {
+        if let Some(chunk) = chunks.last_mut() {
+            if chunk.rows.len() < max && sets_columns(&chunk.columns, |w| row.write(w)) {
                 chunk.rows.end = i + 1;
+                continue;
             }
-            _ => chunks.push(Chunk {
-                rows: i..i + 1,
-                columns,
-            }),
         }
+        chunks.push(Chunk {
+            rows: i..i + 1,
+            columns: columns_of(|w| row.write(w)),
+        });
     }
     chunks
 }
@@ -838,4 +878,26 @@ where
         rows.push(row);
     }
     (rows, missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fetch_chunk;
+
+    #[test]
+    fn fetch_chunks_follow_the_input_and_the_pool() {
+        // Few ids: one statement, whatever may run at once.
+        assert_eq!(fetch_chunk(0, 8, 50), 1);
+        assert_eq!(fetch_chunk(2_500, 8, 50), 2_500);
+        assert_eq!(fetch_chunk(4_999, 8, 50), 4_999);
+        // Split evenly over `max_parallel` statements…
+        assert_eq!(fetch_chunk(10_000, 2, 50), 5_000);
+        assert_eq!(fetch_chunk(10_001, 2, 50), 5_001);
+        // …of at least 2 500 ids each…
+        assert_eq!(fetch_chunk(10_000, 8, 50), 2_500);
+        assert_eq!(fetch_chunk(5_000, 8, 50), 2_500);
+        // …and no more than the pool's connections.
+        assert_eq!(fetch_chunk(100_000, 8, 3), 33_334);
+        assert_eq!(fetch_chunk(100_000, 1, 50), 100_000);
+    }
 }
