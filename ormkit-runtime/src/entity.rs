@@ -106,6 +106,7 @@ impl ColumnWriter for ColumnList {
 }
 
 /// Checks, without allocating, that a model sets exactly the expected columns, in order.
+#[cfg(feature = "parallel")]
 #[derive(Debug)]
 pub(crate) struct ColumnCheck<'a> {
     expected: &'a [u16],
@@ -113,6 +114,7 @@ pub(crate) struct ColumnCheck<'a> {
     same: bool,
 }
 
+#[cfg(feature = "parallel")]
 impl ColumnWriter for ColumnCheck<'_> {
     fn set<T: SqlValue>(&mut self, column: usize, _: &T) -> Result<(), BoxDynError> {
         let expected = self.expected.get(self.seen).map(|&c| usize::from(c));
@@ -123,6 +125,7 @@ impl ColumnWriter for ColumnCheck<'_> {
 }
 
 /// Whether `write` sets exactly the columns `expected` lists (checking encodes nothing).
+#[cfg(feature = "parallel")]
 pub(crate) fn sets_columns(
     expected: &[u16],
     write: impl FnOnce(&mut ColumnCheck<'_>) -> Result<(), BoxDynError>,
