@@ -64,16 +64,21 @@ pub(crate) fn lit(text: &str) -> String {
     Literal::string(text).to_string()
 }
 
-/// A type as prettyplease writes it (`Option<String>`, `(i32, UserId)`).
-pub(crate) fn ty(tokens: &TokenStream) -> String {
-    let file: syn::File = match syn::parse2(quote!(type T = #tokens;)) {
-        Ok(file) => file,
-        Err(_) => return tokens.to_string(),
-    };
+/// What prettyplease writes for the one `item` after `prefix` and before the final `;`, or
+/// `None` when `item` does not parse.
+fn unparse_inside(item: TokenStream, prefix: &str) -> Option<String> {
+    let file: syn::File = syn::parse2(item).ok()?;
     let text = prettyplease::unparse(&file);
     let text = text.trim();
-    let text = text.strip_prefix("type T = ").unwrap_or(text);
-    let text = text.strip_suffix(';').unwrap_or(text);
+    let text = text.strip_prefix(prefix).unwrap_or(text);
+    Some(text.strip_suffix(';').unwrap_or(text).to_owned())
+}
+
+/// A type as prettyplease writes it (`Option<String>`, `(i32, UserId)`).
+pub(crate) fn ty(tokens: &TokenStream) -> String {
+    let Some(text) = unparse_inside(quote!(type T = #tokens;), "type T = ") else {
+        return tokens.to_string();
+    };
     // A type too long for one line comes back broken over several: join it again.
     text.lines()
         .map(str::trim)
@@ -85,14 +90,9 @@ pub(crate) fn ty(tokens: &TokenStream) -> String {
 
 /// An expression as prettyplease writes it, on one line.
 pub(crate) fn expr(tokens: &TokenStream) -> String {
-    let file: syn::File = match syn::parse2(quote!(const X: () = #tokens;)) {
-        Ok(file) => file,
-        Err(_) => return tokens.to_string(),
+    let Some(text) = unparse_inside(quote!(const X: () = #tokens;), "const X: () = ") else {
+        return tokens.to_string();
     };
-    let text = prettyplease::unparse(&file);
-    let text = text.trim();
-    let text = text.strip_prefix("const X: () = ").unwrap_or(text);
-    let text = text.strip_suffix(';').unwrap_or(text);
     let mut joined = String::with_capacity(text.len());
     for line in text.lines().map(str::trim) {
         // Rejoin what prettyplease broke over lines: no space after an opening bracket or
