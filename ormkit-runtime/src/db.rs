@@ -3,6 +3,7 @@
 
 use crate::cluster::Cluster;
 use crate::error::{OrmkitError, Result};
+use crate::lane::Lent;
 use crate::transaction::Tx;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -151,6 +152,12 @@ impl<'t, 'a> Target<'t, 'a> {
                     Ok(if crate::pooler::pinned(pool) {
                         let begin = pool.begin_with(crate::pooler::PINNED_BEGIN);
                         Conn::Pinned(crate::metrics::waiting(begin).await?)
+                    } else if let Some(lane) = crate::lane::of(pool) {
+                        let lent = match lane.take(pool) {
+                            Some(lent) => lent,
+                            None => lane.lend(crate::metrics::acquire(pool).await?),
+                        };
+                        Conn::Lane(lent, pool)
                     } else {
                         Conn::Pooled(crate::metrics::acquire(pool).await?)
                     })
@@ -169,10 +176,12 @@ impl<'t, 'a> Target<'t, 'a> {
 }
 
 /// The connection one statement runs on: taken from the pool for the statement (possibly in
-/// a transaction of its own), or the borrowed connection or transaction, held for the
-/// statement.
+/// a transaction of its own, or from the smart pool's [lane](crate::lane)), or the borrowed
+/// connection or transaction, held for the statement.
 pub(crate) enum Conn<'g, 'a> {
     Pooled(PoolConnection<Postgres>),
+    /// Lent by the pool's lane: [`Conn::finish`] parks it there again.
+    Lane(Lent, &'g PgPool),
     /// In a transaction begun for this statement alone: [`Conn::finish`] commits it, and
     /// dropping it unfinished rolls it back.
     Pinned(Transaction<'static, Postgres>),
@@ -181,11 +190,16 @@ pub(crate) enum Conn<'g, 'a> {
 }
 
 impl Conn<'_, '_> {
-    /// Ends the statement's use of the connection after it succeeded: commits a pinned
-    /// statement's transaction (a lost answer to that `COMMIT` is an unknown outcome).
+    /// Ends the statement's use of the connection after it succeeded (its result read to the
+    /// end): commits a pinned statement's transaction (a lost answer to that `COMMIT` is an
+    /// unknown outcome), parks a lent connection in its lane.
     pub(crate) async fn finish(self) -> Result<()> {
         match self {
             Conn::Pinned(tx) => tx.commit().await.map_err(crate::transaction::commit_error),
+            Conn::Lane(lent, pool) => {
+                lent.park(pool);
+                Ok(())
+            }
             Conn::Pooled(_) | Conn::Borrowed(_) | Conn::Tx(_) => Ok(()),
         }
     }
@@ -197,6 +211,7 @@ impl Deref for Conn<'_, '_> {
     fn deref(&self) -> &PgConnection {
         match self {
             Conn::Pooled(conn) => conn,
+            Conn::Lane(conn, _) => conn,
             Conn::Pinned(tx) => tx,
             Conn::Borrowed(conn) => conn,
             Conn::Tx(conn) => conn,
@@ -208,6 +223,7 @@ impl DerefMut for Conn<'_, '_> {
     fn deref_mut(&mut self) -> &mut PgConnection {
         match self {
             Conn::Pooled(conn) => conn,
+            Conn::Lane(conn, _) => conn,
             Conn::Pinned(tx) => tx,
             Conn::Borrowed(conn) => conn,
             Conn::Tx(conn) => conn,

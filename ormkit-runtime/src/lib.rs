@@ -30,6 +30,7 @@ mod health;
 pub mod id;
 mod ident;
 pub mod key;
+mod lane;
 mod macros;
 mod meta;
 pub mod metrics;

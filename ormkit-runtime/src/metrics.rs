@@ -154,8 +154,12 @@ pub fn snapshot() -> MetricsSnapshot {
 pub struct PoolStats {
     /// Connections open.
     pub size: u32,
-    /// Of those, idle.
+    /// Of those, idle: in the sqlx pool, or parked in the smart pool's lane between ormkit's
+    /// statements.
     pub idle: usize,
+    /// Of the idle ones, parked in the lane of a pool made by `create_smart_pool`;
+    /// sqlx counts them as in use.
+    pub parked: usize,
     /// ormkit statements waiting for a connection from a pool, in the whole process (sqlx
     /// does not count its waiters, so ormkit counts the acquires it makes; a pool used
     /// directly through sqlx is not seen).
@@ -165,9 +169,11 @@ pub struct PoolStats {
 /// `pool`'s state, also published as the gauges `ormkit_pool_size`, `ormkit_pool_idle` and
 /// `ormkit_pool_waiting` (the last one is also kept current on every acquire).
 pub fn pool_stats(pool: &sqlx::PgPool) -> PoolStats {
+    let parked = crate::lane::parked(pool);
     let stats = PoolStats {
         size: pool.size(),
-        idle: pool.num_idle(),
+        idle: pool.num_idle() + parked,
+        parked,
         waiting: ACQUIRING.load(Ordering::Relaxed),
     };
     metrics::gauge!("ormkit_pool_size").set(f64::from(stats.size));

@@ -1,6 +1,9 @@
 //! [`create_smart_pool`]: a pool tuned for an ORM's workload. sqlx's default pings the server
 //! on every acquire (a round trip per query); this pool checks a connection only when it has
 //! been idle a while, keeps warm connections, and fails at its deadline instead of hanging.
+//! sqlx also checks every connection on release (another round trip); ormkit's own statements
+//! skip that: a connection whose statement ended cleanly is parked in the pool's lane
+//! (`crate::lane`) for the next one.
 //! Behind PgBouncer it is told the pool mode ([`PoolConfig::pooler`]) and runs statements so
 //! that they work in it.
 
@@ -155,6 +158,16 @@ impl PoolConfig {
 
 /// A pool on `url` with [`PoolConfig::from_env`]: max 50, min 10, 30 s acquire timeout, no
 /// ping on every acquire. The minimum connections open in the background.
+///
+/// It is a plain sqlx `PgPool`, and raw sqlx works on it as on any. ormkit's statements on it
+/// (repositories, selects, checked queries) also skip sqlx's check on release, a `Sync` round
+/// trip per statement: a connection whose statement ended cleanly stays checked out, parked
+/// for ormkit's next statement. Parked connections count in `max_connections`; they go back to
+/// sqlx when they idle past `check_idle_after`, when the pool has no other connection to give
+/// (a raw `acquire` may wait for them: at most a few milliseconds more), when the pool closes,
+/// and every 10 s in any case. A connection whose statement failed or was cancelled is never
+/// parked: sqlx's release checks it. [`crate::metrics::pool_stats`] counts parked connections
+/// as idle.
 pub async fn create_smart_pool(url: &str) -> Result<PgPool> {
     create_smart_pool_with(url, &PoolConfig::from_env()?).await
 }
@@ -188,6 +201,9 @@ pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<Pg
         .options_with(Arc::clone(&health))
         .connect_with(options)
         .await?;
+    if sessions != Sessions::SharedPinned {
+        crate::lane::register(&pool, Arc::clone(&health), config.check_idle_after);
+    }
     crate::health::register(&pool, health);
     crate::pooler::register(&pool, sessions);
     Ok(pool)

@@ -7,7 +7,6 @@
 // criterion_group! generates undocumented functions.
 #![allow(missing_docs)]
 
-use chrono::{DateTime, Utc};
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use diesel::{ExpressionMethods as _, QueryDsl as _};
@@ -17,19 +16,18 @@ use diesel_async::pooled_connection::{
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use futures::future::LocalBoxFuture;
-use futures::pin_mut;
 use ormkit::{ParallelExecutor, Repository};
+use ormkit_peers::copy::{user_types, Workload};
 use ormkit_peers::schema::{audit_log, posts};
 use ormkit_peers::{sea_audit, sea_post, DieselAudit, PostRow, POST_COLUMNS};
-use ormkit_tests::entities::{NewAuditLog, Post, PostId, UserId};
+use ormkit_tests::entities::{Post, PostId, UserId};
 use ormkit_tests::support::TestDb;
 use sea_orm::{
     ActiveValue, ColumnTrait as _, ConnectOptions, Database, DatabaseConnection, EntityTrait as _,
     QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
+use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::Type;
 
 const AUTHORS: i64 = 5;
 const POSTS: i64 = 20_000;
@@ -374,10 +372,8 @@ fn timed_insert<'a, I>(
 }
 
 fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
-    let at: DateTime<Utc> = Utc::now();
-    let messages: Vec<String> = (0..INSERT)
-        .map(|i| format!("event number {i} happened"))
-        .collect();
+    let work = Workload::audit(INSERT);
+    let (at, messages) = (work.at, &work.texts);
     let audit = (&p.client, "TRUNCATE audit_log");
     let mut group = c.benchmark_group("peers/insert_100k_audit_log");
     group.sample_size(10);
@@ -388,21 +384,7 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
         audit,
         "tokio-postgres binary COPY",
         || (),
-        |()| {
-            Box::pin(async {
-                let sink = p
-                    .client
-                    .copy_in("COPY audit_log (at, message) FROM STDIN (FORMAT binary)")
-                    .await
-                    .unwrap();
-                let writer = BinaryCopyInWriter::new(sink, &[Type::TIMESTAMPTZ, Type::TEXT]);
-                pin_mut!(writer);
-                for message in &messages {
-                    writer.as_mut().write(&[&at, message]).await.unwrap();
-                }
-                writer.finish().await.unwrap()
-            })
-        },
+        |()| Box::pin(work.copy_audit(&p.client)),
     );
     timed_insert(
         &mut group,
@@ -416,7 +398,7 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
                 "INSERT INTO audit_log (at, message) SELECT * FROM unnest($1::timestamptz[], $2::text[])",
             )
             .bind(ats)
-            .bind(&messages)
+            .bind(messages)
             .execute(&p.smart)
             .await
             .unwrap()
@@ -474,15 +456,7 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
     );
     for parallel in [1, 2] {
         let name = format!("ormkit bulk_insert (COPY), smart pool, max_parallel {parallel}");
-        let rows = || -> Vec<NewAuditLog> {
-            messages
-                .iter()
-                .map(|m| NewAuditLog {
-                    at: Some(at),
-                    message: m.clone(),
-                })
-                .collect()
-        };
+        let rows = || work.new_audit_logs();
         timed_insert(&mut group, rt, audit, &name, rows, |rows| {
             Box::pin(async move {
                 ParallelExecutor::new(&p.smart, parallel)
@@ -492,40 +466,39 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
             })
         });
     }
+    // Rows the caller keeps, as tokio-postgres's writer borrows them: freed outside the timing.
+    let kept = std::cell::RefCell::new(None);
+    timed_insert(
+        &mut group,
+        rt,
+        audit,
+        "ormkit bulk_insert_slice (COPY, lent rows), smart pool, max_parallel 1",
+        || lend(&kept, work.new_audit_logs()),
+        |rows| {
+            Box::pin(async move {
+                ParallelExecutor::new(&p.smart, 1)
+                    .bulk_insert_slice::<ormkit_tests::entities::AuditLog>(&rows)
+                    .await
+                    .unwrap()
+            })
+        },
+    );
     group.finish();
 }
 
-/// `mood` for tokio-postgres.
-#[derive(Debug, Clone, Copy, postgres_types::ToSql)]
-#[postgres(name = "mood")]
-enum PgMood {
-    #[postgres(name = "happy")]
-    Happy,
-    #[postgres(name = "sad")]
-    Sad,
-    // tokio-postgres accepts an enum only with all its labels.
-    #[postgres(name = "so-so")]
-    #[allow(dead_code)]
-    SoSo,
-    #[postgres(name = "Very Happy")]
-    #[allow(dead_code)]
-    VeryHappy,
-}
-
-/// `address` for tokio-postgres.
-#[derive(Debug, Clone, postgres_types::ToSql)]
-#[postgres(name = "address")]
-struct PgAddress {
-    street: Option<String>,
-    city: Option<String>,
-    zip: Option<String>,
+/// `rows`, shared with `kept` until the next iteration's rows replace them: the timed insert
+/// lends them, and they are freed outside the timing.
+fn lend<T>(kept: &std::cell::RefCell<Option<Rc<T>>>, rows: T) -> Rc<T> {
+    let rows = Rc::new(rows);
+    *kept.borrow_mut() = Some(Rc::clone(&rows));
+    rows
 }
 
 /// 100 000 `users` rows (a citext domain, text, an enum, an enum array, a composite, an int4
 /// domain, timestamptz, jsonb) in one stream, in a database of their own (the table is
 /// truncated between iterations).
 fn insert_100k_users(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
-    use ormkit_tests::entities::{Address, Mood, NewUser, User};
+    use ormkit_tests::entities::User;
     let db = rt.block_on(TestDb::new()).unwrap();
     let (client, smart, types) = rt.block_on(async {
         let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
@@ -533,30 +506,10 @@ fn insert_100k_users(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             .unwrap();
         tokio::spawn(connection);
         let smart = ormkit::create_smart_pool(db.url()).await.unwrap();
-        // The enum, enum array and composite types with their OIDs; the domains travel as
-        // their base types.
-        let probe = client
-            .prepare("SELECT $1::mood, $2::mood[], $3::address")
-            .await
-            .unwrap();
-        let p = probe.params();
-        let types = vec![
-            Type::TEXT,
-            Type::TEXT,
-            p[0].clone(),
-            p[1].clone(),
-            p[2].clone(),
-            Type::INT4,
-            Type::TIMESTAMPTZ,
-            Type::JSONB,
-        ];
+        let types = user_types(&client).await;
         (client, smart, types)
     });
-    let at: DateTime<Utc> = Utc::now();
-    let settings = serde_json::json!({"theme": "dark", "n": 1});
-    let emails: Vec<String> = (0..INSERT)
-        .map(|i| format!("user{i}@example.com"))
-        .collect();
+    let work = Workload::users(INSERT);
     let empty = (&client, "TRUNCATE users CASCADE");
     let mut group = c.benchmark_group("peers/insert_100k_users");
     group.sample_size(10);
@@ -567,61 +520,9 @@ fn insert_100k_users(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         empty,
         "tokio-postgres binary COPY",
         || (),
-        |()| {
-            Box::pin(async {
-                let sink = client
-                .copy_in(
-                    "COPY users (email, display_name, mood, past_moods, home, karma, created_at, settings) FROM STDIN (FORMAT binary)",
-                )
-                .await
-                .unwrap();
-                let writer = BinaryCopyInWriter::new(sink, &types);
-                pin_mut!(writer);
-                let moods = vec![PgMood::Happy, PgMood::Sad];
-                for (i, email) in emails.iter().enumerate() {
-                    let home = PgAddress {
-                        street: Some("1 Main St".into()),
-                        city: Some("Springfield".into()),
-                        zip: None,
-                    };
-                    let mood = if i % 2 == 0 {
-                        PgMood::Happy
-                    } else {
-                        PgMood::Sad
-                    };
-                    let name = "A user";
-                    let karma = (i % 10 + 1) as i32;
-                    writer
-                        .as_mut()
-                        .write(&[email, &name, &mood, &moods, &home, &karma, &at, &settings])
-                        .await
-                        .unwrap();
-                }
-                writer.finish().await.unwrap()
-            })
-        },
+        |()| Box::pin(work.copy_users(&client, &types)),
     );
-    let rows = || -> Vec<NewUser> {
-        emails
-            .iter()
-            .enumerate()
-            .map(|(i, email)| {
-                let mut u = NewUser::new(email.clone());
-                u.display_name = Some("A user".into());
-                u.mood = Some(if i % 2 == 0 { Mood::Happy } else { Mood::Sad });
-                u.past_moods = Some(vec![Some(Mood::Happy), Some(Mood::Sad)]);
-                u.home = Some(Address {
-                    street: Some("1 Main St".into()),
-                    city: Some("Springfield".into()),
-                    zip: None,
-                });
-                u.karma = Some((i % 10 + 1) as i32);
-                u.created_at = Some(at);
-                u.settings = Some(settings.clone());
-                u
-            })
-            .collect()
-    };
+    let rows = || work.new_users();
     timed_insert(
         &mut group,
         rt,
@@ -632,6 +533,23 @@ fn insert_100k_users(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             Box::pin(async {
                 ParallelExecutor::new(&smart, 1)
                     .bulk_insert::<User>(rows)
+                    .await
+                    .unwrap()
+            })
+        },
+    );
+    let kept = std::cell::RefCell::new(None);
+    timed_insert(
+        &mut group,
+        rt,
+        empty,
+        "ormkit bulk_insert_slice (COPY, lent rows), smart pool, max_parallel 1",
+        || lend(&kept, rows()),
+        |rows| {
+            let smart = &smart;
+            Box::pin(async move {
+                ParallelExecutor::new(smart, 1)
+                    .bulk_insert_slice::<User>(&rows)
                     .await
                     .unwrap()
             })

@@ -6,6 +6,8 @@
 
 use chrono::{DateTime, Utc};
 
+pub mod copy;
+
 /// A row of `posts` as the hand-written peers (tokio-postgres, sqlx, diesel) read it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, diesel::Queryable)]
 pub struct PostRow {

@@ -21,6 +21,11 @@ use std::collections::HashMap;
 pub(crate) const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// The trailer: a field count of -1.
 pub(crate) const TRAILER: &[u8] = &[0xff, 0xff];
+/// How many bytes of rows the first piece of a COPY holds; each next piece holds twice as
+/// many as the one before, up to [`LAST_PIECE`].
+pub(crate) const FIRST_PIECE: usize = 16 << 10;
+/// How many bytes of rows a piece holds at most.
+pub(crate) const LAST_PIECE: usize = 512 << 10;
 
 /// Where a value's binary form needs type OIDs filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +197,7 @@ pub(crate) struct CopyRows<'c> {
 impl<'c> CopyRows<'c> {
     pub(crate) fn new(columns: &'c [u16], shapes: Vec<Shape>) -> Self {
         let mut data = PgArgumentBuffer::default();
-        data.reserve(1 << 20);
+        data.reserve(FIRST_PIECE * 2);
         data.extend_from_slice(HEADER);
         CopyRows {
             data,
@@ -220,9 +225,10 @@ impl<'c> CopyRows<'c> {
         self.data.len()
     }
 
-    /// Takes the bytes encoded so far, leaving the buffer empty for more rows.
-    pub(crate) fn take(&mut self) -> Vec<u8> {
-        std::mem::replace(&mut *self.data, Vec::with_capacity(1 << 20))
+    /// Takes the bytes encoded so far, leaving `spare` (an empty buffer, whose capacity is
+    /// kept) for more rows.
+    pub(crate) fn take(&mut self, spare: Vec<u8>) -> Vec<u8> {
+        std::mem::replace(&mut *self.data, spare)
     }
 
     /// The rest of the COPY data, with its trailer.

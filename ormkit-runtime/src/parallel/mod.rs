@@ -285,7 +285,8 @@ impl<'p> ParallelExecutor<'p> {
     /// Inserts `rows` through binary `COPY`, chunks concurrently, each in its own
     /// transaction (or all in one, [`atomic`](Self::atomic)); the number of rows written. No
     /// row limit, no parameter limit. Rows that set different columns (some `None` defaults,
-    /// some not) go in separate COPY statements.
+    /// some not) go in separate COPY statements. The rows are freed before this returns;
+    /// [`bulk_insert_slice`](Self::bulk_insert_slice) takes them lent.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -312,17 +313,37 @@ impl<'p> ParallelExecutor<'p> {
     /// # }
     /// ```
     pub async fn bulk_insert<T: Table>(&self, rows: Vec<T::Insert>) -> Result<u64> {
+        self.bulk_insert_slice::<T>(&rows).await
+    }
+
+    /// [`bulk_insert`](Self::bulk_insert) of rows the caller keeps: the same COPY statements,
+    /// and the rows are neither cloned nor freed here.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> anyhow::Result<()> {
+    /// # let db = ormkit_tests::support::TestDb::new().await?;
+    /// # let pool = db.pool.clone();
+    /// # use ormkit_tests::entities::{AuditLog, NewAuditLog};
+    /// let logs: Vec<NewAuditLog> = (0..3).map(|i| NewAuditLog::new(format!("line {i}"))).collect();
+    /// let exec = ormkit::ParallelExecutor::new(&pool, 2);
+    /// assert_eq!(exec.bulk_insert_slice::<AuditLog>(&logs).await?, 3);
+    /// assert_eq!(logs[2].message, "line 2", "still ours");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn bulk_insert_slice<T: Table>(&self, rows: &[T::Insert]) -> Result<u64> {
         let chunk_size = self.copy_chunk_size.unwrap_or_else(|| {
             rows.len()
                 .div_ceil(self.max_parallel)
                 .clamp(COPY_CHUNK_MIN, COPY_CHUNK_MAX)
         });
-        let chunks = column_chunks::<T>(&rows, chunk_size);
+        let chunks = column_chunks::<T>(rows, chunk_size);
         let written = self
             .write_chunks::<T, _>(
                 chunks,
                 &CopyWork::<T> {
-                    rows: &rows,
+                    rows,
                     endpoint: Endpoint::of(self.pool),
                 },
             )
@@ -710,20 +731,24 @@ impl<T: Table> ChunkWork for CopyWork<'_, T> {
                 .collect();
             let mut data = Some(copy::CopyRows::new(&chunk.columns, shapes));
             let mut next = rows.iter();
+            let mut piece = copy::FIRST_PIECE;
             let sql = statement::copy_from_stdin(T::META, &chunk.columns);
             let statement = Statement::new(T::META, Op::Copy, sql, PgArguments::default());
-            let written = copy_in(conn, self.endpoint.clone(), statement, || {
+            let written = copy_in(conn, self.endpoint.clone(), statement, |spare| {
                 let Some(buffer) = data.as_mut() else {
                     return Ok(None);
                 };
-                // Encode about half a megabyte, then send it while the next piece is encoded.
-                while buffer.buffered() < 1 << 19 {
+                // Encode a piece, then send it while the next one is encoded. The first pieces
+                // are small, so that the server starts at once; they double up to half a
+                // megabyte.
+                while buffer.buffered() < piece {
                     match next.next() {
                         Some(row) => buffer.push_row(row)?,
                         None => return Ok(data.take().map(copy::CopyRows::finish)),
                     }
                 }
-                Ok(Some(buffer.take()))
+                piece = (piece * 2).min(copy::LAST_PIECE);
+                Ok(Some(buffer.take(spare)))
             })
             .await?;
             written.map_err(encode_err::<T>)

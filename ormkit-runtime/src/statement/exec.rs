@@ -394,16 +394,16 @@ pub(crate) fn stream<'a, T: Send + Unpin + 'static>(
 }
 
 /// Streams binary COPY data into `statement` (a `COPY … FROM STDIN`) on `conn` (a
-/// connection to `endpoint`): `next`
-/// yields the data piece by piece (encoding goes on while the server works on what was
-/// sent), `Ok(None)` at the end. The number of rows written; on an encoding error the COPY
-/// is aborted and the error returned.
+/// connection to `endpoint`): `next` yields the data piece by piece (encoding goes on while
+/// the server works on what was sent), `Ok(None)` at the end; it is handed the buffer of the
+/// piece sent before, emptied, to encode the next one into. The number of rows written; on an
+/// encoding error the COPY is aborted and the error returned.
 #[cfg(feature = "parallel")]
 pub(crate) async fn copy_in<E>(
     conn: &mut PgConnection,
     endpoint: Endpoint,
     statement: Statement,
-    mut next: impl FnMut() -> std::result::Result<Option<Vec<u8>>, E> + Send,
+    mut next: impl FnMut(Vec<u8>) -> std::result::Result<Option<Vec<u8>>, E> + Send,
 ) -> Result<std::result::Result<u64, E>>
 where
     E: std::fmt::Display + Send,
@@ -417,10 +417,13 @@ where
     );
     let result: Result<std::result::Result<u64, E>> = async {
         let mut copy = conn.copy_in_raw(&statement.sql).await?;
+        let mut spare = Vec::new();
         loop {
-            match next() {
+            match next(std::mem::take(&mut spare)) {
                 Ok(Some(data)) => {
-                    copy.send(data).await?;
+                    copy.send(data.as_slice()).await?;
+                    spare = data;
+                    spare.clear();
                 }
                 Ok(None) => return Ok(Ok(copy.finish().await?)),
                 Err(err) => {

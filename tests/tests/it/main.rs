@@ -11,6 +11,7 @@ mod first_program;
 mod generated;
 mod joins;
 mod keys;
+mod lane;
 mod locking;
 mod migrator;
 mod nested;
