@@ -15,9 +15,9 @@
 //!
 //! Parked connections stay counted by the sqlx pool, so its `max_connections` holds and raw
 //! sqlx on the same `PgPool` keeps working. The lane gives them back to sqlx
-//! - when they idled [`PoolConfig::check_idle_after`](crate::PoolConfig::check_idle_after)
-//!   (sqlx then checks them before use, as the smart pool does for its own idle ones), or were
-//!   parked before a connection failure anywhere on the pool;
+//! - when they idled `PoolConfig::check_idle_after` (sqlx then checks them before use, as the
+//!   smart pool does for its own idle ones) or [`HAND_BACK_AFTER`], whichever is shorter, or
+//!   were parked before a connection failure anywhere on the pool;
 //! - when the pool has no idle connection and no room to open one (a caller of sqlx's
 //!   `acquire` may be waiting for them): checked every [`TICK`] while anything is parked;
 //! - when the pool is closed (so `PgPool::close` completes);
@@ -50,7 +50,9 @@ pub(crate) struct Lane {
     /// Woken when the first connection is parked in an empty lane.
     wake: Notify,
     health: Arc<PoolHealth>,
-    check_idle_after: Duration,
+    /// How long a connection may stay parked: the pool's `check_idle_after`, at most
+    /// [`HAND_BACK_AFTER`] (so a pool its owner dropped is let go soon).
+    idle_limit: Duration,
     /// The pool's connect options: gone when the pool is.
     options: Weak<PgConnectOptions>,
 }
@@ -89,7 +91,7 @@ pub(crate) fn register(pool: &PgPool, health: Arc<PoolHealth>, check_idle_after:
         parked: Mutex::new(Parked::default()),
         wake: Notify::new(),
         health,
-        check_idle_after,
+        idle_limit: check_idle_after.min(HAND_BACK_AFTER),
         options: Arc::downgrade(&pool.connect_options()),
     });
     LANES.insert(pool, Arc::new(Arc::downgrade(&lane)));
@@ -135,7 +137,7 @@ impl Lane {
                     break None;
                 };
                 let idle = slot.parked_at.elapsed();
-                if idle >= self.check_idle_after || self.health.released_before_last_failure(idle) {
+                if idle >= self.idle_limit || self.health.released_before_last_failure(idle) {
                     stale.push(slot);
                     continue;
                 }
@@ -160,25 +162,25 @@ impl Lane {
     }
 
     /// Gives back what the pool needs: everything when it is closed or saturated, else what
-    /// idled past `check_idle_after`. Whether anything is still parked.
-    fn sweep(&self) -> bool {
-        let (given_back, left) = {
+    /// idled past the limit.
+    fn sweep(&self) {
+        let given_back = {
             let mut parked = self.lock();
             let Some(pool) = parked.pool.clone() else {
-                return false;
+                return;
             };
             let all = pool.is_closed() || saturated(&pool);
-            let (back, keep) = std::mem::take(&mut parked.slots)
+            let (back, keep): (Vec<Slot>, Vec<Slot>) = std::mem::take(&mut parked.slots)
                 .into_iter()
-                .partition(|slot: &Slot| all || slot.parked_at.elapsed() >= self.check_idle_after);
+                .partition(|slot| all || slot.parked_at.elapsed() >= self.idle_limit);
             parked.slots = keep;
             if parked.slots.is_empty() {
                 parked.pool = None;
             }
-            (back, !parked.slots.is_empty())
+            back
         };
-        drop::<Vec<Slot>>(given_back);
-        left
+        // Dropped outside the lock: each goes back through sqlx's release.
+        drop(given_back);
     }
 }
 

@@ -162,3 +162,34 @@ async fn closing_the_pool_takes_the_parked_connections_back() -> anyhow::Result<
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_dropped_pool_lets_its_parked_connection_go() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let name = "ormkit_it_lane_dropped";
+    let sep = if db.url().contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}application_name={name}", db.url());
+    let config = PoolConfig {
+        min_connections: 0,
+        ..PoolConfig::default()
+    };
+    let pool = ormkit::create_smart_pool_with(&url, &config).await?;
+    Repository::<User>::new(&pool).count().await?;
+    assert_eq!(pool_stats(&pool).parked, 1);
+    drop(pool);
+    // The lane holds the pool while the connection is parked, and lets both go once it has
+    // idled past `check_idle_after` (250 ms): the server sees the session end.
+    for _ in 0..1000 {
+        let open: i64 = ormkit::sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await?;
+        if open == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    anyhow::bail!("the dropped pool's connection is still open after 10 s")
+}
