@@ -16,11 +16,11 @@ use diesel_async::pooled_connection::{
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use futures::future::LocalBoxFuture;
-use ormkit::{ParallelExecutor, Repository};
+use ormkit::{ParallelExecutor, Repository, Table};
 use ormkit_peers::copy::{user_types, Workload};
 use ormkit_peers::schema::{audit_log, posts};
-use ormkit_peers::{sea_audit, sea_post, DieselAudit, PostRow, POST_COLUMNS};
-use ormkit_tests::entities::{Post, PostId, UserId};
+use ormkit_peers::{sea_audit, sea_post, tokio_client, DieselAudit, PostRow, POST_COLUMNS};
+use ormkit_tests::entities::{AuditLog, Post, PostId, User, UserId};
 use ormkit_tests::support::TestDb;
 use sea_orm::{
     ActiveValue, ColumnTrait as _, ConnectOptions, Database, DatabaseConnection, EntityTrait as _,
@@ -65,10 +65,7 @@ fn deadpool(
 }
 
 async fn connect(url: &str) -> Peers {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = tokio_client(url).await;
     let smart = ormkit::create_smart_pool(url).await.unwrap();
     let sqlx_conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
         .await
@@ -455,35 +452,59 @@ fn insert_100k(c: &mut Criterion, rt: &tokio::runtime::Runtime, p: &Peers) {
         },
     );
     for parallel in [1, 2] {
-        let name = format!("ormkit bulk_insert (COPY), smart pool, max_parallel {parallel}");
-        let rows = || work.new_audit_logs();
-        timed_insert(&mut group, rt, audit, &name, rows, |rows| {
-            Box::pin(async move {
-                ParallelExecutor::new(&p.smart, parallel)
-                    .bulk_insert::<ormkit_tests::entities::AuditLog>(rows)
-                    .await
-                    .unwrap()
-            })
+        ormkit_given::<AuditLog>(&mut group, rt, audit, &p.smart, parallel, || {
+            work.new_audit_logs()
         });
     }
-    // Rows the caller keeps, as tokio-postgres's writer borrows them: freed outside the timing.
+    ormkit_lent::<AuditLog>(&mut group, rt, audit, &p.smart, || work.new_audit_logs());
+    group.finish();
+}
+
+/// ormkit's `bulk_insert` of the rows `make` builds (untimed), given to the call: freed by it.
+fn ormkit_given<T: Table>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    empty: (&tokio_postgres::Client, &str),
+    pool: &sqlx::PgPool,
+    parallel: usize,
+    make: impl Fn() -> Vec<T::Insert>,
+) {
+    let name = format!("ormkit bulk_insert (COPY), smart pool, max_parallel {parallel}");
+    timed_insert(group, rt, empty, &name, make, |rows| {
+        Box::pin(async move {
+            ParallelExecutor::new(pool, parallel)
+                .bulk_insert::<T>(rows)
+                .await
+                .unwrap()
+        })
+    });
+}
+
+/// ormkit's `bulk_insert_slice` of the rows `make` builds, lent as tokio-postgres' writer
+/// borrows its rows: they are freed outside the timing.
+fn ormkit_lent<T: Table>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    empty: (&tokio_postgres::Client, &str),
+    pool: &sqlx::PgPool,
+    make: impl Fn() -> Vec<T::Insert>,
+) {
     let kept = std::cell::RefCell::new(None);
     timed_insert(
-        &mut group,
+        group,
         rt,
-        audit,
+        empty,
         "ormkit bulk_insert_slice (COPY, lent rows), smart pool, max_parallel 1",
-        || lend(&kept, work.new_audit_logs()),
+        || lend(&kept, make()),
         |rows| {
             Box::pin(async move {
-                ParallelExecutor::new(&p.smart, 1)
-                    .bulk_insert_slice::<ormkit_tests::entities::AuditLog>(&rows)
+                ParallelExecutor::new(pool, 1)
+                    .bulk_insert_slice::<T>(&rows)
                     .await
                     .unwrap()
             })
         },
     );
-    group.finish();
 }
 
 /// `rows`, shared with `kept` until the next iteration's rows replace them: the timed insert
@@ -498,13 +519,9 @@ fn lend<T>(kept: &std::cell::RefCell<Option<Rc<T>>>, rows: T) -> Rc<T> {
 /// domain, timestamptz, jsonb) in one stream, in a database of their own (the table is
 /// truncated between iterations).
 fn insert_100k_users(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
-    use ormkit_tests::entities::User;
     let db = rt.block_on(TestDb::new()).unwrap();
     let (client, smart, types) = rt.block_on(async {
-        let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = tokio_client(db.url()).await;
         let smart = ormkit::create_smart_pool(db.url()).await.unwrap();
         let types = user_types(&client).await;
         (client, smart, types)
@@ -522,39 +539,8 @@ fn insert_100k_users(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         || (),
         |()| Box::pin(work.copy_users(&client, &types)),
     );
-    let rows = || work.new_users();
-    timed_insert(
-        &mut group,
-        rt,
-        empty,
-        "ormkit bulk_insert (COPY), smart pool, max_parallel 1",
-        rows,
-        |rows| {
-            Box::pin(async {
-                ParallelExecutor::new(&smart, 1)
-                    .bulk_insert::<User>(rows)
-                    .await
-                    .unwrap()
-            })
-        },
-    );
-    let kept = std::cell::RefCell::new(None);
-    timed_insert(
-        &mut group,
-        rt,
-        empty,
-        "ormkit bulk_insert_slice (COPY, lent rows), smart pool, max_parallel 1",
-        || lend(&kept, rows()),
-        |rows| {
-            let smart = &smart;
-            Box::pin(async move {
-                ParallelExecutor::new(smart, 1)
-                    .bulk_insert_slice::<User>(&rows)
-                    .await
-                    .unwrap()
-            })
-        },
-    );
+    ormkit_given::<User>(&mut group, rt, empty, &smart, 1, || work.new_users());
+    ormkit_lent::<User>(&mut group, rt, empty, &smart, || work.new_users());
     group.finish();
     rt.block_on(smart.close());
     drop(client);

@@ -10,20 +10,12 @@
 
 use ormkit::ParallelExecutor;
 use ormkit_peers::copy::{user_types, Workload};
+use ormkit_peers::{median, tokio_client};
 use ormkit_tests::entities::{AuditLog, User};
 use ormkit_tests::support::TestDb;
 use std::time::{Duration, Instant};
 
 const ROWS: usize = 100_000;
-
-fn median(mut values: Vec<f64>) -> (f64, f64, f64) {
-    values.sort_by(f64::total_cmp);
-    (
-        values[values.len() / 2],
-        values[0],
-        values[values.len() - 1],
-    )
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -39,10 +31,7 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let db = TestDb::new().await.unwrap();
-        let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = tokio_client(db.url()).await;
         let pool = ormkit::create_smart_pool(db.url()).await.unwrap();
         let exec = ParallelExecutor::new(&pool, 1);
         let types = user_types(&client).await;

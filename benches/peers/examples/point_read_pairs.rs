@@ -8,7 +8,7 @@
 //!   --example point_read_pairs`
 
 use ormkit::Repository;
-use ormkit_peers::{PostRow, POST_COLUMNS};
+use ormkit_peers::{median, tokio_client, PostRow, POST_COLUMNS};
 use ormkit_tests::entities::{Post, PostId};
 use ormkit_tests::support::TestDb;
 use std::time::{Duration, Instant};
@@ -30,23 +30,11 @@ fn cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-fn median(mut values: Vec<f64>) -> (f64, f64, f64) {
-    values.sort_by(f64::total_cmp);
-    (
-        values[values.len() / 2],
-        values[0],
-        values[values.len() - 1],
-    )
-}
-
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let db = TestDb::new().await.unwrap();
-        let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = tokio_client(db.url()).await;
         let pool = ormkit::create_smart_pool(db.url()).await.unwrap();
         client
             .execute("INSERT INTO users (email) VALUES ('pairs@example.com')", &[])

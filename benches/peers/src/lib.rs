@@ -8,6 +8,25 @@ use chrono::{DateTime, Utc};
 
 pub mod copy;
 
+/// A tokio-postgres client on `url`, its connection task spawned on the current runtime.
+pub async fn tokio_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// The median, the least and the greatest of `values` (not empty).
+pub fn median(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
+}
+
 /// A row of `posts` as the hand-written peers (tokio-postgres, sqlx, diesel) read it.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, diesel::Queryable)]
 pub struct PostRow {
