@@ -84,6 +84,19 @@ impl LocalCluster {
     /// Fills a new data directory as `fill` says and starts a server on it, with the extra
     /// `settings` (`name=value`, each passed as `-c`).
     pub(crate) fn create(bindir: &Path, fill: Fill<'_>, settings: Vec<String>) -> Result<Self> {
+        Self::create_with(bindir, fill, settings, |_, _| Ok(Vec::new()))
+    }
+
+    /// [`create`](Self::create), calling `before_launch` with the cluster's root directory
+    /// (removed with the cluster) and its server account once the data directory is filled;
+    /// the settings it returns are added to `settings` (see `tls.rs`: certificates and
+    /// `pg_hba.conf` written next to the data directory).
+    pub(crate) fn create_with(
+        bindir: &Path,
+        fill: Fill<'_>,
+        settings: Vec<String>,
+        before_launch: impl FnOnce(&Path, &ServerAccount) -> Result<Vec<String>>,
+    ) -> Result<Self> {
         let account = ServerAccount::for_server()?;
         let temp = std::env::temp_dir();
         let _reaped = reap_stale(&temp, &account);
@@ -115,6 +128,8 @@ impl LocalCluster {
                 slot,
             } => cluster.base_backup(primary_socket, slot)?,
         }
+        let extra = before_launch(cluster.root(), &cluster.account)?;
+        cluster.settings.extend(extra);
         cluster.launch()?;
         Ok(cluster)
     }

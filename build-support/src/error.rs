@@ -129,6 +129,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// The test certificates of a TLS cluster could not be made.
+    #[error("could not make the test certificates of the TLS cluster: {details}")]
+    Certificates {
+        /// What the certificate generator said.
+        details: String,
+    },
+
     /// The operation does not apply to this kind of scratch database.
     #[error("not supported: {0}")]
     Unsupported(String),

@@ -61,6 +61,8 @@ mod replica;
 mod runtime;
 mod server;
 mod template;
+#[cfg(feature = "tls-cluster")]
+mod tls;
 mod tools;
 mod urls;
 
@@ -71,3 +73,5 @@ pub use pgbouncer::{PgBouncer, PgBouncerOptions, PoolMode};
 pub use plan::{ScratchPlan, ENV_VARS};
 pub use reap::reap_stale_clusters;
 pub use replica::{ReplicaOptions, ReplicaSet};
+#[cfg(feature = "tls-cluster")]
+pub use tls::{TlsCluster, CERT_USER};
