@@ -28,6 +28,7 @@ mod span_capture;
 mod subqueries;
 mod testing;
 mod text_form;
+mod tls;
 mod transactions;
 mod writes;
 
