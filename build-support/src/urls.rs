@@ -102,6 +102,15 @@ mod tests {
             "postgres:///tmp?host=/var/run/postgresql"
         );
         assert!(with_database("not a url", "tmp").is_err());
+        // TLS settings survive the rewrite (a scratch database on a server that needs TLS).
+        assert_eq!(
+            with_database(
+                "postgres://u@h/app?sslmode=verify-full&sslrootcert=/ca.crt&sslcert=/c.crt&sslkey=/c.key",
+                "tmp"
+            )
+            .unwrap(),
+            "postgres://u@h/tmp?sslmode=verify-full&sslrootcert=/ca.crt&sslcert=/c.crt&sslkey=/c.key"
+        );
     }
 
     #[test]

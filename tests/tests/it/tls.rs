@@ -105,8 +105,9 @@ fn karma(user: &User, value: i32) -> UserPatch {
 }
 
 /// `verify-full` with the right CA: build-support's temporary database on the server URL
-/// (its rewritten URL keeps the TLS parameters), the pool, the Migrator and the cache's
-/// `LISTEN` connection all work, and the server lists every open connection as TLS.
+/// (its rewritten URL keeps the TLS parameters), the pool, the Migrator, the cache's
+/// `LISTEN` connection and the cluster's probes all work, and the server lists every open
+/// connection as TLS.
 #[tokio::test]
 async fn verify_full_carries_the_pool_the_migrator_and_cache_invalidation() -> anyhow::Result<()> {
     let scratch = ScratchDatabase::on_server(&verify_full("postgres"))?;
@@ -158,8 +159,24 @@ async fn verify_full_carries_the_pool_the_migrator_and_cache_invalidation() -> a
     );
     assert!(cache_b.stats().invalidations >= 1);
 
+    // The cluster's probes open connections of their own from the pools' options (the
+    // "replica" here is the primary itself: probed, if never healthy).
+    let cluster = ormkit::Cluster::builder(pool.clone())
+        .replica(other.clone())
+        .build()
+        .await?;
+
     let sessions = sessions_on(&database).await?;
     assert!(sessions.iter().all(|(_, ssl)| *ssl), "{sessions:?}");
+    let probes = sessions
+        .iter()
+        .filter(|(name, _)| name == "ormkit_cluster_monitor")
+        .count();
+    assert_eq!(
+        probes, 2,
+        "a probe each for the primary and the replica: {sessions:?}"
+    );
+    drop(cluster);
     for listener in ["ormkit_tls_listener_a", "ormkit_tls_listener_b"] {
         assert!(
             sessions.iter().any(|(name, _)| name == listener),
@@ -398,5 +415,54 @@ async fn ormkit_test_body_over_tls(pool: PgPool) -> anyhow::Result<()> {
         .fetch_one(&pool)
         .await?;
     assert_eq!(users, 0, "a fresh migrated database");
+    Ok(())
+}
+
+/// The client key's format. PKCS#8 (`BEGIN PRIVATE KEY`, what the other tests use) works
+/// with both TLS features. A "traditional" key — SEC1 `BEGIN EC PRIVATE KEY` here (what
+/// `openssl ecparam -genkey` writes), PKCS#1 `BEGIN RSA PRIVATE KEY` alike — works with
+/// rustls only: native-tls reads PKCS#8 alone and refuses any other key, saying so.
+#[tokio::test]
+async fn a_traditional_client_key_works_with_rustls_and_native_tls_asks_for_pkcs8(
+) -> anyhow::Result<()> {
+    let cluster = cluster();
+    let dir = tempfile::tempdir()?;
+    let sec1 = dir.path().join("client-sec1.key");
+    let converted = std::process::Command::new("openssl")
+        .args(["pkey", "-traditional", "-in"])
+        .arg(cluster.client_key())
+        .arg("-out")
+        .arg(&sec1)
+        .output()?;
+    anyhow::ensure!(
+        converted.status.success(),
+        "openssl pkey -traditional failed: {}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
+    anyhow::ensure!(std::fs::read_to_string(&sec1)?.starts_with("-----BEGIN EC PRIVATE KEY-----"));
+    let (ca, cert) = (cluster.ca_cert(), cluster.client_cert());
+    let url = url(
+        "localhost",
+        CERT_USER,
+        "postgres",
+        &[
+            ("sslmode", Path::new("verify-full")),
+            ("sslrootcert", &ca),
+            ("sslcert", &cert),
+            ("sslkey", &sec1),
+        ],
+    );
+    let connected = ormkit::create_smart_pool(&url).await;
+    // sqlx uses native-tls when both features are on.
+    if cfg!(all(feature = "tls-rustls", not(feature = "tls-native-tls"))) {
+        let pool = connected?;
+        assert!(pool_uses_tls(&pool).await?);
+        pool.close().await;
+    } else {
+        let message = connected
+            .expect_err("native-tls read a SEC1 key: update the README's TLS section")
+            .to_string();
+        assert!(message.contains("PKCS#8"), "{message}");
+    }
     Ok(())
 }
