@@ -75,3 +75,4 @@ pub use reap::reap_stale_clusters;
 pub use replica::{ReplicaOptions, ReplicaSet};
 #[cfg(feature = "tls-cluster")]
 pub use tls::{TlsCluster, CERT_USER};
+pub use urls::connect_options;

@@ -1,6 +1,5 @@
 //! A uniquely named temporary database on an existing PostgreSQL server.
 
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,7 +8,7 @@ use sqlx::Connection;
 
 use crate::error::{Error, Result, SERVER_HINT};
 use crate::runtime::{block_on, connect};
-use crate::urls::{redact, with_database};
+use crate::urls::{connect_options, redact, with_database};
 
 /// PostgreSQL's SQLSTATE for a syntax error (`DROP DATABASE … WITH (FORCE)` before 13).
 const SYNTAX_ERROR: &str = "42601";
@@ -44,7 +43,7 @@ impl ServerDatabase {
                 reason: "expected a postgres:// or postgresql:// url".into(),
             });
         }
-        let admin = PgConnectOptions::from_str(url).map_err(|err| Error::InvalidUrl {
+        let admin = connect_options(url).map_err(|err| Error::InvalidUrl {
             url: redact(url),
             reason: err.to_string(),
         })?;

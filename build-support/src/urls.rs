@@ -1,10 +1,26 @@
 //! Rewriting and redacting PostgreSQL connection URLs.
 
 use std::path::Path;
+use std::str::FromStr as _;
+
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use url::Url;
 
 use crate::error::{Error, Result};
+
+/// Parses a `postgres://` URL into connect options as sqlx does (the URL, then the `PG*`
+/// variables, `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT` and `PGSSLKEY` included), except that
+/// `sslmode=allow` tries TLS when the server offers it, as `prefer` (sqlx 0.8 never tries it
+/// under `allow`, so a server requiring TLS refused the connection). The same rule as
+/// `ormkit::connect_options`, for the build-time connections.
+pub fn connect_options(url: &str) -> std::result::Result<PgConnectOptions, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?;
+    Ok(match options.get_ssl_mode() {
+        PgSslMode::Allow => options.ssl_mode(PgSslMode::Prefer),
+        _ => options,
+    })
+}
 
 /// The URL with any password replaced by `***`, for messages.
 pub(crate) fn redact(url: &str) -> String {

@@ -161,10 +161,19 @@ fn pgssl_variables_carry_verification_and_the_client_certificate() {
 }
 
 /// `sslmode=disable` against a server that admits TCP only over TLS: exit 3, and the
-/// message names `sslmode`.
+/// message names `sslmode`. `PGSSLMODE=allow` gets in (over TLS, the only way in).
 #[test]
 fn sslmode_disable_is_refused_naming_sslmode() {
     let project = project();
+    let db = ScratchDatabase::on_server(&verify_full("postgres", "postgres")).unwrap();
+    let bare = cluster().url("localhost", "postgres", &database_name(&db));
+    let output = tls_cli(project.path())
+        .env("PGSSLMODE", "allow")
+        .args(["migrate", "up", "--database-url", &bare])
+        .output()
+        .unwrap();
+    succeeded(&output);
+
     let plain = url("postgres", "postgres", &[("sslmode", Path::new("disable"))]);
     let output = tls_cli(project.path())
         .args(["migrate", "status", "--database-url", &plain])

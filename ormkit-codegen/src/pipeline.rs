@@ -159,12 +159,15 @@ impl Config {
             .build()
             .map_err(io_err("tokio runtime"))?;
         runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(scratch.url())
+            let connect = |error| CodegenError::Connect {
+                target: scratch.description(),
+                error,
+            };
+            let scratch_options =
+                ormkit_build_support::connect_options(scratch.url()).map_err(connect)?;
+            let mut conn = sqlx::PgConnection::connect_with(&scratch_options)
                 .await
-                .map_err(|error| CodegenError::Connect {
-                    target: scratch.description(),
-                    error,
-                })?;
+                .map_err(connect)?;
             for m in migrations {
                 apply_script(&mut conn, m, &m.up).await?;
             }

@@ -5,7 +5,6 @@
 use crate::pooler::{sessions, Sessions};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
-use std::str::FromStr as _;
 
 /// The variable naming a URL that reaches PostgreSQL directly, for session-bound features
 /// of a pool behind a transaction-mode pooler.
@@ -52,7 +51,7 @@ pub(crate) fn session_options_with(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<PgConnectOptions, SessionOptionsError> {
     let parse = |url: &str, origin: &'static str| {
-        PgConnectOptions::from_str(url)
+        crate::tls::connect_options(url)
             .map_err(|source| SessionOptionsError::Url { origin, source })
     };
     if let Some(url) = direct {

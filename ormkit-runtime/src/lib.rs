@@ -67,6 +67,7 @@ mod repository;
 mod stats;
 #[cfg(feature = "test")]
 pub mod testing;
+mod tls;
 #[cfg(feature = "orm")]
 mod transaction;
 #[cfg(feature = "validate")]
@@ -117,6 +118,7 @@ pub use query::{Assignment, CursorPage, Expr, IntoValue, Order, Page, Select, Se
 pub use repository::Repository;
 #[cfg(feature = "orm")]
 pub use stats::count_statements;
+pub use tls::connect_options;
 #[cfg(feature = "orm")]
 pub use transaction::{
     transaction, transaction_with, IsolationLevel, RetryPolicy, TransactionError,

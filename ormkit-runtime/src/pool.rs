@@ -10,9 +10,8 @@
 use crate::error::{OrmkitError, Result};
 use crate::health::PoolHealth;
 use crate::pooler::{Pooler, Sessions};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection as _, PgPool};
-use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -180,7 +179,7 @@ pub async fn create_smart_pool(url: &str) -> Result<PgPool> {
 /// If it does, statements run as usual; if not, sqlx's statement cache is turned off and every
 /// statement runs pinned in a transaction of its own (see [`Pooler::Transaction`]).
 pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<PgPool> {
-    let mut options = PgConnectOptions::from_str(url)?;
+    let mut options = crate::tls::connect_options(url)?;
     let sessions = match config.pooler {
         Pooler::Direct => Sessions::Own,
         Pooler::Session => {

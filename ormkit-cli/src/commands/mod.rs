@@ -101,14 +101,14 @@ impl DatabaseArgs {
     /// A small pool on the database, after one connection attempt so that a wrong URL or a
     /// server that is down fails at once (a pool would retry until its timeout).
     async fn pool(&self) -> anyhow::Result<ormkit::sqlx::PgPool> {
-        use ormkit::sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+        use ormkit::sqlx::postgres::{PgConnection, PgPoolOptions};
         use ormkit::sqlx::Connection as _;
         let unreachable = |err: ormkit::sqlx::Error| {
             anyhow::anyhow!(
                 "cannot connect to the database given by --database-url or DATABASE_URL: {err}"
             )
         };
-        let options: PgConnectOptions = self.database_url.parse().map_err(unreachable)?;
+        let options = ormkit::connect_options(&self.database_url).map_err(unreachable)?;
         PgConnection::connect_with(&options)
             .await
             .map_err(unreachable)?

@@ -26,8 +26,7 @@ pub(crate) fn server() -> Result<&'static Server, String> {
 
 fn decide() -> Result<Server, String> {
     if let Ok(url) = std::env::var("DATABASE_URL") {
-        let admin: PgConnectOptions = url
-            .parse()
+        let admin = crate::tls::connect_options(&url)
             .map_err(|err| format!("DATABASE_URL is not a PostgreSQL URL: {err}"))?;
         let description = format!(
             "the server of DATABASE_URL ({}:{})",

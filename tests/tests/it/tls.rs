@@ -269,21 +269,10 @@ async fn a_host_name_mismatch_fails_verify_full_and_verify_ca_checks_the_chain(
 }
 
 /// `sslmode=disable` against a server that admits TCP only over TLS: refused, and the
-/// message names `sslmode`. `allow`, `prefer` and `require` all end up on TLS.
+/// message names `sslmode`. `allow` (which sqlx 0.8 alone would treat as `disable`),
+/// `prefer` and `require` all end up on TLS.
 #[tokio::test]
 async fn sslmode_disable_is_refused_and_the_other_modes_use_tls() -> anyhow::Result<()> {
-    let plain = url(
-        "localhost",
-        "postgres",
-        "postgres",
-        &[("sslmode", Path::new("disable"))],
-    );
-    let err = ormkit::create_smart_pool(&plain)
-        .await
-        .expect_err("a plain connection was admitted by a hostssl-only server");
-    let message = err.to_string();
-    assert!(message.contains("sslmode"), "{message}");
-
     for mode in ["allow", "prefer", "require"] {
         let url = url(
             "127.0.0.1",
@@ -295,6 +284,18 @@ async fn sslmode_disable_is_refused_and_the_other_modes_use_tls() -> anyhow::Res
         assert!(pool_uses_tls(&pool).await?, "sslmode={mode} is not on TLS");
         pool.close().await;
     }
+
+    let plain = url(
+        "localhost",
+        "postgres",
+        "postgres",
+        &[("sslmode", Path::new("disable"))],
+    );
+    let err = ormkit::create_smart_pool(&plain)
+        .await
+        .expect_err("a plain connection was admitted by a hostssl-only server");
+    let message = err.to_string();
+    assert!(message.contains("sslmode"), "{message}");
     Ok(())
 }
 
