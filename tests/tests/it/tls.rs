@@ -125,23 +125,29 @@ async fn verify_full_carries_the_pool_the_migrator_and_cache_invalidation() -> a
         .migrate_up()
         .await?;
     assert_eq!(report.steps.len(), entities::MIGRATIONS.len());
-    let status = Migrator::new(&pool, entities::MIGRATIONS).status().await?;
+    // The Migrator's own sessions from a direct URL with the TLS settings.
+    let status = Migrator::new(&pool, entities::MIGRATIONS)
+        .direct_url(scratch.url())
+        .status()
+        .await?;
     assert!(status.is_up_to_date(), "{status}");
     assert!(pool_uses_tls(&pool).await?);
 
     // Two application instances; B's cached row is invalidated by A's write, which B hears
     // on its own LISTEN connection.
     let other = ormkit::create_smart_pool(scratch.url()).await?;
-    let cache = |name: &'static str, pool: PgPool| async move {
+    let cache = |name: &'static str| {
         EntityCache::builder()
             .strategy(InvalidationStrategy::strong().heartbeat(None))
             .application_name(name)
             .entity::<User>()
-            .build(&pool)
-            .await
     };
-    let cache_a = cache("ormkit_tls_listener_a", pool.clone()).await?;
-    let cache_b = cache("ormkit_tls_listener_b", other.clone()).await?;
+    let cache_a = cache("ormkit_tls_listener_a").build(&pool).await?;
+    // B's listener connects through a direct URL (as behind a transaction-mode pooler).
+    let cache_b = cache("ormkit_tls_listener_b")
+        .direct_url(scratch.url())
+        .build(&other)
+        .await?;
     let ada = Repository::<User>::new(&pool)
         .insert(NewUser::new("ada@tls.io".into()))
         .await?;
