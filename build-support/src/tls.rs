@@ -46,6 +46,9 @@ pub const CERT_USER: &str = "ormkit_cert_user";
 /// keys and `pg_hba.conf`.
 const FILES_DIR: &str = "tls";
 
+/// How many ports to try when the one picked is taken before the server binds it.
+const PORT_ATTEMPTS: u32 = 3;
+
 /// `pg_hba.conf`: the superuser over the socket (for setting up), and over TCP only with
 /// TLS: [`CERT_USER`] by client certificate, everyone else trusted.
 const PG_HBA: &str = "\
@@ -71,7 +74,22 @@ impl TlsCluster {
     /// with `ssl = on` on a free port of 127.0.0.1, and creates the role [`CERT_USER`]
     /// (`LOGIN CREATEDB`).
     pub fn start(bindir: &Path) -> Result<Self> {
-        let port = free_port()?;
+        // The port is free when picked, and may be taken before the server binds it: a
+        // server that could not bind is started again on another port.
+        let mut attempt = 1;
+        loop {
+            match Self::start_on(bindir, free_port()?) {
+                Err(Error::ServerStart { log, .. })
+                    if attempt < PORT_ATTEMPTS && log.contains("could not bind") =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn start_on(bindir: &Path, port: u16) -> Result<Self> {
         let mut files = PathBuf::new();
         let settings = vec![
             format!("port={port}"),
