@@ -19,6 +19,7 @@ use crate::error::{Error, Result, INSTALL_HINT};
 use crate::fsutil::copy_tree;
 use crate::process::{stop_child, stop_child_fast, wait_ready};
 use crate::reap::{reap_stale, write_owner, CLUSTER_PREFIX, SOCKET_PREFIX};
+use crate::standby::copy_as_standby;
 use crate::template::{ensure_template, initdb};
 use crate::tools::PgTools;
 use crate::urls::socket_url;
@@ -53,6 +54,16 @@ pub(crate) enum Fill<'a> {
         /// The primary's socket directory.
         primary_socket: &'a Path,
         /// The replication slot to create and stream from.
+        slot: &'a str,
+    },
+    /// A copy of the stopped primary's data directory, configured to stream from it through
+    /// the existing physical slot `slot` (PostgreSQL 12+; no `pg_basebackup` needed).
+    ColdCopy {
+        /// The stopped primary's data directory.
+        primary_data: &'a Path,
+        /// The primary's socket directory.
+        primary_socket: &'a Path,
+        /// The replication slot to stream from (already created on the primary).
         slot: &'a str,
     },
 }
@@ -97,6 +108,20 @@ impl LocalCluster {
         settings: Vec<String>,
         before_launch: impl FnOnce(&Path, &ServerAccount) -> Result<Vec<String>>,
     ) -> Result<Self> {
+        let mut cluster = Self::create_stopped(bindir, fill, settings)?;
+        let extra = before_launch(cluster.root(), &cluster.account)?;
+        cluster.settings.extend(extra);
+        cluster.launch()?;
+        Ok(cluster)
+    }
+
+    /// Like [`create`](Self::create), without starting the server:
+    /// [`resume`](Self::resume) does.
+    pub(crate) fn create_stopped(
+        bindir: &Path,
+        fill: Fill<'_>,
+        settings: Vec<String>,
+    ) -> Result<Self> {
         let account = ServerAccount::for_server()?;
         let temp = std::env::temp_dir();
         let _reaped = reap_stale(&temp, &account);
@@ -104,12 +129,12 @@ impl LocalCluster {
         tools.check_supported()?;
         let template = match fill {
             Fill::Template(dir) => ensure_template(&tools, &account, dir)?,
-            Fill::BaseBackup { .. } => None,
+            Fill::BaseBackup { .. } | Fill::ColdCopy { .. } => None,
         };
 
         let root = temp_dir_in(&temp, CLUSTER_PREFIX)?;
         let socket_dir = temp_dir_in(&socket_parent(), SOCKET_PREFIX)?;
-        let mut cluster = LocalCluster {
+        let cluster = LocalCluster {
             url: socket_url(socket_dir.path()),
             data_dir: root.path().join("data"),
             account,
@@ -127,11 +152,27 @@ impl LocalCluster {
                 primary_socket,
                 slot,
             } => cluster.base_backup(primary_socket, slot)?,
+            Fill::ColdCopy {
+                primary_data,
+                primary_socket,
+                slot,
+            } => {
+                cluster.claim()?;
+                copy_as_standby(
+                    &cluster.account,
+                    primary_data,
+                    &cluster.data_dir,
+                    primary_socket,
+                    slot,
+                )?;
+            }
         }
-        let extra = before_launch(cluster.root(), &cluster.account)?;
-        cluster.settings.extend(extra);
-        cluster.launch()?;
         Ok(cluster)
+    }
+
+    /// The installation's programs and version.
+    pub(crate) fn tools(&self) -> &PgTools {
+        &self.tools
     }
 
     /// The connection URL of the `postgres` database.

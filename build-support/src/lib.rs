@@ -60,6 +60,7 @@ mod reap;
 mod replica;
 mod runtime;
 mod server;
+mod standby;
 mod template;
 #[cfg(feature = "tls-cluster")]
 mod tls;

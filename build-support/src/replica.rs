@@ -1,7 +1,8 @@
 //! A throwaway primary with streaming replicas: `initdb` (a copy of the template), then
-//! `pg_basebackup -R` per replica, each server on a Unix socket of its own, run as the
-//! unprivileged account when this process is root. For tests of replica routing, replay
-//! lag and read-your-writes.
+//! `pg_basebackup -R` per replica (or, where the installation has no `pg_basebackup`, a copy
+//! of the stopped primary: see `standby.rs`), each server on a Unix socket of its own, run
+//! as the unprivileged account when this process is root. For tests of replica routing,
+//! replay lag and read-your-writes.
 
 use std::fmt;
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use crate::cluster::{Fill, LocalCluster};
 use crate::error::{Error, Result};
+use crate::standby::{create_slots, ReplicaSource};
 
 /// How a [`ReplicaSet`] is made: how many replicas, and whether they apply changes late.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,26 +57,52 @@ pub struct ReplicaSet {
 
 impl ReplicaSet {
     /// Starts a primary from the template for the binaries in `bindir`, then each replica
-    /// from a base backup of it; returns once every server accepts connections.
+    /// from a base backup of it (without `pg_basebackup` in `bindir`: from a copy of the
+    /// primary, stopped for the copy); returns once every server accepts connections.
     pub fn start(bindir: &Path, options: &ReplicaOptions) -> Result<Self> {
         let primary = LocalCluster::start(bindir, None)?;
+        let source = ReplicaSource::for_tools(primary.tools())?;
         let mut set = ReplicaSet {
             replicas: Vec::with_capacity(options.replicas),
             primary,
         };
-        for index in 0..options.replicas {
-            // `-R` with the slot writes primary_conninfo and primary_slot_name.
-            let settings = options
-                .apply_delay
-                .map(|delay| format!("recovery_min_apply_delay={}ms", delay.as_millis()))
-                .into_iter()
-                .collect();
-            let fill = Fill::BaseBackup {
-                primary_socket: set.primary.socket(),
-                slot: &format!("ormkit_replica_{index}"),
-            };
-            let replica = LocalCluster::create(bindir, fill, settings)?;
-            set.replicas.push(replica);
+        let settings: Vec<String> = options
+            .apply_delay
+            .map(|delay| format!("recovery_min_apply_delay={}ms", delay.as_millis()))
+            .into_iter()
+            .collect();
+        let slots: Vec<String> = (0..options.replicas)
+            .map(|index| format!("ormkit_replica_{index}"))
+            .collect();
+        match source {
+            ReplicaSource::BaseBackup => {
+                for slot in &slots {
+                    // `-R` with the slot writes primary_conninfo and primary_slot_name.
+                    let fill = Fill::BaseBackup {
+                        primary_socket: set.primary.socket(),
+                        slot,
+                    };
+                    let replica = LocalCluster::create(bindir, fill, settings.clone())?;
+                    set.replicas.push(replica);
+                }
+            }
+            ReplicaSource::ColdCopy => {
+                create_slots(set.primary.url(), &slots)?;
+                set.primary.stop()?;
+                for slot in &slots {
+                    let fill = Fill::ColdCopy {
+                        primary_data: set.primary.data_dir(),
+                        primary_socket: set.primary.socket(),
+                        slot,
+                    };
+                    let replica = LocalCluster::create_stopped(bindir, fill, settings.clone())?;
+                    set.replicas.push(replica);
+                }
+                set.primary.resume()?;
+                for replica in &mut set.replicas {
+                    replica.resume()?;
+                }
+            }
         }
         Ok(set)
     }

@@ -3,3 +3,4 @@ DROP DOMAIN positive_int;
 DROP DOMAIN email_address;
 DROP TYPE mood;
 DROP EXTENSION citext;
+DROP EXTENSION pgcrypto;

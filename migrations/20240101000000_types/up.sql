@@ -1,5 +1,7 @@
 -- Types shared by the reference schema: an enum, domains, a composite type, an extension type.
 CREATE EXTENSION IF NOT EXISTS citext;
+-- gen_random_uuid() (the uuid keys' default) is core from PostgreSQL 13; on 12 it is pgcrypto's.
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
 
 CREATE TYPE mood AS ENUM ('happy', 'sad', 'so-so', 'Very Happy');
 COMMENT ON TYPE mood IS 'How a user feels.';

@@ -57,6 +57,28 @@ pub enum IntrospectError {
         /// The column or type using it.
         user: String,
     },
+    /// The server is older than the oldest supported PostgreSQL ([`MIN_SERVER_VERSION_NUM`]).
+    #[error(
+        "reading the schema needs PostgreSQL 12 or newer (the catalog's generated columns, \
+         pg_attribute.attgenerated, are from 12); this server is PostgreSQL {version}"
+    )]
+    ServerTooOld {
+        /// The server's `server_version`, e.g. `11.22`.
+        version: String,
+    },
+}
+
+/// The oldest PostgreSQL whose catalog [`introspect`] reads, as `server_version_num`: 12.
+pub const MIN_SERVER_VERSION_NUM: i32 = 120_000;
+
+/// `Ok` for a server at least [`MIN_SERVER_VERSION_NUM`], else an error naming its version.
+fn check_server_version(version_num: i32, version: &str) -> Result<()> {
+    if version_num >= MIN_SERVER_VERSION_NUM {
+        return Ok(());
+    }
+    Err(IntrospectError::ServerTooOld {
+        version: version.to_owned(),
+    })
 }
 
 type Result<T, E = IntrospectError> = std::result::Result<T, E>;
@@ -101,6 +123,13 @@ pub async fn introspect(
     conn: &mut PgConnection,
     options: &IntrospectOptions,
 ) -> Result<SchemaModel> {
+    let (version_num, version): (i32, String) = sqlx::query_as(
+        "SELECT current_setting('server_version_num')::int4, current_setting('server_version')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(query_err("the server version"))?;
+    check_server_version(version_num, &version)?;
     let schemas = match &options.schemas {
         Some(list) => list.clone(),
         None => sqlx::query_scalar::<_, String>(SCHEMAS_SQL)
@@ -555,4 +584,21 @@ async fn load_indexes(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_older_than_12_are_refused_naming_their_version() {
+        assert!(check_server_version(120_022, "12.22").is_ok());
+        assert!(check_server_version(180_004, "18.4").is_ok());
+        let message = check_server_version(110_022, "11.22")
+            .unwrap_err()
+            .to_string();
+        for needed in ["PostgreSQL 12 or newer", "PostgreSQL 11.22"] {
+            assert!(message.contains(needed), "{needed} missing from: {message}");
+        }
+    }
 }

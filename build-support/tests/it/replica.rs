@@ -109,3 +109,44 @@ async fn an_apply_delay_holds_commits_back_on_the_replica() {
     );
     wait_for(replica, "SELECT count(*)::text FROM t", "1").await;
 }
+
+/// An installation with only `initdb` and `postgres` (as the relocatable server builds CI
+/// tests 12–18 with): each replica is a copy of the stopped primary, and streams all the same.
+#[tokio::test]
+async fn without_pg_basebackup_a_replica_is_a_copy_of_the_stopped_primary() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    let full = bindir();
+    let servers_only = tempfile::tempdir().expect("a directory for the server programs");
+    // The server account (`postgres` when tests run as root) runs programs from here.
+    std::fs::set_permissions(servers_only.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod the server programs' directory");
+    for program in ["initdb", "postgres"] {
+        symlink(full.join(program), servers_only.path().join(program)).expect("symlink");
+    }
+    assert!(!servers_only.path().join("pg_basebackup").exists());
+
+    let options = ReplicaOptions::default().replicas(2);
+    let set = ReplicaSet::start(servers_only.path(), &options).expect("start");
+    let primary = set.primary_url().to_owned();
+    execute(&primary, "CREATE TABLE t (n int); INSERT INTO t VALUES (7)").await;
+    for index in 0..set.replica_count() {
+        let replica = set.replica_url(index);
+        assert_eq!(
+            query_text(replica, "SELECT pg_is_in_recovery()::text").await,
+            "true"
+        );
+        wait_for(replica, "SELECT coalesce(sum(n), 0)::text FROM t", "7").await;
+    }
+    // Each replica streams through its own slot on the primary.
+    assert_eq!(
+        query_text(
+            &primary,
+            "SELECT string_agg(slot_name || ':' || active::text, ',' ORDER BY slot_name) \
+             FROM pg_replication_slots"
+        )
+        .await,
+        "ormkit_replica_0:true,ormkit_replica_1:true"
+    );
+    set.close().expect("stop everything");
+}

@@ -4,3 +4,4 @@
 mod online;
 mod queries;
 mod render;
+mod versions;

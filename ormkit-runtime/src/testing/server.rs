@@ -79,18 +79,35 @@ impl Server {
     }
 }
 
-/// `DROP DATABASE IF EXISTS name WITH (FORCE)`.
+/// PostgreSQL's SQLSTATE for a syntax error: `DROP DATABASE … WITH (FORCE)` before 13.
+const SYNTAX_ERROR: &str = "42601";
+
+/// `DROP DATABASE IF EXISTS name WITH (FORCE)`; on PostgreSQL 12, which has no `FORCE`,
+/// its sessions are terminated by hand and the database dropped then.
 pub(crate) async fn drop_database(admin: &mut PgConnection, name: &str) -> Result<(), String> {
-    sqlx::Executor::execute(
-        &mut *admin,
-        &*format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            ormkit_schema::quote_ident(name)
-        ),
-    )
-    .await
-    .map(drop)
-    .map_err(|err| format!("dropping {name}: {err}"))
+    let quoted = ormkit_schema::quote_ident(name);
+    let forced = format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)");
+    let result = match sqlx::Executor::execute(&mut *admin, &*forced).await {
+        Err(sqlx::Error::Database(err)) if err.code().as_deref() == Some(SYNTAX_ERROR) => {
+            let terminated = sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            )
+            .bind(name)
+            .execute(&mut *admin)
+            .await;
+            match terminated {
+                Ok(_) => {
+                    let plain = format!("DROP DATABASE IF EXISTS {quoted}");
+                    sqlx::Executor::execute(&mut *admin, &*plain).await
+                }
+                Err(err) => Err(err),
+            }
+        }
+        other => other,
+    };
+    result
+        .map(drop)
+        .map_err(|err| format!("dropping {name}: {err}"))
 }
 
 /// Closes `conn` politely (errors do not matter: the work is done).

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
-use super::server::{close, Server};
+use super::server::{close, drop_database, Server};
 use crate::Migration;
 use ormkit_schema::migrations::{apply_script, digest};
 use ormkit_schema::quote_ident;
@@ -102,13 +102,9 @@ async fn build(
     let sql =
         |err: sqlx::Error| format!("building template {name} on {}: {err}", server.description);
     // A build that died halfway left its staging database: start over.
-    admin
-        .execute(&*format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_ident(&staging)
-        ))
+    drop_database(admin, &staging)
         .await
-        .map_err(sql)?;
+        .map_err(|err| format!("building template {name} on {}: {err}", server.description))?;
     admin
         .execute(&*format!(
             "CREATE DATABASE {} TEMPLATE template0",
