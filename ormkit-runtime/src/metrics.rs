@@ -183,11 +183,15 @@ pub fn pool_stats(pool: &sqlx::PgPool) -> PoolStats {
 }
 
 /// A connection from `pool`, counted in [`PoolStats::waiting`] until it arrives (or the
-/// caller gives up: the count is dropped with the future).
+/// caller gives up: the count is dropped with the future). At the pool's acquire timeout,
+/// the error says whether the pool was exhausted or its server unreachable, and why.
 pub(crate) async fn acquire(
     pool: &sqlx::PgPool,
-) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {
-    waiting(pool.acquire()).await
+) -> crate::Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    match waiting(pool.acquire()).await {
+        Ok(conn) => Ok(conn),
+        Err(err) => Err(crate::connect::acquire_error(pool, err).await),
+    }
 }
 
 /// `connecting` (an acquire, or an acquire and `BEGIN`), counted in [`PoolStats::waiting`]
