@@ -151,10 +151,8 @@ impl<'t, 'a> Target<'t, 'a> {
                 let conn = async {
                     Ok(if crate::pooler::pinned(pool) {
                         let begin = pool.begin_with(crate::pooler::PINNED_BEGIN);
-                        match crate::metrics::waiting(begin).await {
-                            Ok(tx) => Conn::Pinned(tx),
-                            Err(err) => return Err(crate::connect::acquire_error(pool, err).await),
-                        }
+                        let begun = std::pin::pin!(crate::metrics::waiting(begin));
+                        Conn::Pinned(crate::connect::acquire_explained(pool, begun).await?)
                     } else if let Some(lane) = crate::lane::of(pool) {
                         let lent = match lane.take(pool) {
                             Some(lent) => lent,
@@ -169,7 +167,7 @@ impl<'t, 'a> Target<'t, 'a> {
                     None => conn.await,
                     Some(wait) => match tokio::time::timeout(wait, conn).await {
                         Ok(conn) => conn,
-                        Err(_) => Err(crate::connect::pool_timed_out(pool, wait).await),
+                        Err(_) => Err(Box::pin(crate::connect::pool_timed_out(pool, wait)).await),
                     },
                 }
             }

@@ -30,9 +30,9 @@ async fn subscribe(state: &State) -> Result<(PgListener, PgPool)> {
         .max_lifetime(None)
         .acquire_timeout(super::invalidation::InvalidationStrategy::DEFAULT_TIMEOUT)
         .connect_lazy_with(options);
-    let mut listener = match PgListener::connect_with(&pool).await {
-        Ok(listener) => listener,
-        Err(err) => return Err(crate::connect::acquire_error(&pool, err).await),
+    let mut listener = {
+        let connecting = std::pin::pin!(PgListener::connect_with(&pool));
+        crate::connect::acquire_explained(&pool, connecting).await?
     };
     listener.ignore_pool_close_event(true);
     listener.listen(&state.channel).await?;

@@ -336,6 +336,55 @@ async fn an_exhausted_pool_says_so_and_how_long_it_waited() -> anyhow::Result<()
         0,
         "usable again"
     );
+    pool.close().await;
+
+    // Waiting past the connect timeout checks the server; a server that lets us in leaves
+    // the caller waiting for the pool, and its timeout still says "exhausted".
+    let config = PoolConfig {
+        connect_timeout: Duration::from_millis(100),
+        acquire_timeout: Duration::from_millis(1_500),
+        ..config
+    };
+    let pool = ormkit::create_smart_pool_with(db.url(), &config).await?;
+    let held = pool.acquire().await?;
+    let err = Repository::<User>::new(&pool).count().await.unwrap_err();
+    assert!(
+        matches!(err, OrmkitError::PoolExhausted { in_use: 1, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("within 1500 ms"), "{err}");
+    drop(held);
+    pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_gone_fails_after_the_connect_timeout_not_the_acquire_timeout(
+) -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let proxy = FaultProxy::start(db.url()).await?;
+    let address = format!("127.0.0.1:{}", proxy.port());
+    let config = PoolConfig {
+        max_connections: 2,
+        min_connections: 0,
+        connect_timeout: Duration::from_millis(300),
+        // Only the check after the connect timeout can end the wait with a cause: the
+        // pool's own timeout would end it as a timeout of this length.
+        acquire_timeout: LONG_ACQUIRE,
+        check_idle_after: Duration::ZERO,
+        ..PoolConfig::default()
+    };
+    let pool = ormkit::create_smart_pool_with(proxy.url(), &config).await?;
+    assert_eq!(Repository::<User>::new(&pool).count().await?, 0);
+    drop(proxy);
+    let started = Instant::now();
+    let err = Repository::<User>::new(&pool).count().await.unwrap_err();
+    eprintln!(
+        "server gone, long acquire timeout: after {:?}: {err}",
+        started.elapsed()
+    );
+    let cause = cause_of(&err, &address, None);
+    assert_eq!(cause, &ConnectCause::Refused, "{err}");
     Ok(())
 }
 

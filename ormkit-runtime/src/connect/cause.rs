@@ -1,44 +1,11 @@
-//! Making one connection under a deadline, and saying why one could not be made: where
-//! ([`ConnectTarget`]: `host:port` or the socket path, database, user) and what failed
-//! ([`ConnectCause`]: refused, unresolvable, TLS, certificate, password, missing database…),
-//! classified from sqlx's error in one place ([`classify`]). Never a password.
+//! [`ConnectTarget`] and [`ConnectCause`]: where a connection was to go and why it could not
+//! be made, read from sqlx's error by [`classify`] (I/O kinds, TLS libraries' messages, the
+//! SQLSTATEs of a refusal).
 
-use crate::error::{OrmkitError, Result};
-use crate::registry::PoolRegistry;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
-use sqlx::{Connection as _, PgPool};
+use super::{CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT};
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// How long one connection attempt may take by default (TCP connect, TLS handshake and
-/// authentication): 5 s. [`PoolConfig::connect_timeout`](crate::PoolConfig::connect_timeout)
-/// and `ORMKIT_CONNECT_TIMEOUT_MS` change it.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The variable [`connect_timeout_from_env`] reads.
-pub const CONNECT_TIMEOUT_ENV: &str = "ORMKIT_CONNECT_TIMEOUT_MS";
-
-/// The connect timeout `ORMKIT_CONNECT_TIMEOUT_MS` asks for, else
-/// [`DEFAULT_CONNECT_TIMEOUT`]; a value that is not a whole number (or is 0) is an error
-/// naming the variable.
-pub fn connect_timeout_from_env() -> Result<Duration> {
-    connect_timeout_from_lookup(|name| std::env::var(name).ok())
-}
-
-/// Like [`connect_timeout_from_env`], reading the variable through `lookup`.
-pub fn connect_timeout_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Duration> {
-    match lookup(CONNECT_TIMEOUT_ENV).filter(|v| !v.trim().is_empty()) {
-        None => Ok(DEFAULT_CONNECT_TIMEOUT),
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-            _ => Err(OrmkitError::Config {
-                variable: CONNECT_TIMEOUT_ENV.to_owned(),
-                message: format!("{v:?} is not a whole number of milliseconds above 0"),
-            }),
-        },
-    }
-}
+use std::time::Duration;
 
 /// What a connection attempt tried to reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,138 +375,6 @@ fn classify_tls(detail: &str, sslmode: &'static str) -> ConnectCause {
     }
 }
 
-/// The [`OrmkitError::Connect`] for `err`, returned while connecting with `options`.
-pub fn connect_error(err: sqlx::Error, options: &PgConnectOptions) -> OrmkitError {
-    OrmkitError::Connect {
-        target: Box::new(ConnectTarget::of(options)),
-        cause: classify(&err, options),
-        source: Some(err),
-    }
-}
-
-/// One connection with `options`, or an [`OrmkitError::Connect`] naming where and why,
-/// within `timeout` (the whole attempt: resolving, TCP, TLS, authentication). A connection
-/// cut off by the timeout is dropped unopened; nothing is pooled.
-pub async fn connect_with_timeout(
-    options: &PgConnectOptions,
-    timeout: Duration,
-) -> Result<PgConnection> {
-    match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
-        Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(err)) => Err(connect_error(err, options)),
-        Err(_) => Err(OrmkitError::Connect {
-            target: Box::new(ConnectTarget::of(options)),
-            cause: ConnectCause::TimedOut { after: timeout },
-            source: None,
-        }),
-    }
-}
-
-/// Opens and closes one connection with `options` within `timeout`: the check that a
-/// server is there and lets us in, before a pool (which would retry a refused port until
-/// its acquire timeout and then report only that) is built on it.
-pub async fn probe(options: &PgConnectOptions, timeout: Duration) -> Result<()> {
-    let conn = connect_with_timeout(options, timeout).await?;
-    // A failed goodbye does not make the server less reachable.
-    let _closed = tokio::time::timeout(timeout, conn.close()).await;
-    Ok(())
-}
-
-/// What ormkit keeps per pool to explain its acquire timeouts.
-struct PoolConnectFacts {
-    /// The connect timeout of the pool's [`PoolConfig`](crate::PoolConfig).
-    timeout: Duration,
-    /// The last probe's verdict (`None`: the server let us in), and when: the waiters that
-    /// time out together share one probe.
-    last: tokio::sync::Mutex<Option<(Instant, Option<ConnectCause>)>>,
-}
-
-static POOLS: PoolRegistry<PoolConnectFacts> = PoolRegistry::new();
-
-/// How long one probe's verdict answers for a pool's later timeouts.
-const VERDICT_LASTS: Duration = Duration::from_secs(1);
-
-/// The connect timeout for new connections of `pool`'s server: the one its
-/// [`PoolConfig`](crate::PoolConfig) gave, else `ORMKIT_CONNECT_TIMEOUT_MS`'s, else
-/// [`DEFAULT_CONNECT_TIMEOUT`].
-#[cfg_attr(not(feature = "cache"), allow(dead_code))]
-pub(crate) fn timeout_of(pool: &PgPool) -> Duration {
-    POOLS.get(pool).map_or_else(
-        || connect_timeout_from_env().unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-        |facts| facts.timeout,
-    )
-}
-
-/// Records `pool`'s connect timeout, for [`pool_timed_out`].
-pub(crate) fn register(pool: &PgPool, timeout: Duration) {
-    POOLS.insert(
-        pool,
-        Arc::new(PoolConnectFacts {
-            timeout,
-            last: tokio::sync::Mutex::new(None),
-        }),
-    );
-}
-
-/// `err` from taking a connection of `pool` (an acquire, or an acquire and `BEGIN`), with a
-/// pool timeout explained as [`pool_timed_out`] does.
-pub(crate) async fn acquire_error(pool: &PgPool, err: sqlx::Error) -> OrmkitError {
-    match err {
-        sqlx::Error::PoolTimedOut => {
-            pool_timed_out(pool, pool.options().get_acquire_timeout()).await
-        }
-        other => other.into(),
-    }
-}
-
-/// The error for an acquire on `pool` that found no connection within `waited`: sqlx says
-/// only that the pool timed out, which is true both of a pool whose connections all stayed
-/// in use and of one that could not open any. One connection attempt (under the pool's
-/// connect timeout, shared by the callers that time out within a second) tells which:
-/// [`OrmkitError::Connect`] with the cause, or [`OrmkitError::PoolExhausted`].
-pub(crate) async fn pool_timed_out(pool: &PgPool, waited: Duration) -> OrmkitError {
-    let facts = POOLS.get(pool).unwrap_or_else(|| {
-        register(pool, DEFAULT_CONNECT_TIMEOUT);
-        POOLS.get(pool).unwrap_or_else(|| {
-            Arc::new(PoolConnectFacts {
-                timeout: DEFAULT_CONNECT_TIMEOUT,
-                last: tokio::sync::Mutex::new(None),
-            })
-        })
-    });
-    let options = pool.connect_options();
-    let verdict = {
-        let mut last = facts.last.lock().await;
-        match &*last {
-            Some((at, verdict)) if at.elapsed() < VERDICT_LASTS => verdict.clone(),
-            _ => {
-                let verdict = match probe(&options, facts.timeout).await {
-                    Err(OrmkitError::Connect { cause, .. }) => Some(cause),
-                    Ok(()) | Err(_) => None,
-                };
-                *last = Some((Instant::now(), verdict.clone()));
-                verdict
-            }
-        }
-    };
-    match verdict {
-        Some(cause) => OrmkitError::Connect {
-            target: Box::new(ConnectTarget::of(&options)),
-            cause,
-            source: None,
-        },
-        None => {
-            let idle =
-                u32::try_from(pool.num_idle() + crate::lane::parked(pool)).unwrap_or(u32::MAX);
-            OrmkitError::PoolExhausted {
-                max_connections: pool.options().get_max_connections(),
-                in_use: pool.size().saturating_sub(idle),
-                waited,
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,18 +466,5 @@ mod tests {
             classify_tls("received fatal alert: HandshakeFailure", "require"),
             ConnectCause::Tls { .. }
         ));
-    }
-
-    #[test]
-    fn the_timeout_variable_is_read_and_checked() {
-        let none = connect_timeout_from_lookup(|_| None).unwrap();
-        assert_eq!(none, DEFAULT_CONNECT_TIMEOUT);
-        assert!(none <= Duration::from_secs(5));
-        let set = connect_timeout_from_lookup(|_| Some("750".into())).unwrap();
-        assert_eq!(set, Duration::from_millis(750));
-        for bad in ["soon", "0", "-1"] {
-            let err = connect_timeout_from_lookup(|_| Some(bad.into())).unwrap_err();
-            assert!(err.to_string().contains(CONNECT_TIMEOUT_ENV), "{err}");
-        }
     }
 }
