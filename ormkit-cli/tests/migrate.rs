@@ -306,13 +306,40 @@ fn a_missing_database_url_or_an_unreachable_database_is_a_clear_error() {
         text(&output)
     );
 
+    // A refused port: at once (one attempt, no pool retrying until its timeout), exit 3,
+    // naming host:port, the cause and where the URL came from, never the password.
     let output = cli(project.path())
         .args(["migrate", "up"])
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")
+        .env(
+            "DATABASE_URL",
+            "postgres://postgres:s3cret-pw@127.0.0.1:1/nowhere",
+        )
         .output()
         .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
     let error = assert_one_paragraph_error(&output);
-    assert!(error.contains("cannot connect to the database"), "{error}");
+    assert!(error.contains("cannot connect to 127.0.0.1:1"), "{error}");
+    assert!(error.contains("connection refused"), "{error}");
+    assert!(error.contains("DATABASE_URL"), "{error}");
+    assert!(!error.contains("s3cret-pw"), "{error}");
+
+    // A missing database: named, with the hint.
+    let missing = format!(
+        "{}/ormkit_cli_no_such_database",
+        server_url().rsplit_once('/').map_or("", |(base, _)| base)
+    );
+    let output = cli(project.path())
+        .args(["migrate", "status"])
+        .env("DATABASE_URL", &missing)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let error = assert_one_paragraph_error(&output);
+    assert!(
+        error.contains("database \"ormkit_cli_no_such_database\" does not exist"),
+        "{error}"
+    );
+    assert!(error.contains("createdb"), "{error}");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! same argument whatever it runs on.
 
 use crate::cluster::Cluster;
-use crate::error::{OrmkitError, Result};
+use crate::error::Result;
 use crate::lane::Lent;
 use crate::transaction::Tx;
 use sqlx::pool::PoolConnection;
@@ -151,7 +151,8 @@ impl<'t, 'a> Target<'t, 'a> {
                 let conn = async {
                     Ok(if crate::pooler::pinned(pool) {
                         let begin = pool.begin_with(crate::pooler::PINNED_BEGIN);
-                        Conn::Pinned(crate::metrics::waiting(begin).await?)
+                        let begun = std::pin::pin!(crate::metrics::waiting(begin));
+                        Conn::Pinned(crate::connect::acquire_explained(pool, begun).await?)
                     } else if let Some(lane) = crate::lane::of(pool) {
                         let lent = match lane.take(pool) {
                             Some(lent) => lent,
@@ -164,9 +165,10 @@ impl<'t, 'a> Target<'t, 'a> {
                 };
                 match wait {
                     None => conn.await,
-                    Some(wait) => tokio::time::timeout(wait, conn)
-                        .await
-                        .unwrap_or(Err(OrmkitError::Database(sqlx::Error::PoolTimedOut))),
+                    Some(wait) => match tokio::time::timeout(wait, conn).await {
+                        Ok(conn) => conn,
+                        Err(_) => Err(Box::pin(crate::connect::pool_timed_out(pool, wait)).await),
+                    },
                 }
             }
             Target::Conn(conn) => Ok(Conn::Borrowed(conn.lock().await)),

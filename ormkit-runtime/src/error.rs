@@ -8,6 +8,35 @@ pub enum OrmkitError {
     /// The database (or the connection to it) failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A connection could not be made: where to (`host:port` or the socket path, database,
+    /// user; never the password) and why (refused, unresolvable, timed out, TLS, certificate,
+    /// password, missing database…).
+    #[error("cannot connect to {target}: {cause}")]
+    Connect {
+        /// Where the connection was to go (boxed: it keeps every `Result` small).
+        target: Box<crate::connect::ConnectTarget>,
+        /// Why it could not be made.
+        cause: crate::connect::ConnectCause,
+        /// The driver's error, when there was one (not for a timeout).
+        #[source]
+        source: Option<sqlx::Error>,
+    },
+    /// No pooled connection came within the pool's acquire timeout, while the server was
+    /// reachable: every connection stayed in use.
+    #[error(
+        "pool exhausted: no connection came free within {} ms (acquire_timeout); {in_use} of \
+         {max_connections} connections were in use (raise PoolConfig::max_connections / \
+         ORMKIT_POOL_MAX or PoolConfig::acquire_timeout, or hold connections for less time)",
+        waited.as_millis()
+    )]
+    PoolExhausted {
+        /// The pool's `max_connections`.
+        max_connections: u32,
+        /// Connections checked out when the wait ended.
+        in_use: u32,
+        /// How long the caller waited.
+        waited: std::time::Duration,
+    },
     /// A row that had to exist does not.
     #[error("{table}: no row with key {key}")]
     EntityNotFound {
@@ -204,6 +233,10 @@ impl OrmkitError {
     /// The SQLSTATE of a database error, if any.
     pub fn sqlstate(&self) -> Option<String> {
         match self {
+            OrmkitError::Connect {
+                source: Some(sqlx::Error::Database(db)),
+                ..
+            } => db.code().map(|c| c.into_owned()),
             #[cfg(feature = "parallel")]
             OrmkitError::Bulk(bulk) => bulk.source().sqlstate(),
             OrmkitError::Database(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
@@ -239,6 +272,8 @@ impl OrmkitError {
     pub fn category(&self) -> ErrorCategory {
         match self {
             OrmkitError::Database(err) => Self::category_of(err),
+            OrmkitError::Connect { .. } => ErrorCategory::Connection,
+            OrmkitError::PoolExhausted { .. } => ErrorCategory::PoolTimeout,
             OrmkitError::EntityNotFound { .. } => ErrorCategory::NotFound,
             OrmkitError::Encode { .. } => ErrorCategory::Data,
             OrmkitError::Transaction { .. } => ErrorCategory::Transaction,
@@ -268,6 +303,8 @@ impl OrmkitError {
             OrmkitError::Database(
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed,
             ) => true,
+            OrmkitError::Connect { cause, .. } => cause.is_transient(),
+            OrmkitError::PoolExhausted { .. } => true,
             _ => false,
         }
     }
@@ -288,6 +325,8 @@ impl OrmkitError {
                 | sqlx::Error::Protocol(_)
                 | sqlx::Error::WorkerCrashed,
             ) => true,
+            // The server went away or stopped answering: its other connections are suspect.
+            OrmkitError::Connect { cause, .. } => cause.is_transient(),
             _ => false,
         }
     }

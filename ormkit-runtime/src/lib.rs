@@ -24,6 +24,7 @@
 //! their `query()` constructors and the operators on typed columns are what `orm` adds.
 
 pub mod column;
+pub mod connect;
 mod entity;
 mod error;
 mod health;
@@ -74,6 +75,7 @@ mod transaction;
 pub mod validate;
 
 pub use column::{Column, QueryTable, ReadOnly, SqlMinMax, SqlOrd, SqlText, Writable};
+pub use connect::{CertificateCheck, ConnectCause, ConnectTarget, DEFAULT_CONNECT_TIMEOUT};
 #[cfg(any(feature = "migrations", feature = "cache"))]
 pub use direct::DIRECT_URL_ENV;
 pub use entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, SqlValue, Table};

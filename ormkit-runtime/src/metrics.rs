@@ -183,11 +183,14 @@ pub fn pool_stats(pool: &sqlx::PgPool) -> PoolStats {
 }
 
 /// A connection from `pool`, counted in [`PoolStats::waiting`] until it arrives (or the
-/// caller gives up: the count is dropped with the future).
+/// caller gives up: the count is dropped with the future). A server that cannot be reached
+/// fails it after the connect timeout, with the cause; at the pool's acquire timeout the
+/// error says whether the pool was exhausted or its server unreachable, and why.
 pub(crate) async fn acquire(
     pool: &sqlx::PgPool,
-) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::Error> {
-    waiting(pool.acquire()).await
+) -> crate::Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    let acquiring = std::pin::pin!(waiting(pool.acquire()));
+    crate::connect::acquire_explained(pool, acquiring).await
 }
 
 /// `connecting` (an acquire, or an acquire and `BEGIN`), counted in [`PoolStats::waiting`]

@@ -4,6 +4,10 @@
 //! sqlx also checks every connection on release (another round trip); ormkit's own statements
 //! skip that: a connection whose statement ended cleanly is parked in the pool's lane
 //! (`crate::lane`) for the next one.
+//! Before the pool is built, one connection is made under [`PoolConfig::connect_timeout`]:
+//! a server that is down, unreachable, or that refuses us (TLS, password, database) fails
+//! at once with an [`OrmkitError::Connect`] naming where and why, instead of sqlx's retrying
+//! a refused port until the acquire timeout and reporting only that.
 //! Behind PgBouncer it is told the pool mode ([`PoolConfig::pooler`]) and runs statements so
 //! that they work in it.
 
@@ -23,7 +27,15 @@ pub struct PoolConfig {
     /// Connections kept open when idle (`ORMKIT_POOL_MIN`, default 10).
     pub min_connections: u32,
     /// How long `acquire` waits before failing (`ORMKIT_POOL_ACQUIRE_TIMEOUT_MS`, default 30 s).
+    /// When it fails, the error says whether every connection stayed in use
+    /// ([`OrmkitError::PoolExhausted`]) or the server could not be reached
+    /// ([`OrmkitError::Connect`], from one more attempt under `connect_timeout`).
     pub acquire_timeout: Duration,
+    /// How long one connection attempt may take: resolving, TCP, TLS and authentication
+    /// (`ORMKIT_CONNECT_TIMEOUT_MS`, default 5 s). [`create_smart_pool_with`] makes one
+    /// connection under it before building the pool, so a server that is down or refuses
+    /// us fails within it, with the cause.
+    pub connect_timeout: Duration,
     /// A connection idle longer than this is pinged before use
     /// (`ORMKIT_POOL_CHECK_IDLE_AFTER_MS`, default 250 ms). Busy connections are never
     /// pinged; after a restart or failover (which takes longer than this), every connection
@@ -51,6 +63,7 @@ impl Default for PoolConfig {
             max_connections: 50,
             min_connections: 10,
             acquire_timeout: Duration::from_secs(30),
+            connect_timeout: crate::connect::DEFAULT_CONNECT_TIMEOUT,
             check_idle_after: Duration::from_millis(250),
             idle_timeout: Duration::from_secs(600),
             max_lifetime: Duration::from_secs(1800),
@@ -68,6 +81,7 @@ pub const POOL_ENV_VARS: &[&str] = &[
     "ORMKIT_POOL_IDLE_TIMEOUT_MS",
     "ORMKIT_POOL_MAX_LIFETIME_MS",
     "ORMKIT_POOLER",
+    crate::connect::CONNECT_TIMEOUT_ENV,
 ];
 
 impl PoolConfig {
@@ -112,6 +126,7 @@ impl PoolConfig {
         if let Some(v) = number("ORMKIT_POOL_MAX_LIFETIME_MS")? {
             config.max_lifetime = ms(v);
         }
+        config.connect_timeout = crate::connect::connect_timeout_from_lookup(&lookup)?;
         if let Some(v) = lookup("ORMKIT_POOLER").filter(|v| !v.trim().is_empty()) {
             config.pooler = v.parse().map_err(|message| OrmkitError::Config {
                 variable: "ORMKIT_POOLER".into(),
@@ -155,8 +170,14 @@ impl PoolConfig {
     }
 }
 
-/// A pool on `url` with [`PoolConfig::from_env`]: max 50, min 10, 30 s acquire timeout, no
-/// ping on every acquire. The minimum connections open in the background.
+/// A pool on `url` with [`PoolConfig::from_env`]: max 50, min 10, 30 s acquire timeout, 5 s
+/// connect timeout, no ping on every acquire.
+///
+/// # Errors
+///
+/// [`OrmkitError::Connect`] within the connect timeout when the server cannot be reached or
+/// refuses the connection (refused, unresolvable, timed out, TLS, certificate, password,
+/// missing database): it names `host:port` (or the socket) and the cause, never the password.
 ///
 /// It is a plain sqlx `PgPool`, and raw sqlx works on it as on any. ormkit's statements on it
 /// (repositories, selects, checked queries) also skip sqlx's check on release, a `Sync` round
@@ -180,14 +201,16 @@ pub async fn create_smart_pool(url: &str) -> Result<PgPool> {
 /// statement runs pinned in a transaction of its own (see [`Pooler::Transaction`]).
 pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<PgPool> {
     let mut options = crate::tls::connect_options(url)?;
+    if config.pooler != Pooler::Direct {
+        // PgBouncer refuses sqlx's `extra_float_digits` startup parameter.
+        options = options.extra_float_digits(None);
+    }
+    // One connection first, under the connect timeout: the pool's own first connections
+    // would retry a refused port until the acquire timeout, then say only that it passed.
+    crate::connect::probe(&options, config.connect_timeout).await?;
     let sessions = match config.pooler {
-        Pooler::Direct => Sessions::Own,
-        Pooler::Session => {
-            options = options.extra_float_digits(None);
-            Sessions::Own
-        }
+        Pooler::Direct | Pooler::Session => Sessions::Own,
         Pooler::Transaction => {
-            options = options.extra_float_digits(None);
             let sessions = crate::pooler::detect(&options).await?;
             if sessions == Sessions::SharedPinned {
                 options = options.statement_cache_capacity(0);
@@ -198,8 +221,19 @@ pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<Pg
     let health = Arc::new(PoolHealth::default());
     let pool = config
         .options_with(Arc::clone(&health))
-        .connect_with(options)
-        .await?;
+        .connect_with(options.clone())
+        .await
+        .map_err(|err| match err {
+            sqlx::Error::PoolTimedOut => OrmkitError::Connect {
+                target: Box::new(crate::connect::ConnectTarget::of(&options)),
+                cause: crate::connect::ConnectCause::TimedOut {
+                    after: config.acquire_timeout,
+                },
+                source: Some(err),
+            },
+            other => crate::connect::connect_error(other, &options),
+        })?;
+    crate::connect::register(&pool, config.connect_timeout);
     if sessions != Sessions::SharedPinned {
         crate::lane::register(&pool, Arc::clone(&health), config.check_idle_after);
     }
@@ -237,6 +271,24 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(err.category(), crate::ErrorCategory::Config);
+        assert_eq!(
+            PoolConfig::default().connect_timeout,
+            Duration::from_secs(5),
+            "documented default"
+        );
+        let quick = PoolConfig::from_lookup(|name| {
+            (name == "ORMKIT_CONNECT_TIMEOUT_MS").then(|| "1500".into())
+        })
+        .unwrap();
+        assert_eq!(quick.connect_timeout, Duration::from_millis(1500));
+        let err = PoolConfig::from_lookup(|name| {
+            (name == "ORMKIT_CONNECT_TIMEOUT_MS").then(|| "soon".into())
+        })
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("ORMKIT_CONNECT_TIMEOUT_MS"),
+            "{err}"
+        );
         let pooled =
             PoolConfig::from_lookup(|name| (name == "ORMKIT_POOLER").then(|| "transaction".into()))
                 .unwrap();

@@ -98,23 +98,21 @@ pub(crate) struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    /// A small pool on the database, after one connection attempt so that a wrong URL or a
-    /// server that is down fails at once (a pool would retry until its timeout).
+    /// A small pool on the database, after one connection attempt under the connect timeout
+    /// (`ORMKIT_CONNECT_TIMEOUT_MS`, default 5 s), so that a wrong URL or a server that is
+    /// down or refuses us fails at once, naming `host:port` and the cause (a pool would
+    /// retry a refused port until its timeout). Exits with status 3, as any database failure.
     async fn pool(&self) -> anyhow::Result<ormkit::sqlx::PgPool> {
-        use ormkit::sqlx::postgres::{PgConnection, PgPoolOptions};
-        use ormkit::sqlx::Connection as _;
-        let unreachable = |err: ormkit::sqlx::Error| {
-            anyhow::anyhow!(
-                "cannot connect to the database given by --database-url or DATABASE_URL: {err}"
-            )
-        };
-        let options = ormkit::connect_options(&self.database_url).map_err(unreachable)?;
-        PgConnection::connect_with(&options)
+        use ormkit::sqlx::postgres::PgPoolOptions;
+        let options = ormkit::connect_options(&self.database_url).map_err(|err| {
+            anyhow::anyhow!("the URL given by --database-url or DATABASE_URL is invalid: {err}")
+        })?;
+        let timeout = ormkit::connect::connect_timeout_from_env().map_err(paragraph)?;
+        ormkit::connect::probe(&options, timeout)
             .await
-            .map_err(unreachable)?
-            .close()
-            .await
-            .map_err(unreachable)?;
+            .map_err(|err| {
+                anyhow::anyhow!("{err} (the database given by --database-url or DATABASE_URL)")
+            })?;
         Ok(PgPoolOptions::new()
             .max_connections(2)
             .connect_lazy_with(options))

@@ -15,11 +15,14 @@ const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// A `LISTEN`ing connection of its own (its own one-connection pool, named
-/// `application_name` so operators can find it), subscribed when this returns.
+/// `application_name` so operators can find it), subscribed when this returns. One
+/// connection is tried first under the connect timeout, so a server that is down or refuses
+/// us (a dead `direct_url`) fails at once with its cause, not a pool timeout.
 async fn subscribe(state: &State) -> Result<(PgListener, PgPool)> {
     let options = (*state.pool.connect_options())
         .clone()
         .application_name(&state.application_name);
+    crate::connect::probe(&options, crate::connect::timeout_of(&state.pool)).await?;
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .min_connections(0)
@@ -27,7 +30,10 @@ async fn subscribe(state: &State) -> Result<(PgListener, PgPool)> {
         .max_lifetime(None)
         .acquire_timeout(super::invalidation::InvalidationStrategy::DEFAULT_TIMEOUT)
         .connect_lazy_with(options);
-    let mut listener = PgListener::connect_with(&pool).await?;
+    let mut listener = {
+        let connecting = std::pin::pin!(PgListener::connect_with(&pool));
+        crate::connect::acquire_explained(&pool, connecting).await?
+    };
     listener.ignore_pool_close_event(true);
     listener.listen(&state.channel).await?;
     Ok((listener, pool))

@@ -67,6 +67,8 @@ fn falls_back(err: &OrmkitError) -> bool {
         || matches!(
             err,
             OrmkitError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+                | OrmkitError::Connect { .. }
+                | OrmkitError::PoolExhausted { .. }
         )
         || matches!(err.sqlstate().as_deref(), Some("40001" | "40P01"))
 }

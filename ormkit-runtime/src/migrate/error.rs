@@ -30,6 +30,13 @@ pub enum MigrateError {
         error: sqlx::Error,
     },
 
+    /// The Migrator's own connection could not be made: an [`OrmkitError::Connect`]
+    /// (`host:port`, and the cause: refused, TLS, password, missing database…).
+    ///
+    /// [`OrmkitError::Connect`]: crate::OrmkitError::Connect
+    #[error("the Migrator could not connect: {0}")]
+    Connect(Box<crate::OrmkitError>),
+
     /// Another migrator held the lock for longer than the timeout.
     #[error(
         "timed out after {waited:?} waiting for the migration lock (advisory lock {key}{}): \

@@ -44,6 +44,16 @@ pub(crate) fn session_options(
     })
 }
 
+/// The Migrator's connection with `options`, under the connect timeout
+/// (`ORMKIT_CONNECT_TIMEOUT_MS`, default 5 s); a failure names where and why.
+pub(crate) async fn connect(options: &PgConnectOptions) -> Result<PgConnection, MigrateError> {
+    let timeout = crate::connect::connect_timeout_from_env()
+        .unwrap_or(crate::connect::DEFAULT_CONNECT_TIMEOUT);
+    crate::connect::connect_with_timeout(options, timeout)
+        .await
+        .map_err(|err| MigrateError::Connect(Box::new(err)))
+}
+
 /// A dedicated connection holding the migration lock. The lock belongs to the session, so
 /// dropping this (closing the socket) releases it even if [`MigrationLock::release`] is never
 /// reached (a panic, a cancelled future).
@@ -57,9 +67,7 @@ impl MigrationLock {
         options: &PgConnectOptions,
         timeout: Duration,
     ) -> Result<MigrationLock, MigrateError> {
-        let mut conn = PgConnection::connect_with(options)
-            .await
-            .map_err(MigrateError::db("connecting to the database"))?;
+        let mut conn = connect(options).await?;
         let started = Instant::now();
         let mut pause = FIRST_POLL_INTERVAL;
         loop {

@@ -420,12 +420,11 @@ impl Migrator {
     ///
     /// # Errors
     ///
-    /// [`MigrateError::Database`] when the database cannot be read.
+    /// [`MigrateError::Connect`] when no connection can be made (within the connect
+    /// timeout); [`MigrateError::Database`] when the database cannot be read.
     pub async fn status(&self) -> Result<StatusReport, MigrateError> {
         let options = self.session_options()?;
-        let mut conn = PgConnection::connect_with(&options)
-            .await
-            .map_err(MigrateError::db("connecting to the database"))?;
+        let mut conn = lock::connect(&options).await?;
         let report = async {
             let history = History::locate(&mut conn).await?;
             let rows = history.load(&mut conn).await?;

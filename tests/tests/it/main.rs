@@ -4,6 +4,7 @@ mod aggregates;
 mod blog;
 mod cache;
 mod checked;
+mod connect;
 mod dynamic;
 mod expressions;
 mod faults;
