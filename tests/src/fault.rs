@@ -79,17 +79,18 @@ impl FaultProxy {
                 }
             })
         };
-        // The same database, user and options, through the proxy.
+        // The same database, user and options, through the proxy, without TLS.
         let mut through = parsed.clone();
         let query: Vec<(String, String)> = parsed
             .query_pairs()
-            .filter(|(k, _)| k != "host" && k != "port")
+            .filter(|(k, _)| k != "host" && k != "port" && k != "sslmode")
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            // In the clear: the fault tests cut the protocol at byte patterns they must see
+            // (under `prefer` a TLS-enabled upstream would encrypt them).
+            .chain([("sslmode".to_owned(), "disable".to_owned())])
             .collect();
         through.set_query(None);
-        if !query.is_empty() {
-            through.query_pairs_mut().extend_pairs(query);
-        }
+        through.query_pairs_mut().extend_pairs(query);
         through
             .set_host(Some("127.0.0.1"))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
