@@ -30,7 +30,9 @@ fn local_postgres(pid: i32) -> bool {
 
 #[tokio::test]
 async fn the_heartbeat_notices_a_listener_that_stopped_answering() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+    // A cluster of its own: while a backend is stopped, every `DROP DATABASE` on its server
+    // waits for it, which would stall the other tests sharing DATABASE_URL's server.
+    let db = TestDb::on_own_cluster().await?;
     let pool_b = second_pool(&db).await?;
     let cache_a = strong_cache(&db.pool, "ormkit_it_silent_a").await?;
     let strategy = InvalidationStrategy::strong()
