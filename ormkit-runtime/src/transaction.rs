@@ -9,9 +9,10 @@
 //! (40001, 40P01, …), whatever type the closure turned that failure into.
 
 use crate::error::{OrmkitError, Result};
+use crate::pool_tx::PoolTx;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
-use sqlx::{PgConnection, PgPool, Postgres};
+use sqlx::{PgConnection, PgPool};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -151,7 +152,7 @@ pub trait TransactionError: From<OrmkitError> {}
 impl<E: From<OrmkitError>> TransactionError for E {}
 
 struct TxState {
-    tx: Mutex<Option<sqlx::Transaction<'static, Postgres>>>,
+    tx: Mutex<Option<PoolTx>>,
     savepoints: AtomicU32,
     /// Whether the last statement that failed in the transaction failed with a retryable
     /// SQLSTATE (cleared by a statement that succeeds, as after a savepoint was rolled back).
@@ -180,8 +181,7 @@ impl std::fmt::Debug for Tx {
 impl Tx {
     /// The transaction's connection, one statement at a time.
     pub(crate) async fn lock(&self) -> Result<MappedMutexGuard<'_, PgConnection>> {
-        let guard: MutexGuard<'_, Option<sqlx::Transaction<'static, Postgres>>> =
-            self.state.tx.lock().await;
+        let guard: MutexGuard<'_, Option<PoolTx>> = self.state.tx.lock().await;
         MutexGuard::try_map(guard, |tx| tx.as_mut().map(|t| &mut **t)).map_err(|_| {
             OrmkitError::Transaction {
                 message: "the transaction is already finished".into(),
@@ -382,10 +382,7 @@ where
 }
 
 /// BEGIN, and the options' `SET TRANSACTION` and `SET LOCAL` statements.
-async fn begin(
-    pool: &PgPool,
-    options: &TransactionOptions,
-) -> Result<sqlx::Transaction<'static, Postgres>> {
+async fn begin(pool: &PgPool, options: &TransactionOptions) -> Result<PoolTx> {
     let mut tx = crate::pooler::begin(pool).await?;
     if let Some(set) = options.set_statement() {
         run_raw(&mut tx, &set).await?;
