@@ -9,10 +9,14 @@
 //! sees, and every connection of the pool must be outside any transaction block, as the
 //! server reports it (`pg_stat_activity` of the backends the pool holds).
 
-use futures::future::BoxFuture;
+use ormkit::cache::{EntityCache, InvalidationStrategy};
+use ormkit::metrics::pool_stats;
 use ormkit::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use ormkit::sqlx::PgPool;
-use ormkit::{PoolConfig, Pooler, Repository, TransactionOptions};
+use ormkit::{
+    IsolationLevel, OrmkitError, ParallelExecutor, PoolConfig, Pooler, Repository,
+    TransactionOptions,
+};
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
 use std::collections::HashSet;
@@ -21,12 +25,10 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How many times each entry point is cut, at least.
 const DROPS: usize = 2_000;
-/// Connections in each test pool: one makes every user share the connection a cut left behind.
-const POOL_SIZE: u32 = 1;
 
 /// Polls a future and drops it, unfinished, when it returns `Poll::Pending` for the
 /// `(k + 1)`-th time; `Some(output)` if it completed first.
@@ -77,6 +79,8 @@ struct Swept {
     completions: usize,
     lost_writes: usize,
     in_transaction: usize,
+    /// Rows read back that are not the ones written.
+    wrong_rows: usize,
     /// Connections the pool opened (distinct backends seen): a cut that closes one costs one.
     backends: usize,
     millis: u128,
@@ -88,10 +92,6 @@ fn email(what: &str) -> String {
     format!("{what}{}@cancel.io", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// An entry point under test: one call makes one future of it, which writes `email` if it
-/// writes at all: `Ok(true)` acknowledges that write.
-type Entry = for<'p> fn(&'p PgPool, String) -> BoxFuture<'p, anyhow::Result<bool>>;
-
 /// Whether `email` is committed, as a connection outside the tested pool sees it.
 async fn visible(admin: &PgPool, email: &str) -> anyhow::Result<bool> {
     let n: i64 = ormkit::sqlx::query_scalar("SELECT count(*) FROM users WHERE email = $1")
@@ -101,66 +101,105 @@ async fn visible(admin: &PgPool, email: &str) -> anyhow::Result<bool> {
     Ok(n == 1)
 }
 
-/// How many of `pool`'s connections the server reports inside a transaction block: every
-/// connection is taken from the pool (so nothing of the pool runs meanwhile and whatever a
-/// cut queued on it has been flushed), its backend named, and `pg_stat_activity` read from
-/// `admin`.
-async fn connections_in_transaction(
-    pool: &PgPool,
-    admin: &PgPool,
-    backends: &mut HashSet<i32>,
-) -> anyhow::Result<usize> {
-    let mut held = Vec::new();
-    let mut pids = Vec::new();
-    for _ in 0..POOL_SIZE {
-        let mut conn = pool.acquire().await?;
-        let pid: i32 = ormkit::sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&mut *conn)
-            .await?;
-        pids.push(pid);
-        backends.insert(pid);
-        held.push(conn);
+/// Waits until every connection `pool` opened is back (idle in sqlx or parked in its lane):
+/// nothing of the pool runs, no task still settles or closes one of its connections.
+async fn quiescent(pool: &PgPool) -> anyhow::Result<()> {
+    for _ in 0..100_000 {
+        let stats = pool_stats(pool);
+        if stats.idle == stats.size as usize {
+            return Ok(());
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_micros(100)).await;
     }
-    let n: i64 = ormkit::sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity \
-         WHERE pid = ANY($1) AND (state <> 'idle' OR xact_start IS NOT NULL)",
-    )
-    .bind(&pids)
-    .fetch_one(admin)
-    .await?;
-    drop(held);
-    Ok(n as usize)
+    anyhow::bail!("the pool never settled: {:?}", pool_stats(pool))
 }
 
-/// Cuts `entry`'s future at every await point, again and again until it was cut [`DROPS`]
-/// times; after every cut (and every completion) checks that a write through `pool` is
-/// committed and that no connection of `pool` is left in a transaction.
-async fn sweep(pool: &PgPool, admin: &PgPool, entry: Entry) -> anyhow::Result<Swept> {
+/// How many backends of the tested pool (those named `application`) the server reports
+/// inside a transaction block (or running a statement) once the pool is quiescent. A backend
+/// the pool just closed may still be listed for a moment (its `Terminate` on the way): one
+/// seen so is looked at again until it is gone (at most 10 s), while one the pool keeps
+/// stays.
+async fn backends_in_transaction(
+    pool: &PgPool,
+    admin: &PgPool,
+    application: &str,
+    backends: &mut HashSet<i32>,
+) -> anyhow::Result<usize> {
+    quiescent(pool).await?;
+    let mut stuck = 0;
+    for _ in 0..2_000 {
+        let rows: Vec<(i32, bool)> = ormkit::sqlx::query_as(
+            "SELECT pid, state <> 'idle' OR xact_start IS NOT NULL FROM pg_stat_activity \
+             WHERE application_name = $1",
+        )
+        .bind(application)
+        .fetch_all(admin)
+        .await?;
+        backends.extend(rows.iter().map(|(pid, _)| *pid));
+        stuck = rows.iter().filter(|(_, busy)| *busy).count();
+        // Every backend of a live connection is listed: more rows are closing ones.
+        if stuck == 0 || rows.len() <= pool.size() as usize {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(stuck)
+}
+
+/// A tested pool and what its sweeps check.
+struct Tested<'a> {
+    pool: &'a PgPool,
+    admin: &'a PgPool,
+    /// The `application_name` of the pool's connections.
+    application: &'a str,
+}
+
+/// Cuts the futures `entry` makes at every await point, again and again until they were cut
+/// [`DROPS`] times. `entry(email)` writes `email` if it writes at all: `Ok(true)`
+/// acknowledges that write. After every cut (and every completion): a write through the pool
+/// is committed and reads back as written, and no backend of the pool is in a transaction.
+async fn sweep<F, Fut>(tested: &Tested<'_>, entry: F) -> anyhow::Result<Swept>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
     let started = Instant::now();
     let mut swept = Swept::default();
-    let users = Repository::<User>::new(pool);
+    let users = Repository::<User>::new(tested.pool);
     let mut backends = HashSet::new();
     while swept.drops < DROPS {
         for k in 0.. {
             let written = email("entry");
-            let outcome = DropAfter::new(entry(pool, written.clone()), k).await;
+            let outcome = DropAfter::new(entry(written.clone()), k).await;
             let completed = outcome.is_some();
             if let Some(result) = outcome {
                 let wrote = result?;
                 swept.completions += 1;
                 // An acknowledged write of the entry point itself is committed.
-                if wrote && !visible(admin, &written).await? {
+                if wrote && !visible(tested.admin, &written).await? {
                     swept.lost_writes += 1;
                 }
             } else {
                 swept.drops += 1;
             }
+            // The pool's next user: its write is committed, its reads are its own rows.
             let after = email("after");
-            users.insert(NewUser::new(after.clone())).await?;
-            if !visible(admin, &after).await? {
+            let inserted = users.insert(NewUser::new(after.clone())).await?;
+            let read = users.get(inserted.id).await?;
+            if inserted.email != after || read.email != after {
+                swept.wrong_rows += 1;
+            }
+            if !visible(tested.admin, &after).await? {
                 swept.lost_writes += 1;
             }
-            swept.in_transaction += connections_in_transaction(pool, admin, &mut backends).await?;
+            swept.in_transaction += backends_in_transaction(
+                tested.pool,
+                tested.admin,
+                tested.application,
+                &mut backends,
+            )
+            .await?;
             if completed {
                 break;
             }
@@ -177,72 +216,328 @@ fn check(name: &str, swept: &Swept) {
     assert!(swept.drops >= DROPS, "{name}: {swept:?}");
     assert!(swept.completions > 0, "{name} never completed: {swept:?}");
     assert_eq!(swept.lost_writes, 0, "{name} lost writes: {swept:?}");
+    assert_eq!(swept.wrong_rows, 0, "{name} read wrong rows: {swept:?}");
     assert_eq!(
         swept.in_transaction, 0,
         "{name} left connections in a transaction: {swept:?}"
     );
 }
 
-/// A plain sqlx pool of [`POOL_SIZE`] on the test database, its connections named so.
-async fn plain_pool(db: &TestDb) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(db.url())?
-        .application_name("ormkit-cancel")
-        .ssl_mode(ormkit::sqlx::postgres::PgSslMode::Disable);
+/// The test database's URL with `application_name` set (and TLS as the URL says).
+fn named(db: &TestDb, application: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(db.url())?;
+    url.query_pairs_mut()
+        .append_pair("application_name", application)
+        .append_pair("sslmode", "disable");
+    Ok(url.into())
+}
+
+/// A plain sqlx pool of one connection (sqlx's defaults: a ping before each acquire).
+async fn plain_pool(db: &TestDb, application: &str) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(&named(db, application)?)?;
     Ok(PgPoolOptions::new()
-        .max_connections(POOL_SIZE)
+        .max_connections(1)
         .connect_with(options)
         .await?)
 }
 
-/// A smart pool of [`POOL_SIZE`] on the test database.
-async fn smart_pool(db: &TestDb, pooler: Pooler) -> anyhow::Result<PgPool> {
+/// A smart pool of one connection: every user shares the connection a cut left behind.
+async fn smart_pool(db: &TestDb, application: &str, pooler: Pooler) -> anyhow::Result<PgPool> {
     let config = PoolConfig {
-        max_connections: POOL_SIZE,
+        max_connections: 1,
         min_connections: 0,
         pooler,
         ..PoolConfig::default()
     };
-    Ok(ormkit::create_smart_pool_with(db.url(), &config).await?)
+    Ok(ormkit::create_smart_pool_with(&named(db, application)?, &config).await?)
 }
 
-fn in_transaction(pool: &PgPool, email: String) -> BoxFuture<'_, anyhow::Result<bool>> {
-    Box::pin(async move {
-        ormkit::transaction(pool, |tx| {
-            let email = email.clone();
-            async move {
-                Repository::<User>::new(&tx)
-                    .insert(NewUser::new(email))
-                    .await?;
-                Ok::<_, ormkit::OrmkitError>(())
-            }
-        })
-        .await?;
-        Ok(true)
-    })
+/// Runs `entry` through [`sweep`] on `pool` and checks the outcome.
+async fn sweep_and_check<F, Fut>(
+    db: &TestDb,
+    pool: &PgPool,
+    application: &str,
+    entry: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let tested = Tested {
+        pool,
+        admin: &db.pool,
+        application,
+    };
+    let swept = sweep(&tested, entry).await?;
+    check(application, &swept);
+    Ok(())
 }
 
-fn empty_transaction(pool: &PgPool, _email: String) -> BoxFuture<'_, anyhow::Result<bool>> {
-    Box::pin(async move {
-        ormkit::transaction(pool, |_tx| async { Ok::<_, ormkit::OrmkitError>(()) }).await?;
-        Ok(false)
+/// A transaction that inserts `email` with `options`.
+async fn insert_in_transaction(
+    pool: &PgPool,
+    options: TransactionOptions,
+    email: String,
+) -> anyhow::Result<bool> {
+    ormkit::transaction_with(pool, options, |tx| {
+        let email = email.clone();
+        async move {
+            Repository::<User>::new(&tx)
+                .insert(NewUser::new(email))
+                .await?;
+            Ok::<_, OrmkitError>(())
+        }
     })
+    .await?;
+    Ok(true)
 }
 
 #[tokio::test]
-async fn a_transaction_cut_while_beginning_never_swallows_the_next_write() -> anyhow::Result<()> {
+async fn an_empty_transaction_cut_while_beginning_never_swallows_the_next_write(
+) -> anyhow::Result<()> {
+    // The reproduction of sqlx's uncounted BEGIN: a plain sqlx pool of one connection.
     let db = TestDb::new().await?;
-    let pool = plain_pool(&db).await?;
-    let swept = sweep(&pool, &db.pool, empty_transaction).await?;
-    check("ormkit::transaction (empty)", &swept);
-    Ok(())
+    let application = "cancel-empty-transaction";
+    let pool = plain_pool(&db, application).await?;
+    sweep_and_check(&db, &pool, application, |_| async {
+        ormkit::transaction(&pool, |_tx| async { Ok::<_, OrmkitError>(()) }).await?;
+        Ok(false)
+    })
+    .await
 }
 
 #[tokio::test]
 async fn a_transaction_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let pool = plain_pool(&db).await?;
-    let swept = sweep(&pool, &db.pool, in_transaction).await?;
-    check("ormkit::transaction (insert)", &swept);
-    let _ = TransactionOptions::default();
+    let application = "cancel-transaction";
+    let pool = smart_pool(&db, application, Pooler::Direct).await?;
+    sweep_and_check(&db, &pool, application, |email| {
+        insert_in_transaction(&pool, TransactionOptions::default(), email)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_transaction_with_options_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
+    // Serializable, with SET LOCAL timeouts: more statements between BEGIN and COMMIT.
+    let db = TestDb::new().await?;
+    let application = "cancel-transaction-with";
+    let pool = smart_pool(&db, application, Pooler::Direct).await?;
+    let options = TransactionOptions {
+        isolation: IsolationLevel::Serializable,
+        statement_timeout: Some(Duration::from_secs(30)),
+        lock_timeout: Some(Duration::from_secs(30)),
+        ..TransactionOptions::default()
+    };
+    sweep_and_check(&db, &pool, application, |email| {
+        insert_in_transaction(&pool, options, email)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_read_only_transaction_cut_anywhere_leaves_no_transaction_open() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let application = "cancel-read-only";
+    let pool = smart_pool(&db, application, Pooler::Direct).await?;
+    let options = TransactionOptions {
+        read_only: true,
+        ..TransactionOptions::default()
+    };
+    sweep_and_check(&db, &pool, application, |_| async {
+        ormkit::transaction_with(&pool, options, |tx| async move {
+            Repository::<User>::new(&tx).count().await
+        })
+        .await?;
+        Ok(false)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_pinned_statement_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
+    // Told it runs behind a transaction-mode pooler that does not track prepared statements
+    // (PostgreSQL itself does not name them PGBOUNCER_…), the smart pool pins every statement
+    // in a transaction begun with `BEGIN; DEALLOCATE ALL`.
+    let db = TestDb::new().await?;
+    let application = "cancel-pinned";
+    let pool = smart_pool(&db, application, Pooler::Transaction).await?;
+    sweep_and_check(&db, &pool, application, |email| async {
+        Repository::<User>::new(&pool)
+            .insert(NewUser::new(email))
+            .await?;
+        Ok(true)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_lane_statement_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
+    // The smart pool's lane parks a connection between statements: a cut one is never parked.
+    let db = TestDb::new().await?;
+    let application = "cancel-lane";
+    let pool = smart_pool(&db, application, Pooler::Direct).await?;
+    let pool = &pool;
+    sweep_and_check(&db, pool, application, |email| async move {
+        let users = Repository::<User>::new(pool);
+        let user = users.insert(NewUser::new(email.clone())).await?;
+        anyhow::ensure!(users.get(user.id).await?.email == email, "read another row");
+        Ok(true)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_atomic_bulk_write_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let application = "cancel-bulk-atomic";
+    let pool = smart_pool(&db, application, Pooler::Direct).await?;
+    let pool = &pool;
+    sweep_and_check(&db, pool, application, |email| async move {
+        let rows = vec![
+            NewUser::new(format!("bulk-{email}")),
+            NewUser::new(email.clone()),
+        ];
+        ParallelExecutor::new(pool, 1)
+            .chunk_size(1)
+            .copy_chunk_size(1)
+            .atomic(true)
+            .bulk_insert::<User>(rows)
+            .await?;
+        Ok(true)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_cached_transaction_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let application = "cancel-cache";
+    let pool = smart_pool(&db, application, Pooler::Direct).await?;
+    let cache = EntityCache::builder()
+        .strategy(InvalidationStrategy::strong().heartbeat(None))
+        .application_name("cancel-cache-listener")
+        .entity::<User>()
+        .build(&pool)
+        .await?;
+    sweep_and_check(&db, &pool, application, |email| {
+        let cache = &cache;
+        let pool = &pool;
+        async move {
+            cache
+                .transaction(pool, |tx| {
+                    let email = email.clone();
+                    async move {
+                        cache
+                            .repository::<User>(&tx)
+                            .insert(NewUser::new(email))
+                            .await
+                    }
+                })
+                .await?;
+            Ok(true)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_swallowed_statement_failure_is_never_acknowledged_as_a_commit() -> anyhow::Result<()> {
+    // PostgreSQL aborts a transaction whose statement failed and answers its COMMIT with a
+    // rollback: a closure that ignores the failure and returns Ok must not hear "committed".
+    let db = TestDb::new().await?;
+    let (kept, duplicate) = (email("kept"), email("dup"));
+    let users = Repository::<User>::new(&db.pool);
+    users.insert(NewUser::new(duplicate.clone())).await?;
+    let outcome = ormkit::transaction(&db.pool, |tx| {
+        let (kept, duplicate) = (kept.clone(), duplicate.clone());
+        async move {
+            let users = Repository::<User>::new(&tx);
+            users.insert(NewUser::new(kept)).await?;
+            let refused = users.insert(NewUser::new(duplicate)).await;
+            assert!(refused.is_err(), "the email is taken");
+            Ok::<_, OrmkitError>(())
+        }
+    })
+    .await;
+    let err = outcome.expect_err("nothing was committed");
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    assert!(!visible(&db.pool, &kept).await?, "rolled back");
+    // A failure undone by its savepoint does not stop the commit.
+    let again = email("again");
+    ormkit::transaction(&db.pool, |tx| {
+        let (again, duplicate) = (again.clone(), duplicate.clone());
+        async move {
+            let nested = tx
+                .transaction(|inner| async move {
+                    Repository::<User>::new(&inner)
+                        .insert(NewUser::new(duplicate))
+                        .await
+                })
+                .await;
+            assert!(nested.is_err(), "the email is taken");
+            Repository::<User>::new(&tx)
+                .insert(NewUser::new(again))
+                .await?;
+            Ok::<_, OrmkitError>(())
+        }
+    })
+    .await?;
+    assert!(visible(&db.pool, &again).await?, "committed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_nested_transaction_cut_anywhere_is_never_half_committed() -> anyhow::Result<()> {
+    // The closure goes on after its nested transaction was cut: whatever the nested one wrote
+    // is neither kept nor undone, so the outer transaction must not commit.
+    let db = TestDb::new().await?;
+    let started = Instant::now();
+    let (mut drops, mut completions) = (0, 0);
+    while drops < DROPS {
+        for k in 0.. {
+            let (outer, inner) = (email("outer"), email("inner"));
+            let outcome = ormkit::transaction(&db.pool, |tx| {
+                let (outer, inner) = (outer.clone(), inner.clone());
+                async move {
+                    Repository::<User>::new(&tx)
+                        .insert(NewUser::new(outer))
+                        .await?;
+                    let nested = tx.transaction(|nested| async move {
+                        Repository::<User>::new(&nested)
+                            .insert(NewUser::new(inner))
+                            .await
+                    });
+                    let finished = DropAfter::new(nested, k).await.is_some();
+                    Ok::<_, OrmkitError>(finished)
+                }
+            })
+            .await;
+            let (outer_seen, inner_seen) = (
+                visible(&db.pool, &outer).await?,
+                visible(&db.pool, &inner).await?,
+            );
+            match outcome {
+                Ok(true) => {
+                    assert!(outer_seen && inner_seen, "k = {k}: committed, both kept");
+                    completions += 1;
+                    break;
+                }
+                Ok(false) => panic!("k = {k}: committed although the nested one was cut"),
+                Err(err) => {
+                    assert!(err.to_string().contains("cancelled"), "k = {k}: {err}");
+                    assert!(
+                        !outer_seen && !inner_seen,
+                        "k = {k}: rolled back, neither kept"
+                    );
+                    drops += 1;
+                }
+            }
+        }
+    }
+    println!(
+        "cancel sweep nested transaction: {drops} cuts, {completions} completions, {} ms",
+        started.elapsed().as_millis()
+    );
     Ok(())
 }
