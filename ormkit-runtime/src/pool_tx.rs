@@ -68,7 +68,8 @@ pub(crate) async fn begin(
     pool: &PgPool,
     statement: Option<&'static str>,
 ) -> Result<PoolTx, sqlx::Error> {
-    let conn = crate::metrics::acquire(pool).await?;
+    // Not counted as waiting here: a caller that counts its wait wraps the whole begin.
+    let conn = pool.acquire().await?;
     PoolTx::begin(conn, statement).await
 }
 

@@ -223,12 +223,17 @@ fn check(name: &str, swept: &Swept) {
     );
 }
 
-/// The test database's URL with `application_name` set (and TLS as the URL says).
+/// The `application_name` of one test's pool: the test's name and this process's id, so
+/// that runs on one server (`DATABASE_URL`) never count each other's backends.
+fn application(test: &str) -> String {
+    format!("{test}-{}", std::process::id())
+}
+
+/// The test database's URL with `application_name` set (TLS as the URL says).
 fn named(db: &TestDb, application: &str) -> anyhow::Result<String> {
     let mut url = url::Url::parse(db.url())?;
     url.query_pairs_mut()
-        .append_pair("application_name", application)
-        .append_pair("sslmode", "disable");
+        .append_pair("application_name", application);
     Ok(url.into())
 }
 
@@ -297,7 +302,7 @@ async fn an_empty_transaction_cut_while_beginning_never_swallows_the_next_write(
 ) -> anyhow::Result<()> {
     // The reproduction of sqlx's uncounted BEGIN: a plain sqlx pool of one connection.
     let db = TestDb::new().await?;
-    let application = "cancel-empty-transaction";
+    let application = &application("cancel-empty-transaction");
     let pool = plain_pool(&db, application).await?;
     sweep_and_check(&db, &pool, application, |_| async {
         ormkit::transaction(&pool, |_tx| async { Ok::<_, OrmkitError>(()) }).await?;
@@ -309,7 +314,7 @@ async fn an_empty_transaction_cut_while_beginning_never_swallows_the_next_write(
 #[tokio::test]
 async fn a_transaction_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let application = "cancel-transaction";
+    let application = &application("cancel-transaction");
     let pool = smart_pool(&db, application, Pooler::Direct).await?;
     sweep_and_check(&db, &pool, application, |email| {
         insert_in_transaction(&pool, TransactionOptions::default(), email)
@@ -321,7 +326,7 @@ async fn a_transaction_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> 
 async fn a_transaction_with_options_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
     // Serializable, with SET LOCAL timeouts: more statements between BEGIN and COMMIT.
     let db = TestDb::new().await?;
-    let application = "cancel-transaction-with";
+    let application = &application("cancel-transaction-with");
     let pool = smart_pool(&db, application, Pooler::Direct).await?;
     let options = TransactionOptions {
         isolation: IsolationLevel::Serializable,
@@ -338,7 +343,7 @@ async fn a_transaction_with_options_cut_anywhere_never_loses_a_write() -> anyhow
 #[tokio::test]
 async fn a_read_only_transaction_cut_anywhere_leaves_no_transaction_open() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let application = "cancel-read-only";
+    let application = &application("cancel-read-only");
     let pool = smart_pool(&db, application, Pooler::Direct).await?;
     let options = TransactionOptions {
         read_only: true,
@@ -360,7 +365,7 @@ async fn a_pinned_statement_cut_anywhere_never_loses_a_write() -> anyhow::Result
     // (PostgreSQL itself does not name them PGBOUNCER_…), the smart pool pins every statement
     // in a transaction begun with `BEGIN; DEALLOCATE ALL`.
     let db = TestDb::new().await?;
-    let application = "cancel-pinned";
+    let application = &application("cancel-pinned");
     let pool = smart_pool(&db, application, Pooler::Transaction).await?;
     sweep_and_check(&db, &pool, application, |email| async {
         Repository::<User>::new(&pool)
@@ -375,7 +380,7 @@ async fn a_pinned_statement_cut_anywhere_never_loses_a_write() -> anyhow::Result
 async fn a_lane_statement_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
     // The smart pool's lane parks a connection between statements: a cut one is never parked.
     let db = TestDb::new().await?;
-    let application = "cancel-lane";
+    let application = &application("cancel-lane");
     let pool = smart_pool(&db, application, Pooler::Direct).await?;
     let pool = &pool;
     sweep_and_check(&db, pool, application, |email| async move {
@@ -390,7 +395,7 @@ async fn a_lane_statement_cut_anywhere_never_loses_a_write() -> anyhow::Result<(
 #[tokio::test]
 async fn an_atomic_bulk_write_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let application = "cancel-bulk-atomic";
+    let application = &application("cancel-bulk-atomic");
     let pool = smart_pool(&db, application, Pooler::Direct).await?;
     let pool = &pool;
     sweep_and_check(&db, pool, application, |email| async move {
@@ -412,7 +417,7 @@ async fn an_atomic_bulk_write_cut_anywhere_never_loses_a_write() -> anyhow::Resu
 #[tokio::test]
 async fn a_cached_transaction_cut_anywhere_never_loses_a_write() -> anyhow::Result<()> {
     let db = TestDb::new().await?;
-    let application = "cancel-cache";
+    let application = &application("cancel-cache");
     let pool = smart_pool(&db, application, Pooler::Direct).await?;
     let cache = EntityCache::builder()
         .strategy(InvalidationStrategy::strong().heartbeat(None))
