@@ -115,36 +115,40 @@ async fn quiescent(pool: &PgPool) -> anyhow::Result<()> {
     anyhow::bail!("the pool never settled: {:?}", pool_stats(pool))
 }
 
-/// How many backends of the tested pool (those named `application`) the server reports
-/// inside a transaction block (or running a statement) once the pool is quiescent. A backend
-/// the pool just closed may still be listed for a moment (its `Terminate` on the way): one
-/// seen so is looked at again until it is gone (at most 10 s), while one the pool keeps
-/// stays.
-async fn backends_in_transaction(
-    pool: &PgPool,
-    admin: &PgPool,
-    application: &str,
+/// What a connection outside the tested pool sees once the pool is quiescent: how many of
+/// `emails` are committed, and how many backends of the pool (those named `application`) are
+/// inside a transaction block or running a statement. A backend the pool just closed may
+/// still be listed for a moment (its `Terminate` on the way): while more backends are listed
+/// than the pool holds, a busy one is looked at again until it is gone (at most 10 s); one
+/// the pool keeps stays.
+async fn seen_from_outside(
+    tested: &Tested<'_>,
+    emails: &[&str],
     backends: &mut HashSet<i32>,
-) -> anyhow::Result<usize> {
-    quiescent(pool).await?;
-    let mut stuck = 0;
+) -> anyhow::Result<(usize, usize)> {
+    quiescent(tested.pool).await?;
+    let (mut committed, mut stuck) = (0, 0);
     for _ in 0..2_000 {
-        let rows: Vec<(i32, bool)> = ormkit::sqlx::query_as(
-            "SELECT pid, state <> 'idle' OR xact_start IS NOT NULL FROM pg_stat_activity \
-             WHERE application_name = $1",
+        let (found, pids, busy): (i64, Vec<i32>, i64) = ormkit::sqlx::query_as(
+            "SELECT (SELECT count(*) FROM users WHERE email = ANY($1)), \
+                    coalesce(array_agg(pid), '{}'), \
+                    count(*) FILTER (WHERE state <> 'idle' OR xact_start IS NOT NULL) \
+             FROM pg_stat_activity WHERE application_name = $2",
         )
-        .bind(application)
-        .fetch_all(admin)
+        .bind(emails)
+        .bind(tested.application)
+        .fetch_one(tested.admin)
         .await?;
-        backends.extend(rows.iter().map(|(pid, _)| *pid));
-        stuck = rows.iter().filter(|(_, busy)| *busy).count();
+        (committed, stuck) = (found as usize, busy as usize);
         // Every backend of a live connection is listed: more rows are closing ones.
-        if stuck == 0 || rows.len() <= pool.size() as usize {
+        let closing = pids.len() > tested.pool.size() as usize;
+        backends.extend(pids);
+        if stuck == 0 || !closing {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    Ok(stuck)
+    Ok((committed, stuck))
 }
 
 /// A tested pool and what its sweeps check.
@@ -173,16 +177,16 @@ where
             let written = email("entry");
             let outcome = DropAfter::new(entry(written.clone()), k).await;
             let completed = outcome.is_some();
-            if let Some(result) = outcome {
-                let wrote = result?;
-                swept.completions += 1;
-                // An acknowledged write of the entry point itself is committed.
-                if wrote && !visible(tested.admin, &written).await? {
-                    swept.lost_writes += 1;
+            let wrote = match outcome {
+                Some(result) => {
+                    swept.completions += 1;
+                    result?
                 }
-            } else {
-                swept.drops += 1;
-            }
+                None => {
+                    swept.drops += 1;
+                    false
+                }
+            };
             // The pool's next user: its write is committed, its reads are its own rows.
             let after = email("after");
             let inserted = users.insert(NewUser::new(after.clone())).await?;
@@ -190,16 +194,15 @@ where
             if inserted.email != after || read.email != after {
                 swept.wrong_rows += 1;
             }
-            if !visible(tested.admin, &after).await? {
-                swept.lost_writes += 1;
-            }
-            swept.in_transaction += backends_in_transaction(
-                tested.pool,
-                tested.admin,
-                tested.application,
-                &mut backends,
-            )
-            .await?;
+            // An acknowledged write of the entry point itself is committed too.
+            let emails: Vec<&str> = if wrote {
+                vec![&after, &written]
+            } else {
+                vec![&after]
+            };
+            let (committed, stuck) = seen_from_outside(tested, &emails, &mut backends).await?;
+            swept.lost_writes += emails.len().saturating_sub(committed);
+            swept.in_transaction += stuck;
             if completed {
                 break;
             }
