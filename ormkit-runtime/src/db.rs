@@ -184,7 +184,8 @@ pub(crate) enum Conn<'g, 'a> {
     /// Lent by the pool's lane: [`Conn::finish`] parks it there again.
     Lane(Lent, &'g PgPool),
     /// In a transaction begun for this statement alone: [`Conn::finish`] commits it, and
-    /// dropping it unfinished rolls it back.
+    /// dropping it unfinished rolls it back (cut during `BEGIN` or `COMMIT`, see
+    /// [`crate::pool_tx`]).
     Pinned(PoolTx),
     Borrowed(MutexGuard<'g, &'a mut PgConnection>),
     Tx(MappedMutexGuard<'g, PgConnection>),
