@@ -4,6 +4,7 @@
 use crate::cluster::Cluster;
 use crate::error::Result;
 use crate::lane::Lent;
+use crate::pool_tx::PoolTx;
 use crate::transaction::Tx;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -150,7 +151,7 @@ impl<'t, 'a> Target<'t, 'a> {
             Target::Pool { pool, wait, .. } => {
                 let conn = async {
                     Ok(if crate::pooler::pinned(pool) {
-                        let begin = pool.begin_with(crate::pooler::PINNED_BEGIN);
+                        let begin = crate::pool_tx::begin(pool, Some(crate::pooler::PINNED_BEGIN));
                         let begun = std::pin::pin!(crate::metrics::waiting(begin));
                         Conn::Pinned(crate::connect::acquire_explained(pool, begun).await?)
                     } else if let Some(lane) = crate::lane::of(pool) {
@@ -185,8 +186,9 @@ pub(crate) enum Conn<'g, 'a> {
     /// Lent by the pool's lane: [`Conn::finish`] parks it there again.
     Lane(Lent, &'g PgPool),
     /// In a transaction begun for this statement alone: [`Conn::finish`] commits it, and
-    /// dropping it unfinished rolls it back.
-    Pinned(Transaction<'static, Postgres>),
+    /// dropping it unfinished rolls it back (cut during `BEGIN` or `COMMIT`, see
+    /// [`crate::pool_tx`]).
+    Pinned(PoolTx),
     Borrowed(MutexGuard<'g, &'a mut PgConnection>),
     Tx(MappedMutexGuard<'g, PgConnection>),
 }
@@ -244,6 +246,10 @@ pub(crate) struct Exclusive {
     known: bool,
     /// How the job's transactions begin (`None`: sqlx's `BEGIN`).
     begin: Option<&'static str>,
+    /// Whether a `BEGIN` failed: sqlx does not count a transaction whose `BEGIN` failed, yet
+    /// the connection may be inside one (`BEGIN; DEALLOCATE ALL` whose second statement
+    /// failed), so it is closed whatever the error says.
+    begin_failed: bool,
 }
 
 #[cfg_attr(not(feature = "parallel"), allow(dead_code))]
@@ -253,6 +259,7 @@ impl Exclusive {
             conn: crate::metrics::acquire(pool).await?,
             known: false,
             begin: crate::pooler::begin_statement(pool),
+            begin_failed: false,
         })
     }
 
@@ -261,19 +268,24 @@ impl Exclusive {
     /// one: outside a transaction such a pooler may move the connection between statements.
     pub(crate) async fn begin(&mut self) -> Result<Transaction<'_, Postgres>> {
         let conn = &mut *self.conn;
-        Ok(match self.begin {
-            Some(statement) => sqlx::Connection::begin_with(conn, statement).await?,
-            None => sqlx::Connection::begin(conn).await?,
-        })
+        let begun = match self.begin {
+            Some(statement) => sqlx::Connection::begin_with(conn, statement).await,
+            None => sqlx::Connection::begin(conn).await,
+        };
+        if begun.is_err() {
+            self.begin_failed = true;
+        }
+        Ok(begun?)
     }
 
     /// Marks the job's outcome: the connection may be reused if `outcome` leaves its protocol
     /// state known.
     pub(crate) fn settle<T>(&mut self, outcome: &Result<T>) {
-        self.known = match outcome {
-            Ok(_) => true,
-            Err(err) => err.leaves_connection_usable(),
-        };
+        self.known = !self.begin_failed
+            && match outcome {
+                Ok(_) => true,
+                Err(err) => err.leaves_connection_usable(),
+            };
     }
 }
 

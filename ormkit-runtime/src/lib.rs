@@ -61,6 +61,8 @@ pub mod parallel;
 #[cfg(feature = "smart-pool")]
 mod pool;
 #[cfg(feature = "orm")]
+mod pool_tx;
+#[cfg(feature = "orm")]
 pub mod query;
 #[cfg(feature = "orm")]
 mod repository;

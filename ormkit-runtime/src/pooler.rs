@@ -26,7 +26,7 @@
 use crate::registry::PoolRegistry;
 #[cfg(feature = "smart-pool")]
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -124,12 +124,11 @@ pub(crate) fn begin_statement(pool: &PgPool) -> Option<&'static str> {
     pinned(pool).then_some(PINNED_BEGIN)
 }
 
-/// A transaction on `pool`, begun with [`PINNED_BEGIN`] when its statements are pinned.
-pub(crate) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    match begin_statement(pool) {
-        Some(statement) => pool.begin_with(statement).await,
-        None => pool.begin().await,
-    }
+/// A transaction on `pool`, begun with [`PINNED_BEGIN`] when its statements are pinned; safe
+/// to drop at any await point ([`crate::pool_tx`]).
+#[cfg(feature = "orm")]
+pub(crate) async fn begin(pool: &PgPool) -> Result<crate::pool_tx::PoolTx, sqlx::Error> {
+    crate::pool_tx::begin(pool, begin_statement(pool)).await
 }
 
 /// Whether the transaction-mode pooler behind `options` keeps track of prepared statements

@@ -9,9 +9,10 @@
 //! (40001, 40P01, …), whatever type the closure turned that failure into.
 
 use crate::error::{OrmkitError, Result};
+use crate::pool_tx::PoolTx;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
-use sqlx::{PgConnection, PgPool, Postgres};
+use sqlx::{PgConnection, PgPool};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -151,13 +152,52 @@ pub trait TransactionError: From<OrmkitError> {}
 impl<E: From<OrmkitError>> TransactionError for E {}
 
 struct TxState {
-    tx: Mutex<Option<sqlx::Transaction<'static, Postgres>>>,
+    tx: Mutex<Option<PoolTx>>,
     savepoints: AtomicU32,
     /// Whether the last statement that failed in the transaction failed with a retryable
     /// SQLSTATE (cleared by a statement that succeeds, as after a savepoint was rolled back).
     retryable_failure: AtomicBool,
     /// The pool the transaction came from: the server its statements' spans name.
     pool: PgPool,
+    /// Why the transaction must not commit, and at which savepoint depth that happened: a
+    /// statement failed in it (PostgreSQL then aborts the transaction, and a `COMMIT` quietly
+    /// rolls back), or a nested transaction was cut before it ended. A `ROLLBACK TO
+    /// SAVEPOINT` of that depth or an outer one clears it.
+    doomed: std::sync::Mutex<Option<(u32, String)>>,
+}
+
+impl TxState {
+    fn doomed(&self) -> std::sync::MutexGuard<'_, Option<(u32, String)>> {
+        self.doomed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the transaction as one that must not commit (the first reason is kept).
+    fn doom(&self, depth: u32, why: String) {
+        self.doomed().get_or_insert((depth, why));
+    }
+}
+
+/// Dooms the transaction if a nested one is dropped (cut) between its `SAVEPOINT` and the
+/// end of its `RELEASE` or `ROLLBACK TO`: what it wrote is then neither kept nor undone.
+struct SavepointCut<'a> {
+    state: &'a TxState,
+    depth: u32,
+    name: &'a str,
+    armed: bool,
+}
+
+impl Drop for SavepointCut<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.state.doom(
+                self.depth,
+                format!(
+                    "its nested transaction (savepoint {}) was cancelled before it ended",
+                    self.name
+                ),
+            );
+        }
+    }
 }
 
 /// A handle on an open transaction, passed to the closure of [`transaction`]. Cheap to clone;
@@ -180,8 +220,7 @@ impl std::fmt::Debug for Tx {
 impl Tx {
     /// The transaction's connection, one statement at a time.
     pub(crate) async fn lock(&self) -> Result<MappedMutexGuard<'_, PgConnection>> {
-        let guard: MutexGuard<'_, Option<sqlx::Transaction<'static, Postgres>>> =
-            self.state.tx.lock().await;
+        let guard: MutexGuard<'_, Option<PoolTx>> = self.state.tx.lock().await;
         MutexGuard::try_map(guard, |tx| tx.as_mut().map(|t| &mut **t)).map_err(|_| {
             OrmkitError::Transaction {
                 message: "the transaction is already finished".into(),
@@ -201,6 +240,12 @@ impl Tx {
         self.state
             .retryable_failure
             .store(retryable, Ordering::Relaxed);
+        if let Err(err) = result {
+            if err.sqlstate().is_some() {
+                self.state
+                    .doom(self.depth, format!("a statement failed in it ({err})"));
+            }
+        }
     }
 
     /// Runs SQL text (no parameters) in the transaction; the number of rows affected.
@@ -221,6 +266,12 @@ impl Tx {
     {
         let n = self.state.savepoints.fetch_add(1, Ordering::Relaxed);
         let name = format!("ormkit_sp_{n}");
+        let mut cut = SavepointCut {
+            state: &self.state,
+            depth: self.depth + 1,
+            name: &name,
+            armed: true,
+        };
         run_raw(&mut *self.lock().await?, &format!("SAVEPOINT {name}"))
             .await
             .map_err(OrmkitError::from)?;
@@ -239,6 +290,18 @@ impl Tx {
             Ok(mut conn) => run_raw(&mut conn, &end).await.map_err(OrmkitError::from),
             Err(err) => Err(err),
         };
+        if ended.is_ok() {
+            cut.armed = false;
+            let mut doomed = self.state.doomed();
+            if !ok
+                && doomed
+                    .as_ref()
+                    .is_some_and(|(depth, _)| *depth > self.depth)
+            {
+                // Rolled back to before whatever doomed it.
+                *doomed = None;
+            }
+        }
         match result {
             Err(panic) => std::panic::resume_unwind(panic),
             Ok(result) => {
@@ -354,6 +417,7 @@ where
         savepoints: AtomicU32::new(0),
         retryable_failure: AtomicBool::new(false),
         pool: pool.clone(),
+        doomed: std::sync::Mutex::new(None),
     });
     let handle = Tx {
         state: Arc::clone(&state),
@@ -368,7 +432,22 @@ where
             source: None,
         });
     };
+    let doomed = state.doomed().take();
     match result {
+        Ok(_) if doomed.is_some() => {
+            let _ = tx.rollback().await;
+            let why = doomed.map(|(_, why)| why).unwrap_or_default();
+            let err = OrmkitError::Transaction {
+                message: format!(
+                    "the transaction was rolled back, not committed, although its closure \
+                     returned Ok: {why}"
+                ),
+                source: None,
+            };
+            // Re-run if what doomed it was a serialization failure or a deadlock.
+            let retryable = state.retryable_failure.load(Ordering::Relaxed);
+            (Err(E::from(err)), retryable)
+        }
         Ok(value) => match tx.commit().await {
             Ok(()) => (Ok(value), false),
             Err(err) => ormkit_failure(commit_error(err)),
@@ -381,12 +460,12 @@ where
     }
 }
 
-/// BEGIN, and the options' `SET TRANSACTION` and `SET LOCAL` statements.
-async fn begin(
-    pool: &PgPool,
-    options: &TransactionOptions,
-) -> Result<sqlx::Transaction<'static, Postgres>> {
-    let mut tx = crate::pooler::begin(pool).await?;
+/// BEGIN, and the options' `SET TRANSACTION` and `SET LOCAL` statements. A wait for a pooled
+/// connection past the connect timeout checks the server, so an unreachable one fails with
+/// its cause, and an acquire timeout says whether the pool is exhausted.
+async fn begin(pool: &PgPool, options: &TransactionOptions) -> Result<PoolTx> {
+    let begun = std::pin::pin!(crate::pooler::begin(pool));
+    let mut tx = crate::connect::acquire_explained(pool, begun).await?;
     if let Some(set) = options.set_statement() {
         run_raw(&mut tx, &set).await?;
     }

@@ -3,6 +3,7 @@
 mod aggregates;
 mod blog;
 mod cache;
+mod cancel;
 mod checked;
 mod connect;
 mod dynamic;
