@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cancel;
 mod concurrency;
 mod embedded;
 mod failures;
