@@ -549,3 +549,34 @@ async fn a_nested_transaction_cut_anywhere_is_never_half_committed() -> anyhow::
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_read_cut_anywhere_never_hands_the_next_reader_a_wrong_row() -> anyhow::Result<()> {
+    // Reads cut at every await point, many rows long (several network reads, so some cuts
+    // fall between data rows): the next user of the connection reads its own rows.
+    let db = TestDb::new().await?;
+    let seeded: Vec<User> = Repository::<User>::new(&db.pool)
+        .insert_many((0..200).map(|i| NewUser::new(format!("seed{i}@cancel.io"))))
+        .await?;
+    let application = &application("cancel-read");
+    let pool = smart_pool(&db, application, Pooler::Direct).await?;
+    let (pool, seeded) = (&pool, &seeded);
+    sweep_and_check(&db, pool, application, |_| async move {
+        let users = Repository::<User>::new(pool);
+        let seeds = User::query()
+            .filter(users::EMAIL.like("seed%"))
+            .order_by(users::ID.asc())
+            .fetch_all(pool)
+            .await?;
+        anyhow::ensure!(
+            seeds.iter().map(|u| u.id).eq(seeded.iter().map(|u| u.id)),
+            "read {} rows, not the {} seeded ones in order",
+            seeds.len(),
+            seeded.len()
+        );
+        let first = users.get(seeded[0].id).await?;
+        anyhow::ensure!(first.email == seeded[0].email, "read another row");
+        Ok(false)
+    })
+    .await
+}
