@@ -10,7 +10,13 @@ mod cause;
 mod pool_timeout;
 
 pub use cause::{classify, CertificateCheck, ConnectCause, ConnectTarget};
-pub(crate) use pool_timeout::{acquire_explained, pool_timed_out, register, timeout_of};
+pub(crate) use pool_timeout::acquire_explained;
+#[cfg(feature = "orm")]
+pub(crate) use pool_timeout::pool_timed_out;
+#[cfg(feature = "smart-pool")]
+pub(crate) use pool_timeout::register;
+#[cfg(feature = "cache")]
+pub(crate) use pool_timeout::timeout_of;
 
 use crate::error::{OrmkitError, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection};

@@ -44,6 +44,7 @@ fn env_timeout() -> Duration {
 }
 
 /// Records `pool`'s connect timeout, for [`pool_timed_out`].
+#[cfg(feature = "smart-pool")]
 pub(crate) fn register(pool: &PgPool, timeout: Duration) {
     POOLS.insert(
         pool,
