@@ -7,6 +7,7 @@
 ormkit::include_entities!();
 ormkit::include_entities!("ormkit_entities_time.rs");
 
+pub mod cut;
 pub mod fault;
 pub mod scaleout;
 pub mod support;

@@ -5,15 +5,13 @@
 //! Deterministic (no timers): the future is dropped at its k-th `Poll::Pending`, for k = 0,
 //! 1, 2, … until it completes, and the sweep repeats until [`DROPS`] cuts were made.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ormkit::migrate::Migrator;
 use ormkit::sqlx;
 use ormkit::Migration;
 use ormkit_schema::migrations::checksum;
+use ormkit_tests::cut::DropAfter;
 
 use crate::support::*;
 
@@ -60,37 +58,6 @@ fn migrations() -> Vec<Migration> {
             )
         })
         .collect()
-}
-
-/// Polls a future and drops it, unfinished, at its `(k + 1)`-th `Poll::Pending`.
-struct DropAfter<F: Future> {
-    future: Option<Pin<Box<F>>>,
-    pendings_left: usize,
-}
-
-impl<F: Future> Future for DropAfter<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let Some(future) = this.future.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match future.as_mut().poll(cx) {
-            Poll::Ready(output) => {
-                this.future = None;
-                Poll::Ready(Some(output))
-            }
-            Poll::Pending if this.pendings_left == 0 => {
-                this.future = None;
-                Poll::Ready(None)
-            }
-            Poll::Pending => {
-                this.pendings_left -= 1;
-                Poll::Pending
-            }
-        }
-    }
 }
 
 /// Whether `target` (`table` or `table.column`) exists.
@@ -143,10 +110,7 @@ async fn a_migration_run_cut_anywhere_leaves_each_migration_applied_and_recorded
     let (mut drops, mut completions, mut k) = (0, 0, 0);
     while drops < DROPS {
         let migrator = Migrator::with_migrations(&db.pool, migrations.clone());
-        let cut = DropAfter {
-            future: Some(Box::pin(migrator.migrate_up())),
-            pendings_left: k,
-        };
+        let cut = DropAfter::new(migrator.migrate_up(), k);
         match cut.await {
             None => {
                 drops += 1;

@@ -17,60 +17,17 @@ use ormkit::{
     IsolationLevel, OrmkitError, ParallelExecutor, PoolConfig, Pooler, Repository,
     TransactionOptions,
 };
+use ormkit_tests::cut::DropAfter;
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
 use std::collections::HashSet;
 use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// How many times each entry point is cut, at least.
 const DROPS: usize = 2_000;
-
-/// Polls a future and drops it, unfinished, when it returns `Poll::Pending` for the
-/// `(k + 1)`-th time; `Some(output)` if it completed first.
-struct DropAfter<F: Future> {
-    future: Option<Pin<Box<F>>>,
-    pendings_left: usize,
-}
-
-impl<F: Future> DropAfter<F> {
-    fn new(future: F, k: usize) -> Self {
-        DropAfter {
-            future: Some(Box::pin(future)),
-            pendings_left: k,
-        }
-    }
-}
-
-impl<F: Future> Future for DropAfter<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let Some(future) = this.future.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match future.as_mut().poll(cx) {
-            Poll::Ready(output) => {
-                this.future = None;
-                Poll::Ready(Some(output))
-            }
-            Poll::Pending if this.pendings_left == 0 => {
-                // Dropped here, at the await point it is suspended on.
-                this.future = None;
-                Poll::Ready(None)
-            }
-            Poll::Pending => {
-                this.pendings_left -= 1;
-                Poll::Pending
-            }
-        }
-    }
-}
 
 /// What one entry point's sweeps did.
 #[derive(Debug, Default)]
