@@ -269,28 +269,7 @@ pub(crate) fn parse_file(path: &Path, relative: &str, text: &str) -> Result<Vec<
         }
         let sql_offset = sql_start + leading;
         let lexed: Vec<lex::Token<'_>> = lex::tokenize(sql_text_trimmed).collect();
-        if let Some((token, open)) = lexed.iter().find_map(|t| match t.kind {
-            TokenKind::Unterminated(open) => Some((t, open)),
-            _ => None,
-        }) {
-            let (line, column) = line_col(text, sql_offset + token.offset);
-            let opening: String = token
-                .text
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(20)
-                .collect();
-            return Err(query_error(
-                path,
-                line,
-                format!(
-                    "query `{name}`: the {} `{opening}` at column {column} is never closed",
-                    open.describe()
-                ),
-            ));
-        }
+        refuse_unterminated(path, name, text, sql_offset, &lexed)?;
         let scanned = scan(sql_text_trimmed, &lexed);
         let tokens = tokens(&lexed);
         let compared = (0..scanned.params.len())
@@ -316,6 +295,40 @@ pub(crate) fn parse_file(path: &Path, relative: &str, text: &str) -> Result<Vec<
         });
     }
     Ok(out)
+}
+
+/// An error at the `file:line` of the first string, quoted name, dollar quote or comment in
+/// `lexed` (a query's SQL, at byte `sql_offset` of the file's `text`) that is never closed.
+fn refuse_unterminated(
+    path: &Path,
+    name: &str,
+    text: &str,
+    sql_offset: usize,
+    lexed: &[lex::Token<'_>],
+) -> Result<()> {
+    let Some((token, open)) = lexed.iter().find_map(|t| match t.kind {
+        TokenKind::Unterminated(open) => Some((t, open)),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let (line, column) = line_col(text, sql_offset + token.offset);
+    let opening: String = token
+        .text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(20)
+        .collect();
+    Err(query_error(
+        path,
+        line,
+        format!(
+            "query `{name}`: the {} `{opening}` at column {column} is never closed",
+            open.describe()
+        ),
+    ))
 }
 
 struct Scanned {
