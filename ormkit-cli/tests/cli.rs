@@ -347,3 +347,20 @@ fn a_loose_sql_file_beside_diesel_directories_is_ignored_with_a_warning() {
         text(&output)
     );
 }
+
+/// An unclosed quoted name ending in a non-ASCII character once made the query scanner panic
+/// (exit 101); it is a query error naming the file and line.
+#[test]
+fn an_unclosed_quoted_name_in_a_query_file_is_an_error_not_a_panic() {
+    let project = project();
+    let file = project.path().join("queries/broken.sql");
+    std::fs::write(
+        &file,
+        "-- name: broken :many\nSELECT id FROM accounts WHERE name = \"café;\n",
+    )
+    .unwrap();
+    let output = generate_offline(project.path());
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("broken.sql:2: query `broken`: the quoted identifier `\"café` at column 38 is never closed"), "{stderr}");
+}

@@ -1,8 +1,9 @@
 //! ormkit's schema layer: plain data shared by the code generator, the CLI and the runtime.
 //!
 //! Without default features this crate is plain data, depending on serde and thiserror
-//! only: the [`model`], identifiers ([`ident`]) and the one [`Migration`] type (embedded or
-//! read from a directory). Each feature adds one step of the pipeline:
+//! only: the [`model`], identifiers ([`ident`]), the one [`Migration`] type (embedded or
+//! read from a directory) and the SQL lexer ([`sql::lex`]) that every reader of SQL text in
+//! ormkit shares. Each feature adds one step of the pipeline:
 //!
 //! | feature | what it adds | extra dependencies |
 //! | --- | --- | --- |
@@ -22,6 +23,7 @@ pub mod introspect;
 pub mod lock;
 pub mod migrations;
 pub mod model;
+pub mod sql;
 
 pub use ident::{push_quoted, quote_ident, quote_ident_if_needed, QualifiedName};
 #[cfg(feature = "introspect")]

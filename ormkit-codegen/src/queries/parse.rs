@@ -12,9 +12,13 @@
 //! A query runs from its `-- name:` line to the next one. The `--` lines right after the name
 //! are its documentation (`-- returns: Entity` among them names the entity its rows are).
 //! Parameters are `:name`, outside strings, quoted identifiers, comments and dollar quotes;
-//! `::` is a cast. One name used twice is one parameter, numbered in order of first use.
+//! `::` is a cast. One name used twice is one parameter, numbered in order of first use. The
+//! SQL is read with [`ormkit_schema::sql::lex`], the lexer the migration splitter and the
+//! runtime share; a string, quoted name, dollar quote or comment left open is an error
+//! naming its line.
 
 use crate::error::{CodegenError, Result};
+use ormkit_schema::sql::{lex, TokenKind};
 use std::path::{Path, PathBuf};
 
 /// What a query's call returns.
@@ -263,8 +267,11 @@ pub(crate) fn parse_file(path: &Path, relative: &str, text: &str) -> Result<Vec<
                 format!("query `{name}` has no SQL"),
             ));
         }
-        let scanned = scan(sql_text_trimmed);
-        let tokens = tokens(sql_text_trimmed);
+        let sql_offset = sql_start + leading;
+        let lexed: Vec<lex::Token<'_>> = lex::tokenize(sql_text_trimmed).collect();
+        refuse_unterminated(path, name, text, sql_offset, &lexed)?;
+        let scanned = scan(sql_text_trimmed, &lexed);
+        let tokens = tokens(&lexed);
         let compared = (0..scanned.params.len())
             .map(|n| compared_column(&tokens, &scanned.params[n]))
             .collect();
@@ -282,12 +289,46 @@ pub(crate) fn parse_file(path: &Path, relative: &str, text: &str) -> Result<Vec<
             params: scanned.params,
             uses: scanned.uses,
             line: *line,
-            offset: sql_start + leading,
+            offset: sql_offset,
             block: text[*start..end].trim_end().to_owned(),
             replacements: scanned.replacements,
         });
     }
     Ok(out)
+}
+
+/// An error at the `file:line` of the first string, quoted name, dollar quote or comment in
+/// `lexed` (a query's SQL, at byte `sql_offset` of the file's `text`) that is never closed.
+fn refuse_unterminated(
+    path: &Path,
+    name: &str,
+    text: &str,
+    sql_offset: usize,
+    lexed: &[lex::Token<'_>],
+) -> Result<()> {
+    let Some((token, open)) = lexed.iter().find_map(|t| match t.kind {
+        TokenKind::Unterminated(open) => Some((t, open)),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let (line, column) = line_col(text, sql_offset + token.offset);
+    let opening: String = token
+        .text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(20)
+        .collect();
+    Err(query_error(
+        path,
+        line,
+        format!(
+            "query `{name}`: the {} `{opening}` at column {column} is never closed",
+            open.describe()
+        ),
+    ))
 }
 
 struct Scanned {
@@ -297,64 +338,32 @@ struct Scanned {
     replacements: Vec<(usize, usize, usize, usize)>,
 }
 
-/// Replaces `:name` parameters by `$n`, skipping strings, identifiers, comments and dollar
-/// quotes.
-fn scan(text: &str) -> Scanned {
-    let bytes = text.as_bytes();
+/// Replaces `:name` parameters by `$n`; the lexer keeps them apart from strings, quoted
+/// identifiers, comments, dollar quotes and `::` casts.
+fn scan(text: &str, lexed: &[lex::Token<'_>]) -> Scanned {
     let mut out = String::with_capacity(text.len());
     let mut params: Vec<String> = Vec::new();
     let mut uses: Vec<Vec<usize>> = Vec::new();
     let mut replacements = Vec::new();
-    let mut i = 0;
-    let mut copied = 0;
-    let ident_start = |b: u8| b.is_ascii_alphabetic() || b == b'_';
-    let ident_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' => {
-                i = quoted_end(
-                    bytes,
-                    i,
-                    b'\'',
-                    i > 0 && matches!(bytes[i - 1], b'e' | b'E'),
-                )
-            }
-            b'"' => i = quoted_end(bytes, i, b'"', false),
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = block_comment_end(bytes, i),
-            b'$' => i = dollar_quoted_end(text, i).unwrap_or(i + 1),
-            b':' if bytes.get(i + 1) == Some(&b':') => i += 2,
-            b':' if bytes.get(i + 1).is_some_and(|&b| ident_start(b))
-                && (i == 0 || bytes[i - 1] != b':') =>
-            {
-                let start = i;
-                let mut end = i + 1;
-                while end < bytes.len() && ident_char(bytes[end]) {
-                    end += 1;
-                }
-                let name = &text[start + 1..end];
-                let n = match params.iter().position(|p| p == name) {
-                    Some(n) => n,
-                    None => {
-                        params.push(name.to_owned());
-                        uses.push(Vec::new());
-                        params.len() - 1
-                    }
-                };
-                uses[n].push(start);
-                out.push_str(&text[copied..start]);
-                let placeholder = format!("${}", n + 1);
-                replacements.push((out.len(), start, placeholder.len(), end - start));
-                out.push_str(&placeholder);
-                copied = end;
-                i = end;
-            }
-            _ => i += 1,
+    for token in lexed {
+        if token.kind != TokenKind::NamedParam {
+            out.push_str(token.text);
+            continue;
         }
+        let name = &token.text[1..];
+        let n = match params.iter().position(|p| p == name) {
+            Some(n) => n,
+            None => {
+                params.push(name.to_owned());
+                uses.push(Vec::new());
+                params.len() - 1
+            }
+        };
+        uses[n].push(token.offset);
+        let placeholder = format!("${}", n + 1);
+        replacements.push((out.len(), token.offset, placeholder.len(), token.text.len()));
+        out.push_str(&placeholder);
     }
-    out.push_str(&text[copied..]);
     Scanned {
         sql: out,
         params,
@@ -374,101 +383,30 @@ enum Token {
     Other,
 }
 
-fn tokens(text: &str) -> Vec<Token> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+/// The lexer's tokens as the table and comparison finders see them.
+fn tokens(lexed: &[lex::Token<'_>]) -> Vec<Token> {
+    lexed
+        .iter()
+        .filter(|t| !t.is_trivia())
+        .map(|t| match t.kind {
+            TokenKind::Ident => Token::Word(t.text.to_ascii_lowercase(), false),
+            TokenKind::QuotedIdent => {
+                // `"…"` or `U&"…"`, terminated (unterminated ones were refused).
+                let inner = t.text.split_once('"').map_or("", |(_, rest)| rest);
+                let inner = inner.strip_suffix('"').unwrap_or(inner);
+                Token::Word(inner.replace("\"\"", "\""), true)
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = block_comment_end(bytes, i),
-            b'\'' => {
-                i = quoted_end(bytes, i, b'\'', false);
-                out.push(Token::Other);
+            TokenKind::NamedParam => Token::Param(t.text[1..].to_owned()),
+            TokenKind::Cast => Token::Punct("::".into()),
+            TokenKind::Punct if matches!(t.text, "." | "," | "(" | ")" | ";") => {
+                Token::Punct(t.text.to_owned())
             }
-            b'$' => {
-                i = dollar_quoted_end(text, i).unwrap_or(i + 1);
-                out.push(Token::Other);
+            TokenKind::Operator if t.text.bytes().all(|b| b"<>!=".contains(&b)) => {
+                Token::Punct(t.text.to_owned())
             }
-            b'"' => {
-                let end = quoted_end(bytes, i, b'"', false);
-                let inner = &text[i + 1..end.saturating_sub(1).max(i + 1)];
-                out.push(Token::Word(inner.replace("\"\"", "\""), true));
-                i = end;
-            }
-            b':' if bytes.get(i + 1) == Some(&b':') => {
-                out.push(Token::Punct("::".into()));
-                i += 2;
-            }
-            b':' if bytes
-                .get(i + 1)
-                .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_') =>
-            {
-                let mut end = i + 1;
-                while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
-                {
-                    end += 1;
-                }
-                out.push(Token::Param(text[i + 1..end].to_owned()));
-                i = end;
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                let mut end = i;
-                while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric()
-                        || bytes[end] == b'_'
-                        || bytes[end] == b'$')
-                {
-                    end += 1;
-                }
-                out.push(Token::Word(text[i..end].to_ascii_lowercase(), false));
-                i = end;
-            }
-            b'<' | b'>' | b'!' | b'=' => {
-                let mut end = i + 1;
-                while end < bytes.len() && matches!(bytes[end], b'<' | b'>' | b'!' | b'=') {
-                    end += 1;
-                }
-                out.push(Token::Punct(text[i..end].to_owned()));
-                i = end;
-            }
-            b'.' | b',' | b'(' | b')' | b';' => {
-                out.push(Token::Punct((b as char).to_string()));
-                i += 1;
-            }
-            _ => {
-                // Numbers and other operators: one token per run of non-space bytes that are
-                // not the punctuation above.
-                let mut end = i + 1;
-                while end < bytes.len()
-                    && !matches!(
-                        bytes[end],
-                        b' ' | b'\t'
-                            | b'\n'
-                            | b'\r'
-                            | b'.'
-                            | b','
-                            | b'('
-                            | b')'
-                            | b'\''
-                            | b'"'
-                            | b':'
-                    )
-                    && !(bytes[end].is_ascii_alphabetic())
-                {
-                    end += 1;
-                }
-                out.push(Token::Other);
-                i = end;
-            }
-        }
-    }
-    out
+            _ => Token::Other,
+        })
+        .collect()
 }
 
 const KEYWORDS: &[&str] = &[
@@ -659,66 +597,6 @@ const FROM_ENDS: &[&str] = &[
     "select",
 ];
 
-fn quoted_end(bytes: &[u8], start: usize, quote: u8, backslashes: bool) -> usize {
-    let mut i = start + 1;
-    while i < bytes.len() {
-        if backslashes && bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if bytes[i] == quote {
-            if bytes.get(i + 1) == Some(&quote) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
-fn block_comment_end(bytes: &[u8], start: usize) -> usize {
-    let mut depth = 0;
-    let mut i = start;
-    while i + 1 < bytes.len() {
-        match (bytes[i], bytes[i + 1]) {
-            (b'/', b'*') => {
-                depth += 1;
-                i += 2;
-            }
-            (b'*', b'/') => {
-                depth -= 1;
-                i += 2;
-                if depth == 0 {
-                    return i;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    bytes.len()
-}
-
-/// The end of a `$tag$ … $tag$` string starting at `start`, if one starts there.
-fn dollar_quoted_end(text: &str, start: usize) -> Option<usize> {
-    let rest = &text[start + 1..];
-    let tag_len = rest.find('$')?;
-    let tag = &rest[..tag_len];
-    if !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        || tag.starts_with(|c: char| c.is_ascii_digit())
-    {
-        return None;
-    }
-    let delimiter = format!("${tag}$");
-    let body = start + delimiter.len();
-    Some(
-        text[body..]
-            .find(&delimiter)
-            .map_or(text.len(), |n| body + n + delimiter.len()),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,5 +678,38 @@ mod tests {
             assert!(err.contains(needle), "{text:?}: {err}");
             assert!(err.contains("q.sql:"), "{err}");
         }
+    }
+
+    /// `SELECT id FROM accounts WHERE name = "café;` once panicked slicing inside `é`.
+    #[test]
+    fn an_unclosed_construct_is_an_error_naming_its_line() {
+        let text = "-- name: a :many\n-- Doc.\nSELECT id FROM accounts WHERE name = \"café;\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "q.sql:3: query `a`: the quoted identifier `\"café` at column 38 is never closed"
+        );
+        for (sql, what) in [
+            ("'it''s", "string `'it''s`"),
+            ("E'\\'", "string `E'\\'`"),
+            ("$body$ SELECT 1;", "dollar-quoted string `$body$ SELECT 1`"),
+            ("/* /* */ 1", "block comment `/* /* */ 1`"),
+        ] {
+            let err = parse(&format!("-- name: a :one\nSELECT 1,\n  {sql}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("q.sql:3: query `a`: the "), "{err}");
+            assert!(err.contains(what), "{err}");
+            assert!(err.contains("at column 3 is never closed"), "{err}");
+        }
+    }
+
+    /// The migration splitter and the runtime's `db.query.text` read `$é$ ; $é$` as one
+    /// string too (`ormkit_schema::sql::lex`).
+    #[test]
+    fn non_ascii_dollar_quote_tags_hide_what_they_quote() {
+        let q = &parse("-- name: a :one\nSELECT $é$ :x ; $é$, :y, $é1$:z$é1$;\n").unwrap()[0];
+        assert_eq!(q.params, ["y"]);
+        assert_eq!(q.sql, "SELECT $é$ :x ; $é$, $1, $é1$:z$é1$");
     }
 }

@@ -12,6 +12,7 @@
 use super::{sql, Op};
 use crate::error::{ErrorCategory, OrmkitError};
 use crate::meta::EntityMeta;
+use ormkit_schema::sql::{tokenize, Open, TokenKind};
 use sqlx::postgres::PgConnectOptions;
 use std::sync::Arc;
 use std::time::Duration;
@@ -346,106 +347,20 @@ pub(crate) fn finish(
 /// `sql` with every literal a statement could carry a value in — strings (`'…'`, `E'…'`,
 /// `$tag$…$tag$`) and numbers — replaced by `?`; quoted identifiers, `$n` parameters and
 /// comments stay. ormkit binds every value as a parameter, but a page's `LIMIT`/`OFFSET`
-/// and a checked query's own literals are text.
+/// and a checked query's own literals are text. The tokens are `ormkit_schema::sql::lex`'s,
+/// as the migration splitter and the query files read them.
 pub(crate) fn without_literals(sql: &str) -> String {
-    let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
-    let mut i = 0;
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let prev = (i > 0).then(|| bytes[i - 1]);
-        let start = i;
-        match b {
-            b'"' => {
-                i = closing(bytes, i + 1, b'"', false);
-                out.push_str(&sql[start..i]);
-            }
-            b'\'' => {
-                // `E'…'` takes backslash escapes; its `E` was copied already.
-                let escapes = matches!(prev, Some(b'E' | b'e')) && (i < 2 || !ident(bytes[i - 2]));
-                if escapes {
-                    out.pop();
-                }
-                i = closing(bytes, i + 1, b'\'', escapes);
-                out.push('?');
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                out.push_str(&sql[start..i]);
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = sql[i + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |n| i + 2 + n + 2);
-                out.push_str(&sql[start..i]);
-            }
-            b'$' if prev.is_none_or(|p| !ident(p)) => match dollar_tag(&sql[i..]) {
-                Some(tag) => {
-                    let body = i + tag.len();
-                    i = sql[body..]
-                        .find(tag)
-                        .map_or(bytes.len(), |n| body + n + tag.len());
-                    out.push('?');
-                }
-                None => {
-                    i += 1;
-                    while i < bytes.len() && bytes[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                    out.push_str(&sql[start..i]);
-                }
-            },
-            b'0'..=b'9' if prev.is_none_or(|p| !ident(p) && p != b'$') => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || bytes[i] == b'.'
-                        || bytes[i] == b'_'
-                        || (matches!(bytes[i], b'+' | b'-') && matches!(bytes[i - 1], b'e' | b'E')))
-                {
-                    i += 1;
-                }
-                out.push('?');
-            }
-            _ => {
-                let len = sql[i..].chars().next().map_or(1, char::len_utf8);
-                i += len;
-                out.push_str(&sql[start..i]);
-            }
+    for token in tokenize(sql) {
+        match token.kind {
+            TokenKind::String
+            | TokenKind::DollarString
+            | TokenKind::Number
+            | TokenKind::Unterminated(Open::String | Open::DollarString) => out.push('?'),
+            _ => out.push_str(token.text),
         }
     }
     out
-}
-
-/// The index just past the `quote` closing a quoted text that starts at `from` (a doubled
-/// quote is part of the text; with `escapes`, so is a backslash-escaped character).
-fn closing(bytes: &[u8], mut from: usize, quote: u8, escapes: bool) -> usize {
-    while from < bytes.len() {
-        match bytes[from] {
-            b'\\' if escapes => from += 2,
-            b if b == quote => {
-                if bytes.get(from + 1) == Some(&quote) {
-                    from += 2;
-                } else {
-                    return from + 1;
-                }
-            }
-            _ => from += 1,
-        }
-    }
-    bytes.len()
-}
-
-/// `$tag$` (or `$$`) at the start of `text`, if it opens a dollar-quoted string.
-fn dollar_tag(text: &str) -> Option<&str> {
-    let rest = &text[1..];
-    let end = rest.find('$')?;
-    let tag = &rest[..end];
-    let valid = tag
-        .bytes()
-        .enumerate()
-        .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
-    valid.then(|| &text[..end + 2])
 }
 
 #[cfg(test)]
@@ -471,6 +386,12 @@ mod tests {
             ),
             ("SELECT 'ünïcode', \"é\"", "SELECT ?, \"é\""),
             ("SELECT 'unterminated", "SELECT ?"),
+            // As the migration splitter and the query files read them: a non-ASCII tag,
+            // nested comments, an identifier ending in `e` before a string.
+            (
+                "SELECT $é$ 'x' ; $é$, /* a /* b */ 1 */ 2, name'x'",
+                "SELECT ?, /* a /* b */ 1 */ ?, name?",
+            ),
         ];
         for (sql, expected) in cases {
             assert_eq!(without_literals(sql), expected, "{sql}");

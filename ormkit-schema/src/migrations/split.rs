@@ -2,14 +2,15 @@
 //!
 //! Scripts that must run outside a transaction are sent one statement at a time, because
 //! PostgreSQL runs a multi-statement simple query as one implicit transaction (which makes
-//! `CREATE INDEX CONCURRENTLY` fail). The splitter understands just enough of PostgreSQL's
-//! lexical structure to find the `;` that end statements: `'…'` strings with `''` escapes,
-//! `E'…'` strings with backslash escapes, `"…"` identifiers, `$$…$$` / `$tag$…$tag$`
-//! dollar-quoted strings, `--` line comments, nested `/* … */` block comments, parentheses,
-//! and (like psql) `BEGIN … END` bodies of `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+//! `CREATE INDEX CONCURRENTLY` fail). The splitter reads the script's tokens from
+//! [`crate::sql::lex`] (strings, quoted identifiers, dollar quotes and comments are single
+//! tokens there, so a `;` inside them is never seen) and follows parentheses and (like psql)
+//! `BEGIN … END` bodies of `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
 //!
 //! It never fails: an unterminated string or comment extends to the end of the script, which
 //! then becomes one final statement for PostgreSQL to reject with a proper error.
+
+use crate::sql::{tokenize, Token, TokenKind};
 
 /// One statement of a script, as found by [`split_statements`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,24 +26,23 @@ pub struct Statement<'a> {
 /// Splits `script` into statements at top-level `;`, skipping empty and comment-only ones.
 pub fn split_statements(script: &str) -> Vec<Statement<'_>> {
     let mut splitter = Splitter {
-        src: script,
-        bytes: script.as_bytes(),
-        pos: 0,
+        script,
         start: None,
         paren_depth: 0,
         begin_depth: 0,
         words: RoutineHeader::default(),
         out: Vec::new(),
     };
-    splitter.run();
+    for token in tokenize(script) {
+        splitter.token(token);
+    }
+    splitter.finish(script.len());
     splitter.out
 }
 
-/// The scanning state.
+/// The splitting state.
 struct Splitter<'a> {
-    src: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
+    script: &'a str,
     /// Byte offset of the current statement's first token, if it has one yet.
     start: Option<usize>,
     paren_depth: usize,
@@ -52,54 +52,23 @@ struct Splitter<'a> {
 }
 
 impl<'a> Splitter<'a> {
-    fn run(&mut self) {
-        while let Some(&byte) = self.bytes.get(self.pos) {
-            match byte {
-                _ if is_space(char::from(byte)) => self.pos += 1,
-                b'-' if self.peek(1) == Some(b'-') => self.pos = self.line_comment_end(),
-                b'/' if self.peek(1) == Some(b'*') => self.pos = self.block_comment_end(),
-                b';' if self.paren_depth == 0 && self.begin_depth == 0 => {
-                    self.finish(self.pos);
-                    self.pos += 1;
-                }
-                _ => {
-                    self.start.get_or_insert(self.pos);
-                    self.token(byte);
-                }
-            }
-        }
-        self.finish(self.bytes.len());
-    }
-
-    /// Consumes one significant token starting with `byte` at `self.pos`.
-    fn token(&mut self, byte: u8) {
-        match byte {
-            b'\'' => self.pos = self.quoted_end(self.pos, b'\'', false),
-            b'"' => self.pos = self.quoted_end(self.pos, b'"', false),
-            b'$' => self.pos = self.dollar_quoted_end().unwrap_or(self.pos + 1),
-            b'(' => {
-                self.paren_depth += 1;
-                self.pos += 1;
-            }
-            b')' => {
-                self.paren_depth = self.paren_depth.saturating_sub(1);
-                self.pos += 1;
-            }
-            b'0'..=b'9' => self.pos = self.skip_while(self.pos, is_identifier_continue),
-            _ if is_identifier_start(byte) => self.identifier(),
-            _ => self.pos += 1,
-        }
-    }
-
-    /// Consumes an identifier or keyword, or an `E'…'` string.
-    fn identifier(&mut self) {
-        let start = self.pos;
-        self.pos = self.skip_while(start, is_identifier_continue);
-        let word = &self.src[start..self.pos];
-        if word.eq_ignore_ascii_case("e") && self.peek(0) == Some(b'\'') {
-            self.pos = self.quoted_end(self.pos, b'\'', true);
+    fn token(&mut self, token: Token<'_>) {
+        if token.is_trivia() {
             return;
         }
+        let at_top = self.paren_depth == 0 && self.begin_depth == 0;
+        match (token.kind, token.text) {
+            (TokenKind::Punct, ";") if at_top => return self.finish(token.offset),
+            (TokenKind::Punct, "(") => self.paren_depth += 1,
+            (TokenKind::Punct, ")") => self.paren_depth = self.paren_depth.saturating_sub(1),
+            (TokenKind::Ident, word) => self.word(word),
+            _ => {}
+        }
+        self.start.get_or_insert(token.offset);
+    }
+
+    /// Follows `BEGIN … END` in the body of a routine definition.
+    fn word(&mut self, word: &str) {
         self.words.push(word);
         if !self.words.is_routine_definition() || self.paren_depth > 0 {
             return;
@@ -119,92 +88,12 @@ impl<'a> Splitter<'a> {
         if let Some(start) = self.start.take() {
             // PostgreSQL's whitespace is ASCII only: U+2000 and friends are identifier
             // characters to it, so they are part of the statement.
-            let sql = self.src[start..end].trim_end_matches(is_space);
+            let sql = self.script[start..end].trim_end_matches(is_space);
             self.out.push(Statement { sql, offset: start });
         }
         self.paren_depth = 0;
         self.begin_depth = 0;
         self.words = RoutineHeader::default();
-    }
-
-    fn peek(&self, ahead: usize) -> Option<u8> {
-        self.bytes.get(self.pos + ahead).copied()
-    }
-
-    fn skip_while(&self, from: usize, accept: fn(u8) -> bool) -> usize {
-        let len = self.bytes[from..]
-            .iter()
-            .take_while(|&&b| accept(b))
-            .count();
-        from + len
-    }
-
-    /// The end of a `--` comment: the next newline (kept) or the end of the script.
-    fn line_comment_end(&self) -> usize {
-        self.bytes[self.pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.bytes.len(), |at| self.pos + at)
-    }
-
-    /// The end of a (possibly nested) `/* … */` comment starting at `self.pos`.
-    fn block_comment_end(&self) -> usize {
-        let mut depth = 0usize;
-        let mut i = self.pos;
-        while i < self.bytes.len() {
-            match (self.bytes[i], self.bytes.get(i + 1)) {
-                (b'/', Some(b'*')) => {
-                    depth += 1;
-                    i += 2;
-                }
-                (b'*', Some(b'/')) => {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        return i;
-                    }
-                }
-                _ => i += 1,
-            }
-        }
-        self.bytes.len()
-    }
-
-    /// The end of a string or quoted identifier opened by `quote` at `open`, where a doubled
-    /// quote is an escaped quote and, if `backslash`, a backslash escapes the next byte.
-    fn quoted_end(&self, open: usize, quote: u8, backslash: bool) -> usize {
-        let mut i = open + 1;
-        while let Some(&byte) = self.bytes.get(i) {
-            let escaped_quote = byte == quote && self.bytes.get(i + 1) == Some(&quote);
-            if escaped_quote || (backslash && byte == b'\\') {
-                i += 2;
-            } else if byte == quote {
-                return i + 1;
-            } else {
-                i += 1;
-            }
-        }
-        self.bytes.len()
-    }
-
-    /// If a dollar-quote delimiter (`$$` or `$tag$`) starts at `self.pos`, the end of the
-    /// dollar-quoted string (or of the script if it is unterminated).
-    fn dollar_quoted_end(&self) -> Option<usize> {
-        let first = self.pos + 1;
-        let tag_end = match self.bytes.get(first) {
-            Some(b'$') => first,
-            Some(&b) if is_identifier_start(b) => self.skip_while(first, is_tag_continue),
-            _ => return None,
-        };
-        if self.bytes.get(tag_end) != Some(&b'$') {
-            return None;
-        }
-        let delimiter = &self.src[self.pos..=tag_end];
-        let body = tag_end + 1;
-        let end = self.src[body..]
-            .find(delimiter)
-            .map_or(self.src.len(), |at| body + at + delimiter.len());
-        Some(end)
     }
 }
 
@@ -254,19 +143,4 @@ impl RoutineHeader {
 /// PostgreSQL's whitespace (scan.l's `space`): ASCII only.
 fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
-}
-
-/// Bytes that may start an identifier (non-ASCII bytes are letters for PostgreSQL).
-fn is_identifier_start(byte: u8) -> bool {
-    byte.is_ascii_alphabetic() || byte == b'_' || byte >= 0x80
-}
-
-/// Bytes that may continue an identifier (or a number, which is harmless here).
-fn is_identifier_continue(byte: u8) -> bool {
-    is_tag_continue(byte) || byte == b'$'
-}
-
-/// Bytes that may continue a dollar-quote tag.
-fn is_tag_continue(byte: u8) -> bool {
-    is_identifier_start(byte) || byte.is_ascii_digit()
 }

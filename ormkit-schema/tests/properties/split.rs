@@ -4,7 +4,7 @@ use ormkit_schema::migrations::split_statements;
 use proptest::prelude::*;
 
 /// Pieces of PostgreSQL's lexical structure, well formed or not.
-fn piece() -> impl Strategy<Value = &'static str> {
+pub(crate) fn piece() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
         "select 1",
         "insert into t values (1)",
