@@ -106,7 +106,7 @@ pub(crate) fn settle(
 /// One line saying how `fresh` differs from the committed lock text (`None`: no lock yet).
 pub(crate) fn summary(committed: Option<&str>, fresh: &SchemaLock) -> String {
     let Some(text) = committed else {
-        return "there was none".into();
+        return "new file".into();
     };
     let old = match SchemaLock::parse(text, "schema.lock") {
         Ok(old) => old,
@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn says_when_only_the_file_differs() {
         let old = lock(vec![migration("1", "a")], Vec::new());
-        assert_eq!(summary(None, &old), "there was none");
+        assert_eq!(summary(None, &old), "new file");
         assert!(
             summary(Some("{"), &old).starts_with("the committed file could not be read ("),
             "{}",

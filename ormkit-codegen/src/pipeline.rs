@@ -188,7 +188,11 @@ impl Config {
             }
             for m in migrations {
                 apply_script(&mut conn, m, &m.up).await.map_err(|err| {
-                    advise_diesel_table(err, "`Config::diesel_compat(true)` in build.rs")
+                    advise_diesel_table(
+                        err,
+                        "`Config::diesel_compat(true)` in build.rs (`--diesel-compat` for \
+                         ormkit-cli lock and generate)",
+                    )
                 })?;
             }
             let mut model = introspect(&mut conn, &options).await?;

@@ -275,6 +275,30 @@ mod tests {
         expand_in(args, item, env).map(|out| out.to_string())
     }
 
+    /// A package with the directories `dirs` and no build.rs that ran the generator.
+    fn package(dirs: &[&str]) -> (tempfile::TempDir, Env) {
+        let root = tempfile::tempdir().unwrap();
+        for dir in dirs {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        let env = Env {
+            manifest_dir: Some(root.path().display().to_string()),
+            generated_from: None,
+        };
+        (root, env)
+    }
+
+    /// `#[ormkit::test(<args>)] async fn t(pool: PgPool) {}` in `env`.
+    fn expand_plain(args: TokenStream, env: &Env) -> syn::Result<String> {
+        expand_with(
+            args,
+            quote!(
+                async fn t(pool: PgPool) {}
+            ),
+            env,
+        )
+    }
+
     #[test]
     fn wraps_the_function_in_a_plain_test() {
         let out = expand_with(
@@ -301,20 +325,8 @@ mod tests {
     /// build.rs that ran the generator, the default is the package's `migrations/`.
     #[test]
     fn the_default_is_the_packages_migrations_directory() {
-        let package = tempfile::tempdir().unwrap();
-        std::fs::create_dir(package.path().join("migrations")).unwrap();
-        let env = Env {
-            manifest_dir: Some(package.path().display().to_string()),
-            generated_from: None,
-        };
-        let out = expand_with(
-            quote!(),
-            quote!(
-                async fn t(pool: PgPool) {}
-            ),
-            &env,
-        )
-        .unwrap();
+        let (_package, env) = package(&["migrations"]);
+        let out = expand_plain(quote!(), &env).unwrap();
         assert!(
             out.contains(
                 "TestMigrations :: Dir (:: core :: concat ! (:: core :: env ! (\"CARGO_MANIFEST_DIR\") , \"/migrations\"))"
@@ -325,19 +337,8 @@ mod tests {
 
     #[test]
     fn without_migrations_to_find_the_error_says_what_to_write() {
-        let package = tempfile::tempdir().unwrap();
-        let env = Env {
-            manifest_dir: Some(package.path().display().to_string()),
-            generated_from: None,
-        };
-        let err = expand_with(
-            quote!(),
-            quote!(
-                async fn t(pool: PgPool) {}
-            ),
-            &env,
-        )
-        .unwrap_err();
+        let (package, env) = package(&[]);
+        let err = expand_plain(quote!(), &env).unwrap_err();
         let expected = format!(
             "#[ormkit::test] cannot find the migrations: no build.rs of this package runs \
              ormkit-codegen, and {}/migrations does not exist; name them: \
@@ -349,14 +350,7 @@ mod tests {
         );
         assert_eq!(err.to_string(), expected);
 
-        let err = expand_with(
-            quote!(migrations = "db/missing"),
-            quote!(
-                async fn t(pool: PgPool) {}
-            ),
-            &env,
-        )
-        .unwrap_err();
+        let err = expand_plain(quote!(migrations = "db/missing"), &env).unwrap_err();
         assert!(
             err.to_string().contains(&format!(
                 "the migrations directory {}/db/missing does not exist",
@@ -368,32 +362,13 @@ mod tests {
 
     #[test]
     fn names_the_migrations_and_refuses_what_it_cannot_run() {
-        let package = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(package.path().join("db/migrations")).unwrap();
-        let env = Env {
-            manifest_dir: Some(package.path().display().to_string()),
-            generated_from: None,
-        };
-        let out = expand_with(
-            quote!(migrations = my_app::entities::MIGRATIONS),
-            quote!(
-                async fn t(pool: PgPool) {}
-            ),
-            &env,
-        )
-        .unwrap();
+        let (_package, env) = package(&["db/migrations"]);
+        let out = expand_plain(quote!(migrations = my_app::entities::MIGRATIONS), &env).unwrap();
         assert!(
             out.contains("TestMigrations :: Embedded (my_app :: entities :: MIGRATIONS)"),
             "{out}"
         );
-        let out = expand_with(
-            quote!(migrations = "db/migrations"),
-            quote!(
-                async fn t(pool: PgPool) {}
-            ),
-            &env,
-        )
-        .unwrap();
+        let out = expand_plain(quote!(migrations = "db/migrations"), &env).unwrap();
         assert!(out.contains("\"/\" , \"db/migrations\""), "{out}");
         let err = expand_with(
             quote!(),
@@ -413,14 +388,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("one argument"), "{err}");
-        let err = expand_with(
-            quote!(flavor = "x"),
-            quote!(
-                async fn t(pool: PgPool) {}
-            ),
-            &generated(),
-        )
-        .unwrap_err();
+        let err = expand_plain(quote!(flavor = "x"), &generated()).unwrap_err();
         assert!(
             err.to_string().contains("unknown #[ormkit::test] argument"),
             "{err}"

@@ -126,8 +126,8 @@ struct ScriptArgs {
     /// How long a statement may run (statement_timeout), in seconds [default: the server's]
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     statement_timeout: Option<Duration>,
-    /// Create Diesel's __diesel_schema_migrations table (as Diesel does) before the first
-    /// migration and keep it filled, for migrations written for Diesel that use it
+    /// Create Diesel's __diesel_schema_migrations table (Diesel's DDL; ormkit leaves it
+    /// empty) before the first migration, for migrations written for Diesel that use it
     #[arg(long)]
     diesel_compat: bool,
 }

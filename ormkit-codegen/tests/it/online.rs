@@ -3,6 +3,15 @@
 use ormkit_codegen::Config;
 use std::path::Path;
 
+/// The qualified names of the lock's tables and views.
+fn relation_names(lock: &ormkit_schema::SchemaLock) -> Vec<String> {
+    lock.schema
+        .relations
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect()
+}
+
 #[test]
 fn a_schema_list_limits_what_is_generated() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -15,13 +24,10 @@ fn a_schema_list_limits_what_is_generated() {
         .cargo_directives(false);
     let lock = config.fresh_lock().unwrap();
     assert_eq!(lock.schema.schemas, ["analytics"]);
-    let names: Vec<String> = lock
-        .schema
-        .relations
-        .iter()
-        .map(|r| r.name.to_string())
-        .collect();
-    assert_eq!(names, ["analytics.daily_events", "analytics.events"]);
+    assert_eq!(
+        relation_names(&lock),
+        ["analytics.daily_events", "analytics.events"]
+    );
     assert!(lock
         .schema
         .enums
@@ -143,11 +149,5 @@ fn diesel_compat_creates_diesels_table_for_the_migrations_that_use_it() {
         assert!(err.contains(expected), "{expected:?} missing from {err}");
     }
     let lock = config.diesel_compat(true).fresh_lock().unwrap();
-    let names: Vec<String> = lock
-        .schema
-        .relations
-        .iter()
-        .map(|r| r.name.to_string())
-        .collect();
-    assert_eq!(names, ["public.posts"]);
+    assert_eq!(relation_names(&lock), ["public.posts"]);
 }
