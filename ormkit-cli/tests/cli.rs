@@ -203,7 +203,13 @@ fn locked_mode_refuses_a_differing_lock_and_update_mode_rewrites_it() {
     let output = run("ORMKIT_LOCKED");
     assert!(!output.status.success(), "{}", text(&output));
     let out = text(&output);
-    assert!(out.contains("ORMKIT_LOCKED=1 forbids that"), "{out}");
+    assert!(
+        out.contains(
+            "differs from the schema the migrations produce: 1 migration added \
+             (20990101000000_extra) (ORMKIT_LOCKED=1 forbids that)"
+        ),
+        "{out}"
+    );
     assert!(
         out.contains("+        \"name\": \"public.extra\","),
         "{out}"
@@ -215,6 +221,16 @@ fn locked_mode_refuses_a_differing_lock_and_update_mode_rewrites_it() {
     let after = std::fs::read_to_string(project.path().join("schema.lock")).unwrap();
     assert_ne!(before, after);
     assert!(after.contains("public.extra"));
+    // It says what it wrote.
+    let lock = project.path().join("schema.lock");
+    assert!(
+        text(&output).contains(&format!(
+            "warning: ormkit: wrote {} (1 migration added (20990101000000_extra))",
+            lock.display()
+        )),
+        "{}",
+        text(&output)
+    );
     // Now the lock matches: locked mode passes.
     let output = run("ORMKIT_LOCKED");
     assert!(output.status.success(), "{}", text(&output));

@@ -33,6 +33,7 @@ pub struct Config {
     pub(crate) non_null_array_elements: bool,
     pub(crate) cargo_directives: bool,
     pub(crate) scratch_plan: Option<ScratchPlan>,
+    pub(crate) diesel_compat: bool,
 }
 
 impl Default for Config {
@@ -53,6 +54,7 @@ impl Default for Config {
             non_null_array_elements: false,
             cargo_directives: true,
             scratch_plan: None,
+            diesel_compat: false,
         }
     }
 }
@@ -160,6 +162,14 @@ impl Config {
     /// it off.
     pub fn cargo_directives(&mut self, enabled: bool) -> &mut Self {
         self.cargo_directives = enabled;
+        self
+    }
+
+    /// Create Diesel's `__diesel_schema_migrations` table (Diesel's DDL) on the scratch
+    /// database before the first migration, for migrations written for Diesel that use it;
+    /// it is left out of the generated entities. Default: off.
+    pub fn diesel_compat(&mut self, enabled: bool) -> &mut Self {
+        self.diesel_compat = enabled;
         self
     }
 

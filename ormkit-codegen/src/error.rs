@@ -56,10 +56,12 @@ pub enum CodegenError {
         drift: ormkit_schema::MigrationDrift,
     },
     /// `ORMKIT_LOCKED=1` and the committed lock differs from the one the migrations give.
-    #[error("{path} differs from the schema the migrations produce (ORMKIT_LOCKED=1 forbids that); refresh it with `{}`:\n{diff}", refresh_command())]
+    #[error("{path} differs from the schema the migrations produce: {summary} (ORMKIT_LOCKED=1 forbids that); refresh it with `{}`:\n{diff}", refresh_command())]
     LockedMismatch {
         /// The lock file.
         path: PathBuf,
+        /// What changed, in one line: `2 migrations added (…), 1 query changed (…)`.
+        summary: String,
         /// A short unified diff, committed → fresh.
         diff: String,
     },

@@ -19,6 +19,7 @@
 
 mod config;
 mod error;
+mod lock_change;
 mod names;
 mod pipeline;
 mod queries;
@@ -28,7 +29,7 @@ mod types;
 pub use config::{Config, TimeCrate};
 pub use error::{CodegenError, Result};
 pub use ormkit_build_support::ScratchPlan;
-pub use pipeline::{Generated, LockStatus, Source};
+pub use pipeline::{Generated, LockStatus, Source, MIGRATIONS_DIR_VAR};
 pub use render::HEADER;
 
 /// Generates entities with the default [`Config`]: `migrations/` and `schema.lock` next to

@@ -3,11 +3,15 @@
 
 use crate::config::Config;
 use crate::error::{io_err, CodegenError, Result};
+use crate::lock_change;
 use crate::queries::{self, QueryFile};
 use crate::render;
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
 use ormkit_schema::lock::short_diff;
-use ormkit_schema::migrations::{apply_script, discover_with_warnings, Migration};
+use ormkit_schema::migrations::{
+    advise_diesel_table, apply_script, discover_with_warnings, Migration, DIESEL_TABLE,
+    DIESEL_TABLE_DDL,
+};
 use ormkit_schema::{
     introspect, IntrospectOptions, LockedMigration, LockedQuery, SchemaLock, SchemaModel,
 };
@@ -17,6 +21,11 @@ use std::path::{Path, PathBuf};
 /// Environment variables the generator itself reads (the scratch database reads more:
 /// `ormkit_build_support::ENV_VARS`).
 const OWN_ENV_VARS: &[&str] = &["ORMKIT_LOCKED", "ORMKIT_UPDATE_LOCK", "ORMKIT_VERBOSE"];
+
+/// The variable `generate()` sets (`cargo:rustc-env`) for every target of the package to
+/// the migrations directory it read: `#[ormkit::test]`'s default migrations, in unit tests
+/// and in `tests/*.rs` alike.
+pub const MIGRATIONS_DIR_VAR: &str = "ORMKIT_MIGRATIONS_DIR";
 
 /// Where the schema came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +66,7 @@ pub struct Generated {
     pub lock_status: LockStatus,
 }
 
-fn env_flag(name: &str) -> bool {
+pub(crate) fn env_flag(name: &str) -> bool {
     matches!(
         std::env::var(name).ok().as_deref().map(str::trim),
         Some("1" | "true" | "yes")
@@ -168,10 +177,29 @@ impl Config {
             let mut conn = sqlx::PgConnection::connect_with(&scratch_options)
                 .await
                 .map_err(connect)?;
-            for m in migrations {
-                apply_script(&mut conn, m, &m.up).await?;
+            if self.diesel_compat {
+                sqlx::raw_sql(DIESEL_TABLE_DDL)
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|error| CodegenError::Connect {
+                        target: format!("{} (creating {DIESEL_TABLE})", scratch.description()),
+                        error,
+                    })?;
             }
-            let model = introspect(&mut conn, &options).await?;
+            for m in migrations {
+                apply_script(&mut conn, m, &m.up).await.map_err(|err| {
+                    advise_diesel_table(
+                        err,
+                        "`Config::diesel_compat(true)` in build.rs (`--diesel-compat` for \
+                         ormkit-cli lock and generate)",
+                    )
+                })?;
+            }
+            let mut model = introspect(&mut conn, &options).await?;
+            if self.diesel_compat {
+                // Diesel's bookkeeping, not the application's: no entity for it.
+                model.relations.retain(|r| r.name.name != DIESEL_TABLE);
+            }
             let described = queries::describe_all(&mut conn, query_files).await?;
             let _ = conn.close().await;
             Ok((model, described))
@@ -233,7 +261,9 @@ impl Config {
         self.reap();
         let lock_path = self.resolve(&self.lock);
         self.cargo(&format!("rerun-if-changed={}", lock_path.display()));
-        let (_, migrations) = self.discover()?;
+        let (dir, migrations) = self.discover()?;
+        let dir = dir.canonicalize().unwrap_or(dir);
+        self.cargo(&format!("rustc-env={MIGRATIONS_DIR_VAR}={}", dir.display()));
         let query_files = self.discover_queries()?;
         let committed = match std::fs::read_to_string(&lock_path) {
             Ok(text) => Some(text),
@@ -311,51 +341,12 @@ impl Config {
         committed: Option<&str>,
         path: &Path,
     ) -> Result<LockStatus> {
-        let text = fresh.to_text();
-        if committed == Some(text.as_str()) {
-            return Ok(LockStatus::UpToDate);
+        let (status, message) =
+            lock_change::settle(fresh, committed, path, lock_change::LockFlags::from_env())?;
+        if let Some(message) = message {
+            self.warn(&message);
         }
-        if env_flag("ORMKIT_UPDATE_LOCK") {
-            write_if_changed(path, text.as_bytes())?;
-            return Ok(LockStatus::Written);
-        }
-        let diff = short_diff(committed.unwrap_or(""), &text, 40);
-        if env_flag("ORMKIT_LOCKED") {
-            return Err(CodegenError::LockedMismatch {
-                path: path.to_owned(),
-                diff,
-            });
-        }
-        match committed {
-            // The first build writes the lock: without it, the `rerun-if-changed` on a file
-            // that does not exist would make cargo run the generator on every build.
-            None => match write_if_changed(path, text.as_bytes()) {
-                Ok(_) => {
-                    self.warn(&format!(
-                        "ormkit: wrote {} (the schema your migrations produce); commit it",
-                        path.display()
-                    ));
-                    Ok(LockStatus::Created)
-                }
-                Err(err) => {
-                    self.warn(&format!(
-                        "ormkit: {} does not exist and could not be written ({err}); create it \
-                         with `{}` and commit it",
-                        path.display(),
-                        ormkit_schema::lock::refresh_command()
-                    ));
-                    Ok(LockStatus::Missing)
-                }
-            },
-            Some(_) => {
-                self.warn(&format!(
-                    "ormkit: {} is out of date with the migrations; refresh it with `{}`:\n{diff}",
-                    path.display(),
-                    ormkit_schema::lock::refresh_command()
-                ));
-                Ok(LockStatus::Differs(diff))
-            }
-        }
+        Ok(status)
     }
 
     /// Writes a fresh lock to the configured lock file (the CLI's `lock`).

@@ -126,6 +126,10 @@ struct ScriptArgs {
     /// How long a statement may run (statement_timeout), in seconds [default: the server's]
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     statement_timeout: Option<Duration>,
+    /// Create Diesel's __diesel_schema_migrations table (Diesel's DDL; ormkit leaves it
+    /// empty) before the first migration, for migrations written for Diesel that use it
+    #[arg(long)]
+    diesel_compat: bool,
 }
 
 impl ScriptArgs {
@@ -134,6 +138,7 @@ impl ScriptArgs {
         let migrator = migrator
             .statement_lock_timeout(self.statement_lock_timeout)
             .lock_retries(self.lock_retries)
+            .diesel_compat(self.diesel_compat)
             .on_lock_wait(|wait| errln!("waiting: {wait}"));
         match self.statement_timeout {
             Some(timeout) => migrator.statement_timeout(timeout),

@@ -51,6 +51,10 @@ pub(crate) struct SchemaPaths {
     /// The lock file.
     #[arg(long, default_value = "schema.lock")]
     lock: PathBuf,
+    /// Create Diesel's __diesel_schema_migrations table before the first migration, for
+    /// migrations written for Diesel that use it (as build.rs's Config::diesel_compat)
+    #[arg(long)]
+    diesel_compat: bool,
 }
 
 impl SchemaPaths {
@@ -62,6 +66,7 @@ impl SchemaPaths {
             .migrations(&self.migrations)
             .queries(&self.queries)
             .lock_file(&self.lock)
+            .diesel_compat(self.diesel_compat)
             .cargo_directives(false);
         config
     }

@@ -3,6 +3,15 @@
 use ormkit_codegen::Config;
 use std::path::Path;
 
+/// The qualified names of the lock's tables and views.
+fn relation_names(lock: &ormkit_schema::SchemaLock) -> Vec<String> {
+    lock.schema
+        .relations
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect()
+}
+
 #[test]
 fn a_schema_list_limits_what_is_generated() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -15,13 +24,10 @@ fn a_schema_list_limits_what_is_generated() {
         .cargo_directives(false);
     let lock = config.fresh_lock().unwrap();
     assert_eq!(lock.schema.schemas, ["analytics"]);
-    let names: Vec<String> = lock
-        .schema
-        .relations
-        .iter()
-        .map(|r| r.name.to_string())
-        .collect();
-    assert_eq!(names, ["analytics.daily_events", "analytics.events"]);
+    assert_eq!(
+        relation_names(&lock),
+        ["analytics.daily_events", "analytics.events"]
+    );
     assert!(lock
         .schema
         .enums
@@ -107,4 +113,41 @@ fn the_first_build_writes_a_missing_lock() {
     assert_eq!(written, first.lock.to_text());
     let second = config.generate().unwrap();
     assert_eq!(second.lock_status, LockStatus::UpToDate);
+}
+
+/// Migrations written for Diesel that put a trigger on Diesel's own table: the build needs
+/// `Config::diesel_compat(true)`, says so without it, and generates no entity for the table.
+#[test]
+fn diesel_compat_creates_diesels_table_for_the_migrations_that_use_it() {
+    let project = tempfile::tempdir().unwrap();
+    let write = |path: &str, sql: &str| {
+        let path = project.path().join("migrations").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, sql).unwrap();
+    };
+    write(
+        "2020-01-01-000000_create_posts/up.sql",
+        "CREATE TABLE posts (id serial PRIMARY KEY, title text NOT NULL);",
+    );
+    write(
+        "2020-02-01-000000_guard/up.sql",
+        "CREATE FUNCTION guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;\n\
+         CREATE TRIGGER guard BEFORE INSERT ON __diesel_schema_migrations\n\
+         FOR EACH STATEMENT EXECUTE FUNCTION guard();\n",
+    );
+    let mut config = Config::new();
+    config
+        .manifest_dir(project.path())
+        .queries("no-queries-here")
+        .cargo_directives(false);
+    let err = config.fresh_lock().unwrap_err().to_string();
+    for expected in [
+        "migration 2020-02-01-000000_guard failed at ",
+        "relation \"__diesel_schema_migrations\" does not exist",
+        "turn on `Config::diesel_compat(true)` in build.rs",
+    ] {
+        assert!(err.contains(expected), "{expected:?} missing from {err}");
+    }
+    let lock = config.diesel_compat(true).fresh_lock().unwrap();
+    assert_eq!(relation_names(&lock), ["public.posts"]);
 }

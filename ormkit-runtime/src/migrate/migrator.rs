@@ -10,6 +10,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection as _, PgConnection, PgPool};
 
 use super::blockers::{LockWait, WaitObserver, Watch};
+use super::diesel;
 use super::error::MigrateError;
 use super::history::History;
 use super::import::{self, ForeignHistory};
@@ -51,6 +52,7 @@ pub struct Migrator {
     on_step: Option<StepObserver>,
     on_lock_wait: Option<WaitObserver>,
     direct_url: Option<String>,
+    diesel_compat: bool,
 }
 
 /// The progress callback of [`Migrator::on_step`].
@@ -154,6 +156,7 @@ impl Migrator {
             on_step: None,
             on_lock_wait: None,
             direct_url: None,
+            diesel_compat: false,
         }
     }
 
@@ -328,6 +331,31 @@ impl Migrator {
     /// ```
     pub fn on_lock_wait(mut self, report: impl Fn(&LockWait) + Send + Sync + 'static) -> Self {
         self.on_lock_wait = Some(Arc::new(report));
+        self
+    }
+
+    /// For migrations written for Diesel that use Diesel's own tracking table (Lemmy's put a
+    /// trigger on it), on a database Diesel never ran on: creates `__diesel_schema_migrations`
+    /// with Diesel's DDL (`version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT
+    /// NULL DEFAULT CURRENT_TIMESTAMP`) in the current schema before the first migration
+    /// (unless it exists), as Diesel does. The table stays empty: ormkit records what it
+    /// applies in `_ormkit_migrations` only and never writes Diesel's table (Lemmy's trigger
+    /// refuses such writes; Diesel's CLI, pointed at this database, would see nothing
+    /// applied), and reverting every migration leaves it in place. A table already there
+    /// (a database Diesel ran on) is left as it is. Default: off, and a migration that fails
+    /// because the table does not exist says to turn this on.
+    ///
+    /// ```no_run
+    /// # async fn example(pool: ormkit::sqlx::PgPool) -> Result<(), ormkit::MigrateError> {
+    /// ormkit::Migrator::from_dir(&pool, "migrations")?
+    ///     .diesel_compat(true)
+    ///     .migrate_up()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn diesel_compat(mut self, enabled: bool) -> Self {
+        self.diesel_compat = enabled;
         self
     }
 
@@ -720,10 +748,14 @@ impl Migrator {
             self.settings.lock_timeout,
             self.on_lock_wait.clone(),
         );
+        if self.diesel_compat {
+            diesel::ensure_table(conn).await?;
+        }
         let mut runner = Runner {
             history: &history,
             settings: self.settings,
             watch,
+            diesel_compat: self.diesel_compat,
         };
         let steps = self.run_steps(conn, &mut runner, &rows, action).await;
         runner.watch.close().await;

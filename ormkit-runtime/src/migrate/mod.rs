@@ -47,6 +47,7 @@
 //! ```
 
 mod blockers;
+mod diesel;
 mod error;
 mod history;
 mod import;

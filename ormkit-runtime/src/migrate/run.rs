@@ -13,8 +13,8 @@
 use std::time::{Duration, Instant};
 
 use ormkit_schema::migrations::{
-    execute_script, execute_statements, split_statements, ApplyError, Migration, MigrationError,
-    MigrationScript,
+    advise_diesel_table, execute_script, execute_statements, split_statements, ApplyError,
+    Migration, MigrationError, MigrationScript,
 };
 use sqlx::{Connection, PgConnection};
 
@@ -35,6 +35,9 @@ pub(crate) struct Runner<'a> {
     pub(crate) history: &'a History,
     pub(crate) settings: ScriptSettings,
     pub(crate) watch: Watch,
+    /// Whether Diesel's table was created (`Migrator::diesel_compat`); when not, a script
+    /// that fails for want of it says to.
+    pub(crate) diesel_compat: bool,
 }
 
 impl Runner<'_> {
@@ -252,8 +255,14 @@ impl Runner<'_> {
         tokio::time::sleep(pause).await;
     }
 
-    /// Adds what the run's settings explain to a script's error: a statement timeout.
-    fn advise(&self, mut err: MigrationError) -> MigrationError {
+    /// Adds what the run's settings explain to a script's error: a statement timeout, or
+    /// Diesel's table missing without [`Migrator::diesel_compat`](super::Migrator::diesel_compat).
+    fn advise(&self, err: MigrationError) -> MigrationError {
+        let mut err = if self.diesel_compat {
+            err
+        } else {
+            advise_diesel_table(err, "--diesel-compat (Migrator::diesel_compat)")
+        };
         if let (MigrationError::Apply(failure), Some(timeout)) =
             (&mut err, self.settings.statement_timeout)
         {

@@ -40,8 +40,15 @@
 //!   database is renamed `ormkit_trash_…` and dropped by the background thread (or by the
 //!   next run's, if this one exits first); when it fails (a panic or an `Err`) it is kept
 //!   and its name printed, to inspect it (on a throwaway cluster, until the binary exits).
-//! - **Migrations**: `crate::entities::MIGRATIONS` (what `ormkit::include_entities!()`
-//!   declares), or `migrations = path::TO::MIGRATIONS`.
+//! - **Migrations**: by default the directory the package's build.rs generated its entities
+//!   from (`ormkit-codegen` passes it to the package's targets as `ORMKIT_MIGRATIONS_DIR`),
+//!   else the package's `migrations/` directory, read when the test runs; so the default
+//!   works in a library's unit tests and in `tests/*.rs` (crates of their own) alike. With
+//!   neither, the attribute is a compile error saying what to write:
+//!   `migrations = my_crate::entities::MIGRATIONS` (the constant
+//!   `ormkit::include_entities!()` declares, embedded at build time) or
+//!   `migrations = "path/to/migrations"` (a directory from the package's root, read at run
+//!   time, so the sources must be where they were built).
 //! - **Fixtures**: `fixtures("users", "posts")` runs `tests/fixtures/users.sql`, then
 //!   `posts.sql` (a name with a `/` or ending in `.sql` is a path from the crate's root),
 //!   read at compile time: a missing file is a compile error naming it.
@@ -64,6 +71,45 @@ use futures::FutureExt as _;
 
 use crate::Migration;
 
+/// Where a test's migrations come from (what `#[ormkit::test]` passes in [`TestArgs`]).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum TestMigrations {
+    /// Embedded at build time: `migrations = my_crate::entities::MIGRATIONS`.
+    Embedded(&'static [Migration]),
+    /// A directory (Diesel's or sqlx's layout), read once per test binary when the first
+    /// test needs it: the default, or `migrations = "dir"`.
+    Dir(&'static str),
+}
+
+impl TestMigrations {
+    /// The migrations; a directory's are read on first use and kept for the binary's life.
+    pub fn load(self) -> Result<&'static [Migration], String> {
+        match self {
+            TestMigrations::Embedded(migrations) => Ok(migrations),
+            TestMigrations::Dir(dir) => load_dir(dir),
+        }
+    }
+}
+
+/// The migrations in `dir`, read once per process.
+fn load_dir(dir: &'static str) -> Result<&'static [Migration], String> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static LOADED: Mutex<Option<HashMap<&'static str, &'static [Migration]>>> = Mutex::new(None);
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    let loaded = loaded.get_or_insert_with(HashMap::new);
+    if let Some(migrations) = loaded.get(dir) {
+        return Ok(migrations);
+    }
+    let migrations = ormkit_schema::migrations::discover(std::path::Path::new(dir))
+        .map_err(|err| format!("reading the migrations in {dir}: {err}"))?;
+    // Once per directory and process: the template and every test share them.
+    let migrations: &'static [Migration] = Vec::leak(migrations);
+    loaded.insert(dir, migrations);
+    Ok(migrations)
+}
+
 /// A SQL file a test runs on its database before it starts (`fixtures("users")`).
 #[derive(Debug, Clone, Copy)]
 pub struct Fixture {
@@ -79,7 +125,7 @@ pub struct TestArgs {
     /// The test's path (`module::name`), for the database's name and messages.
     pub test: &'static str,
     /// The migrations the template is built from.
-    pub migrations: &'static [Migration],
+    pub migrations: TestMigrations,
     /// SQL files to run on the test's database first, in order.
     pub fixtures: &'static [Fixture],
 }
@@ -117,7 +163,11 @@ where
         .build()
         .expect("ormkit::test: a tokio runtime for the test");
     let failure = runtime.block_on(async move {
-        let db = match TestDatabase::create(args.test, args.migrations, args.fixtures).await {
+        let created = match args.migrations.load() {
+            Ok(migrations) => TestDatabase::create(args.test, migrations, args.fixtures).await,
+            Err(err) => Err(err),
+        };
+        let db = match created {
             Ok(db) => db,
             Err(err) => panic!("ormkit::test {}: {err}", args.test),
         };

@@ -33,6 +33,8 @@ mod apply;
 #[cfg(feature = "checksum")]
 mod checksum;
 #[cfg(feature = "migrations")]
+mod diesel;
+#[cfg(feature = "migrations")]
 mod discover;
 #[cfg(feature = "migrations")]
 mod error;
@@ -45,6 +47,8 @@ pub use migration::{Migration, MigrationScript, VersionKey, NO_TRANSACTION_MARKE
 pub use apply::{apply_script, execute_script, execute_statements};
 #[cfg(feature = "checksum")]
 pub use checksum::{checksum, digest, normalise};
+#[cfg(feature = "migrations")]
+pub use diesel::{advise_diesel_table, DIESEL_TABLE, DIESEL_TABLE_DDL};
 #[cfg(feature = "migrations")]
 pub use discover::{discover, discover_with_warnings, Discovery, DiscoveryWarning};
 #[cfg(feature = "migrations")]

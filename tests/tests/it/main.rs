@@ -33,7 +33,3 @@ mod text_form;
 mod tls;
 mod transactions;
 mod writes;
-
-/// What `#[ormkit::test]` finds the migrations through (`crate::entities::MIGRATIONS`), as
-/// in a crate that has `ormkit::include_entities!()`.
-use ormkit_tests::entities;
