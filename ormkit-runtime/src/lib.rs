@@ -5,6 +5,11 @@
 //! this crate is what that generated code and the application use at run time.
 //!
 #![doc = include_str!("guide.md")]
+// The doc examples run on the entities generated from the workspace's reference schema
+// (`ormkit_tests`, an unpublished dev-dependency, which turns on `__workspace-doctests`).
+// Without it, as in the published package, rustdoc collects no doctests rather than ones
+// that cannot compile; the workspace's `cargo test` runs them all.
+#![cfg_attr(all(doctest, not(feature = "__workspace-doctests")), cfg(any()))]
 //!
 //! ## Features
 //!
@@ -18,7 +23,7 @@
 //! | `smart-pool` | `create_smart_pool` | — |
 //! | `performance` | `cache` + `parallel` + `smart-pool` | |
 //! | `full` (default) | everything above | |
-//! | `test` (default) | `#[ormkit::test]`, [`testing`]: a migrated database per test | ormkit-macros, ormkit-build-support |
+//! | `test` (opt-in, for dev-dependencies) | `#[ormkit::test]`, [`testing`]: a migrated database per test | ormkit-macros, ormkit-build-support |
 //!
 //! Without `orm`, generated entities still compile (rows, models, metadata, typed IDs);
 //! their `query()` constructors and the operators on typed columns are what `orm` adds.
