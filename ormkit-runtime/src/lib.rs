@@ -23,7 +23,7 @@
 //! | `smart-pool` | `create_smart_pool` | — |
 //! | `performance` | `cache` + `parallel` + `smart-pool` | |
 //! | `full` (default) | everything above | |
-//! | `test` (opt-in, for dev-dependencies) | `#[ormkit::test]`, [`testing`]: a migrated database per test | ormkit-macros, ormkit-build-support |
+//! | `test` (opt-in, for dev-dependencies) | `#[ormkit::test]`, `ormkit::testing`: a migrated database per test | ormkit-macros, ormkit-build-support |
 //!
 //! Without `orm`, generated entities still compile (rows, models, metadata, typed IDs);
 //! their `query()` constructors and the operators on typed columns are what `orm` adds.
