@@ -194,7 +194,11 @@ fn varied_user(i: usize) -> NewUser {
         city: None,
         zip: Some("12345".into()),
     });
-    user.karma = if i.is_multiple_of(3) { None } else { Some(i as i32) };
+    user.karma = if i.is_multiple_of(3) {
+        None
+    } else {
+        Some(i as i32)
+    };
     user.settings = Some(ormkit::serde_json::json!({"i": i, "tags": ["a", null]}));
     user
 }
