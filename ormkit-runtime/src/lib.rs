@@ -1,3 +1,9 @@
+// The doc examples run on the entities generated from the workspace's reference schema
+// (`ormkit_tests`, an unpublished dev-dependency, which turns on `__workspace-doctests`).
+// Without it, as in the published package, rustdoc collects no doctests rather than ones
+// that cannot compile; the workspace's `cargo test` runs them all. First, so that it
+// also drops the guide below (crate attributes before a false `cfg` would stay).
+#![cfg_attr(all(doctest, not(feature = "__workspace-doctests")), cfg(any()))]
 //! ormkit: a compile-time safe async ORM for PostgreSQL, on sqlx.
 //!
 //! The schema is the source of truth: `ormkit-codegen` (a build-dependency) applies a
@@ -5,11 +11,6 @@
 //! this crate is what that generated code and the application use at run time.
 //!
 #![doc = include_str!("guide.md")]
-// The doc examples run on the entities generated from the workspace's reference schema
-// (`ormkit_tests`, an unpublished dev-dependency, which turns on `__workspace-doctests`).
-// Without it, as in the published package, rustdoc collects no doctests rather than ones
-// that cannot compile; the workspace's `cargo test` runs them all.
-#![cfg_attr(all(doctest, not(feature = "__workspace-doctests")), cfg(any()))]
 //!
 //! ## Features
 //!
