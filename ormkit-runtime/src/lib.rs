@@ -1,3 +1,9 @@
+// The doc examples run on the entities generated from the workspace's reference schema
+// (`ormkit_tests`, an unpublished dev-dependency, which turns on `__workspace-doctests`).
+// Without it, as in the published package, rustdoc collects no doctests rather than ones
+// that cannot compile; the workspace's `cargo test` runs them all. First, so that it
+// also drops the guide below (crate attributes before a false `cfg` would stay).
+#![cfg_attr(all(doctest, not(feature = "__workspace-doctests")), cfg(any()))]
 //! ormkit: a compile-time safe async ORM for PostgreSQL, on sqlx.
 //!
 //! The schema is the source of truth: `ormkit-codegen` (a build-dependency) applies a
@@ -18,7 +24,7 @@
 //! | `smart-pool` | `create_smart_pool` | — |
 //! | `performance` | `cache` + `parallel` + `smart-pool` | |
 //! | `full` (default) | everything above | |
-//! | `test` (default) | `#[ormkit::test]`, [`testing`]: a migrated database per test | ormkit-macros, ormkit-build-support |
+//! | `test` (opt-in, for dev-dependencies) | `#[ormkit::test]`, `ormkit::testing`: a migrated database per test | ormkit-macros, ormkit-build-support |
 //!
 //! Without `orm`, generated entities still compile (rows, models, metadata, typed IDs);
 //! their `query()` constructors and the operators on typed columns are what `orm` adds.

@@ -1,7 +1,8 @@
 //! The README's "Your first program", built from the README's own text in a crate outside
-//! this workspace (path dependencies on this checkout) and run against PostgreSQL: so the
-//! section can never go stale. Also what `ORMKIT_VERBOSE=1` says: the build names the
-//! database it used, once, and plain builds stay quiet.
+//! this workspace (path dependencies on this checkout) and run against PostgreSQL, its test
+//! too: so the section can never go stale. Also what `ORMKIT_VERBOSE=1` says (the build
+//! names the database it used, once, and plain builds stay quiet), and that the program's
+//! normal dependencies hold none of the test machinery (`test` is opt-in).
 //!
 //! The crate builds into `target/tmp/scratch-crates`, shared with the CLI's `cargo install`
 //! test so that their dependencies compile once (`CARGO_PROFILE_DEV_DEBUG=false` for both).
@@ -109,7 +110,7 @@ fn the_readme_first_program_builds_and_runs_outside_the_workspace() {
     );
     for (path, text) in &files {
         let text = if path == "Cargo.toml" {
-            with_path_dependencies(text)
+            in_this_checkout(text)
         } else {
             text.clone()
         };
@@ -172,21 +173,54 @@ fn the_readme_first_program_builds_and_runs_outside_the_workspace() {
         "{second_run}"
     );
     database.close().unwrap();
+
+    // What the program links: ormkit, without the test machinery its dev-dependency line
+    // turns on for tests only.
+    let output = cargo(dir.path())
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "cargo tree: {}", text(&output));
+    let tree = String::from_utf8_lossy(&output.stdout);
+    let linked = |name: &str| tree.lines().any(|l| l.starts_with(&format!("{name} v")));
+    assert!(linked("ormkit"), "{tree}");
+    for absent in ["ormkit-build-support", "ormkit-macros"] {
+        assert!(!linked(absent), "the program links {absent}:\n{tree}");
+    }
+
+    // The README's test, with `features = ["test"]` from the dev-dependency: a database of
+    // its own, from the environment's server or a throwaway cluster.
+    let output = cargo(dir.path())
+        .args(["test", "--offline"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "cargo test: {}", text(&output));
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said.contains("test tests::a_new_user_is_counted ... ok")
+            && said.contains("test result: ok. 1 passed"),
+        "{said}"
+    );
 }
 
-/// The README's `Cargo.toml` with its two `"0.1"` requirements pointing at this checkout.
-fn with_path_dependencies(manifest: &str) -> String {
-    let mut out = manifest.to_owned();
+/// The README's `Cargo.toml` with `<checkout>` (its three path dependencies) replaced by
+/// this checkout.
+fn in_this_checkout(manifest: &str) -> String {
     for (name, dir) in [
         ("ormkit", "ormkit-runtime"),
         ("ormkit-codegen", "ormkit-codegen"),
     ] {
-        let line = format!("\n{name} = \"0.1\"\n");
-        assert_eq!(out.matches(&line).count(), 1, "{name} in {manifest}");
-        let path = root().join(dir);
-        out = out.replace(&line, &format!("\n{name} = {{ path = {:?} }}\n", path));
+        let line = format!("\n{name} = {{ path = \"<checkout>/{dir}\"");
+        assert!(manifest.contains(&line), "{name} by path in {manifest}");
     }
-    out
+    assert_eq!(manifest.matches("<checkout>").count(), 3, "{manifest}");
+    let root = root();
+    let root = root.to_str().expect("the checkout's path is UTF-8");
+    assert!(
+        !root.contains(['"', '\\']),
+        "a checkout path TOML takes as is: {root}"
+    );
+    manifest.replace("<checkout>", root)
 }
 
 /// What the quickstart example prints first: which database it is using.

@@ -37,7 +37,7 @@ async fn bulk_fetch_returns_rows_in_the_callers_order(pool: PgPool) -> anyhow::R
 
 fn rich_row(i: usize) -> NewAllType {
     let mut row = NewAllType::new(format!("row{i}@x.io"));
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         row.c_text = Some(format!("text {i} with 'quotes' and \\ backslashes"));
         row.c_int4_array = Some(vec![Some(i as i32), None]);
         row.c_text_array = Some(vec![None, Some("a,b".into())]);
@@ -184,7 +184,7 @@ async fn the_smart_pool_times_out_instead_of_hanging() -> anyhow::Result<()> {
 fn varied_user(i: usize) -> NewUser {
     let mut user = NewUser::new(format!("v{i}@x.io"));
     user.display_name = Some(format!("'; DROP TABLE users; -- {i} \"quoted\""));
-    user.mood = Some(if i % 2 == 0 {
+    user.mood = Some(if i.is_multiple_of(2) {
         Mood::SoSo
     } else {
         Mood::VeryHappy
@@ -194,7 +194,11 @@ fn varied_user(i: usize) -> NewUser {
         city: None,
         zip: Some("12345".into()),
     });
-    user.karma = if i % 3 == 0 { None } else { Some(i as i32) };
+    user.karma = if i.is_multiple_of(3) {
+        None
+    } else {
+        Some(i as i32)
+    };
     user.settings = Some(ormkit::serde_json::json!({"i": i, "tags": ["a", null]}));
     user
 }
