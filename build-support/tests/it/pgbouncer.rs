@@ -33,6 +33,10 @@ async fn backend_pid(conn: &mut PgConnection) -> i32 {
     row.get(0)
 }
 
+#[cfg_attr(
+    ormkit_no_pgbouncer,
+    ignore = "needs pgbouncer, not found: apt-get install pgbouncer (or set ORMKIT_PGBOUNCER)"
+)]
 #[tokio::test]
 async fn transaction_mode_shares_one_server_connection_between_clients() {
     let db = ScratchDatabase::start(&ScratchPlan::from_env())
@@ -92,6 +96,10 @@ fn orphan_pgbouncer_helper() {
     unreachable!("the parent kills this process");
 }
 
+#[cfg_attr(
+    ormkit_no_pgbouncer,
+    ignore = "needs pgbouncer, not found: apt-get install pgbouncer (or set ORMKIT_PGBOUNCER)"
+)]
 #[test]
 fn pgbouncers_of_killed_processes_are_reaped() {
     let mut child = Command::new(std::env::current_exe().unwrap())

@@ -57,6 +57,20 @@ impl fmt::Display for ConnectTarget {
     }
 }
 
+/// `word` as one word of a POSIX shell command: as it is when it holds nothing a shell reads
+/// specially, else in single quotes (an embedded `'` becomes `'\''`).
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 fn sslmode_name(mode: PgSslMode) -> &'static str {
     match mode {
         PgSslMode::Disable => "disable",
@@ -143,10 +157,17 @@ pub enum ConnectCause {
         /// The user.
         user: String,
     },
-    /// The database does not exist (SQLSTATE 3D000).
+    /// The database does not exist (SQLSTATE 3D000). The message says how to create it:
+    /// `createdb -h HOST -p PORT -U USER NAME`, or `CREATE DATABASE`.
     MissingDatabase {
         /// The database.
         database: String,
+        /// The server's host, or its socket directory.
+        host: String,
+        /// The server's port.
+        port: u16,
+        /// The user that connected.
+        user: String,
     },
     /// The server refused the connection otherwise: no `pg_hba.conf` entry, an unknown
     /// role, too many connections, starting up or shutting down…
@@ -226,10 +247,23 @@ impl fmt::Display for ConnectCause {
                 "password authentication failed for user \"{user}\" (check the password in \
                  the URL, PGPASSWORD or the password file)"
             ),
-            ConnectCause::MissingDatabase { database } => write!(
+            ConnectCause::MissingDatabase {
+                database,
+                host,
+                port,
+                user,
+            } => write!(
                 f,
-                "database \"{database}\" does not exist (create it with `createdb {database}`, \
-                 or fix the database name in the URL)"
+                "database \"{database}\" does not exist on the server at {host} port {port}; \
+                 create it with `createdb -h {} -p {port} -U {} {}{}` (or, connected to another \
+                 database such as postgres, `CREATE DATABASE {};`), or fix the database name in \
+                 the URL",
+                shell_word(host),
+                shell_word(user),
+                // A name that starts with `-` is not an option.
+                if database.starts_with('-') { "-- " } else { "" },
+                shell_word(database),
+                ormkit_schema::quote_ident_if_needed(database),
             ),
             ConnectCause::Rejected { code, message } => {
                 write!(f, "the server refused: {message} (SQLSTATE {code})")
@@ -273,6 +307,12 @@ pub fn classify(err: &sqlx::Error, options: &PgConnectOptions) -> ConnectCause {
                 },
                 "3D000" => ConnectCause::MissingDatabase {
                     database: ConnectTarget::of(options).database,
+                    host: match options.get_socket() {
+                        Some(dir) => dir.display().to_string(),
+                        None => options.get_host().to_owned(),
+                    },
+                    port: options.get_port(),
+                    user: options.get_username().to_owned(),
                 },
                 // PostgreSQL 14+: "..., no encryption"; 12 and 13: "..., SSL off".
                 "28000" if message.ends_with("no encryption") || message.ends_with("SSL off") => {
@@ -395,6 +435,39 @@ mod tests {
         let socket = ConnectTarget::of(&options("postgres://app@%2Ftmp%2Fpg:5433/"));
         assert_eq!(socket.address, "/tmp/pg/.s.PGSQL.5433");
         assert_eq!(socket.database, "app", "no database: the user's name");
+    }
+
+    #[test]
+    fn a_missing_database_says_how_to_create_it_quoted() {
+        let plain = ConnectCause::MissingDatabase {
+            database: "shop".into(),
+            host: "db.example".into(),
+            port: 6543,
+            user: "app".into(),
+        }
+        .to_string();
+        assert!(
+            plain.contains("`createdb -h db.example -p 6543 -U app shop`"),
+            "{plain}"
+        );
+        assert!(plain.contains("`CREATE DATABASE shop;`"), "{plain}");
+        let hostile = ConnectCause::MissingDatabase {
+            database: "-x'; rm -rf ~ #\"".into(),
+            host: "/run/postgresql".into(),
+            port: 5432,
+            user: "o'brien".into(),
+        }
+        .to_string();
+        assert!(
+            hostile.contains(
+                r#"`createdb -h /run/postgresql -p 5432 -U 'o'\''brien' -- '-x'\''; rm -rf ~ #"'`"#
+            ),
+            "{hostile}"
+        );
+        assert!(
+            hostile.contains(r#"`CREATE DATABASE "-x'; rm -rf ~ #""";`"#),
+            "{hostile}"
+        );
     }
 
     #[test]
