@@ -135,3 +135,16 @@ fn pgbouncers_of_killed_processes_are_reaped() {
         "{config:?} survived the reaper"
     );
 }
+
+/// The build script's verdict (the cfg that ignores the tests above) is what a search of
+/// this environment finds: the tests run exactly when `pgbouncer` is installed.
+#[test]
+fn the_build_script_ignores_these_tests_exactly_when_pgbouncer_is_missing() {
+    use ormkit_build_support::optional_tools::{PGBOUNCER, SYSTEM_DIRS};
+    let found = PGBOUNCER.find_in(&|name| std::env::var(name).ok(), &SYSTEM_DIRS);
+    assert_eq!(
+        cfg!(ormkit_no_pgbouncer),
+        found.is_none(),
+        "pgbouncer at {found:?}; rebuild after installing it (`touch build-support/build.rs`)"
+    );
+}
