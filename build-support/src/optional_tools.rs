@@ -83,15 +83,15 @@ impl OptionalTool {
             .collect()
     }
 
-    /// The reason an ignored test gives, and the build's warning: what cannot run and the
-    /// install command.
+    /// What is missing, which tests need it and the install command: the build's warning
+    /// and, under [`REQUIRE_TOOLS_ENV`], its error.
     pub fn missing_message(&self) -> String {
         let variable = self
             .path_env
             .map(|var| format!(", or set {var} to its path"))
             .unwrap_or_default();
         format!(
-            "{} not found (PATH, {}): {} are ignored; install it with `{}`{variable}",
+            "{} not found (PATH, {}): {} need it; install it with `{}`{variable}",
             self.program,
             SYSTEM_DIRS.join(", "),
             self.needed_by,
@@ -137,7 +137,10 @@ pub fn detect(
             continue;
         }
         lines.push(format!("cargo:rustc-cfg={}", tool.cfg));
-        lines.push(format!("cargo:warning={}", tool.missing_message()));
+        lines.push(format!(
+            "cargo:warning={} (until then they are ignored)",
+            tool.missing_message()
+        ));
         missing.push(*tool);
     }
     if !missing.is_empty() {

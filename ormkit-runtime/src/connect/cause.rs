@@ -57,6 +57,18 @@ impl fmt::Display for ConnectTarget {
     }
 }
 
+/// `createdb -h HOST -p PORT -U USER NAME`, each word quoted for a POSIX shell (and `--`
+/// before a name that starts with `-`, so that it is not read as an option).
+pub(crate) fn createdb_command(host: &str, port: u16, user: &str, database: &str) -> String {
+    format!(
+        "createdb -h {} -p {port} -U {} {}{}",
+        shell_word(host),
+        shell_word(user),
+        if database.starts_with('-') { "-- " } else { "" },
+        shell_word(database)
+    )
+}
+
 /// `word` as one word of a POSIX shell command: as it is when it holds nothing a shell reads
 /// specially, else in single quotes (an embedded `'` becomes `'\''`).
 fn shell_word(word: &str) -> String {
@@ -162,12 +174,9 @@ pub enum ConnectCause {
     MissingDatabase {
         /// The database.
         database: String,
-        /// The server's host, or its socket directory.
-        host: String,
-        /// The server's port.
-        port: u16,
-        /// The user that connected.
-        user: String,
+        /// The shell command that creates it on that server as that user
+        /// (`createdb -h HOST -p PORT -U USER NAME`, each word quoted as a shell needs).
+        createdb: String,
     },
     /// The server refused the connection otherwise: no `pg_hba.conf` entry, an unknown
     /// role, too many connections, starting up or shutting down…
@@ -247,22 +256,11 @@ impl fmt::Display for ConnectCause {
                 "password authentication failed for user \"{user}\" (check the password in \
                  the URL, PGPASSWORD or the password file)"
             ),
-            ConnectCause::MissingDatabase {
-                database,
-                host,
-                port,
-                user,
-            } => write!(
+            ConnectCause::MissingDatabase { database, createdb } => write!(
                 f,
-                "database \"{database}\" does not exist on the server at {host} port {port}; \
-                 create it with `createdb -h {} -p {port} -U {} {}{}` (or, connected to another \
-                 database such as postgres, `CREATE DATABASE {};`), or fix the database name in \
-                 the URL",
-                shell_word(host),
-                shell_word(user),
-                // A name that starts with `-` is not an option.
-                if database.starts_with('-') { "-- " } else { "" },
-                shell_word(database),
+                "database \"{database}\" does not exist; create it with `{createdb}` (or, \
+                 connected to another database such as postgres, `CREATE DATABASE {};`), or \
+                 fix the database name in the URL",
                 ormkit_schema::quote_ident_if_needed(database),
             ),
             ConnectCause::Rejected { code, message } => {
@@ -305,15 +303,22 @@ pub fn classify(err: &sqlx::Error, options: &PgConnectOptions) -> ConnectCause {
                 "28P01" => ConnectCause::Password {
                     user: options.get_username().to_owned(),
                 },
-                "3D000" => ConnectCause::MissingDatabase {
-                    database: ConnectTarget::of(options).database,
-                    host: match options.get_socket() {
+                "3D000" => {
+                    let database = ConnectTarget::of(options).database;
+                    let host = match options.get_socket() {
                         Some(dir) => dir.display().to_string(),
                         None => options.get_host().to_owned(),
-                    },
-                    port: options.get_port(),
-                    user: options.get_username().to_owned(),
-                },
+                    };
+                    ConnectCause::MissingDatabase {
+                        createdb: createdb_command(
+                            &host,
+                            options.get_port(),
+                            options.get_username(),
+                            &database,
+                        ),
+                        database,
+                    }
+                }
                 // PostgreSQL 14+: "..., no encryption"; 12 and 13: "..., SSL off".
                 "28000" if message.ends_with("no encryption") || message.ends_with("SSL off") => {
                     ConnectCause::EncryptionRequired { sslmode, message }
@@ -441,9 +446,7 @@ mod tests {
     fn a_missing_database_says_how_to_create_it_quoted() {
         let plain = ConnectCause::MissingDatabase {
             database: "shop".into(),
-            host: "db.example".into(),
-            port: 6543,
-            user: "app".into(),
+            createdb: createdb_command("db.example", 6543, "app", "shop"),
         }
         .to_string();
         assert!(
@@ -451,11 +454,10 @@ mod tests {
             "{plain}"
         );
         assert!(plain.contains("`CREATE DATABASE shop;`"), "{plain}");
+        let name = "-x'; rm -rf ~ #\"";
         let hostile = ConnectCause::MissingDatabase {
-            database: "-x'; rm -rf ~ #\"".into(),
-            host: "/run/postgresql".into(),
-            port: 5432,
-            user: "o'brien".into(),
+            database: name.into(),
+            createdb: createdb_command("/run/postgresql", 5432, "o'brien", name),
         }
         .to_string();
         assert!(

@@ -136,19 +136,17 @@ async fn a_missing_database_is_named_with_a_hint() -> anyhow::Result<()> {
         None => options.get_host().to_owned(),
     };
     let (port, user) = (options.get_port(), options.get_username().to_owned());
+    let createdb = format!("createdb -h {host} -p {port} -U {user} ormkit_no_such_database");
     let err = pool_error("missing database", &url, &config()).await;
     let cause = cause_of(&err, &target.address, None);
     assert_eq!(
         cause,
         &ConnectCause::MissingDatabase {
             database: "ormkit_no_such_database".into(),
-            host: host.clone(),
-            port,
-            user: user.clone(),
+            createdb: createdb.clone(),
         },
         "{err}"
     );
-    let createdb = format!("createdb -h {host} -p {port} -U {user} ormkit_no_such_database");
     // `main() -> Result<(), Box<dyn Error>>` prints `Debug`: it must read as well as `Display`.
     let boxed: Box<dyn std::error::Error> = Box::new(err);
     for shown in [boxed.to_string(), format!("{boxed:?}")] {
