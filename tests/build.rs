@@ -2,6 +2,9 @@
 //! exactly as a user's build.rs would.
 
 fn main() {
+    // Tests that need PgBouncer or the openssl command are ignored when it is missing.
+    use ormkit_build_support::optional_tools::{build_script, OPENSSL, PGBOUNCER};
+    build_script(&[PGBOUNCER, OPENSSL]);
     let mut config = ormkit_codegen::Config::new();
     config
         .migrations("../migrations")

@@ -53,6 +53,7 @@ mod database;
 mod dirs;
 mod error;
 mod fsutil;
+pub mod optional_tools;
 mod pgbouncer;
 mod plan;
 mod process;

@@ -1,8 +1,14 @@
 //! [`OrmkitError`]: the one error type of the runtime, with its SQLSTATE, a category for logs
-//! and metrics, and whether retrying can help.
+//! and metrics, and whether retrying can help; and the readable `Debug` of ormkit's errors.
+
+use std::fmt;
 
 /// Everything that can go wrong in an ormkit call.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints what `Display` does, then each cause under `Caused by:` (anyhow's form),
+/// because `fn main() -> Result<(), Box<dyn Error>>` reports an error with `Debug`;
+/// `{:#?}` adds the driver's own error with all its fields.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum OrmkitError {
     /// The database (or the connection to it) failed.
@@ -125,6 +131,66 @@ impl From<crate::validate::ValidationError> for OrmkitError {
         OrmkitError::Validation(Box::new(err))
     }
 }
+
+/// Writes `err` as anyhow's `Debug` does: the message, then under `Caused by:` each cause
+/// whose text the lines above do not already hold (ormkit's messages often include their
+/// cause's). `{:#?}` adds the first cause's own `Debug`: the driver's fields (SQLSTATE,
+/// detail, position…).
+fn write_report(
+    err: &(dyn std::error::Error + 'static),
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    let mut shown = err.to_string();
+    f.write_str(&shown)?;
+    let mut causes = Vec::new();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && !shown.contains(&text) {
+            shown.push('\n');
+            shown.push_str(&text);
+            causes.push(text);
+        }
+        next = cause.source();
+    }
+    let indent = |text: &str| text.replace('\n', "\n       ");
+    match causes.as_slice() {
+        [] => {}
+        [one] => write!(f, "\n\nCaused by:\n    {}", indent(one))?,
+        many => {
+            f.write_str("\n\nCaused by:")?;
+            for (i, cause) in many.iter().enumerate() {
+                write!(f, "\n    {i}: {}", indent(cause))?;
+            }
+        }
+    }
+    match err.source() {
+        Some(source) if f.alternate() => write!(f, "\n\nDetails: {source:#?}"),
+        _ => Ok(()),
+    }
+}
+
+/// `Debug` as [`write_report`] for each error type a program's `?` can hand to `main`.
+macro_rules! debug_as_report {
+    ($($(#[$attr:meta])* $ty:ty),* $(,)?) => {$(
+        $(#[$attr])*
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_report(self, f)
+            }
+        }
+    )*};
+}
+
+debug_as_report!(
+    OrmkitError,
+    #[cfg(feature = "migrations")]
+    crate::migrate::MigrateError,
+    #[cfg(feature = "validate")]
+    crate::validate::ValidationError,
+    #[cfg(feature = "parallel")]
+    crate::parallel::BulkError,
+);
 
 /// What kind of failure an error is, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -405,5 +471,56 @@ mod tests {
             "an unknown COMMIT outcome is never retried"
         );
         assert_eq!(err.category().as_str(), "transaction");
+    }
+
+    #[test]
+    fn debug_reads_like_display_with_the_causes_once() {
+        // sqlx's text is already in the message: nothing more to say.
+        let io = || std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the pipe broke");
+        let err = OrmkitError::Database(sqlx::Error::Io(io()));
+        assert_eq!(format!("{err:?}"), err.to_string());
+        assert!(!format!("{err:?}").contains("Database("), "{err:?}");
+        // A cause the message leaves out comes under "Caused by:".
+        let err = OrmkitError::Transaction {
+            message: "the COMMIT outcome is unknown".into(),
+            source: Some(sqlx::Error::Io(io())),
+        };
+        assert_eq!(
+            format!("{err:?}"),
+            "transaction: the COMMIT outcome is unknown\n\nCaused by:\n    \
+             error communicating with database: the pipe broke"
+        );
+        // `{:#?}` adds the driver's own error, fields and all.
+        let pretty = format!("{err:#?}");
+        assert!(
+            pretty.starts_with(&format!("{err:?}\n\nDetails: Io(")),
+            "{pretty}"
+        );
+        assert!(pretty.contains("BrokenPipe"), "{pretty}");
+        let plain = OrmkitError::Cache {
+            message: "timed out".into(),
+        };
+        assert_eq!(format!("{plain:#?}"), "cache: timed out");
+    }
+
+    #[cfg(feature = "migrations")]
+    #[test]
+    fn the_migrators_error_debugs_as_its_message() {
+        let err = crate::migrate::MigrateError::LockTimeout {
+            waited: std::time::Duration::from_secs(3),
+            key: 42,
+            holder: Some(7),
+        };
+        assert_eq!(format!("{err:?}"), err.to_string());
+        assert!(
+            format!("{err:?}").contains("held by backend pid 7"),
+            "{err:?}"
+        );
+        let wrapped = OrmkitError::from(err);
+        assert_eq!(format!("{wrapped:?}"), wrapped.to_string());
+        assert!(
+            !format!("{wrapped:?}").contains("LockTimeout"),
+            "{wrapped:?}"
+        );
     }
 }

@@ -9,6 +9,7 @@ use url::Url;
 use super::{PgBouncerOptions, PGBOUNCER_HINT, PORT};
 use crate::account::spawn_error;
 use crate::error::{Error, Result};
+use crate::optional_tools::{PGBOUNCER, SYSTEM_DIRS};
 use crate::urls::redact;
 
 /// The server PgBouncer forwards to, from a connection URL.
@@ -114,34 +115,22 @@ pub(super) fn config(
     )
 }
 
-/// Where PgBouncer is looked for after `PATH` (Debian installs it in `/usr/sbin`, which
-/// is not in an ordinary user's `PATH`).
-const SYSTEM_DIRS: [&str; 4] = ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"];
-
 /// `ORMKIT_PGBOUNCER`, else `pgbouncer` in `PATH` or the usual system directories.
 pub(super) fn find_pgbouncer(lookup: impl Fn(&str) -> Option<String>) -> Result<PathBuf> {
     find_pgbouncer_in(lookup, &SYSTEM_DIRS)
 }
 
 fn find_pgbouncer_in(lookup: impl Fn(&str) -> Option<String>, system: &[&str]) -> Result<PathBuf> {
-    if let Some(explicit) = lookup("ORMKIT_PGBOUNCER").filter(|path| !path.is_empty()) {
-        return Ok(PathBuf::from(explicit));
-    }
-    let path = lookup("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(system.iter().map(PathBuf::from))
-        .map(|dir| dir.join("pgbouncer"))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            spawn_error(
-                "pgbouncer",
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "not found in PATH or /usr/sbin",
-                ),
-                PGBOUNCER_HINT,
-            )
-        })
+    PGBOUNCER.find_in(&lookup, system).ok_or_else(|| {
+        spawn_error(
+            "pgbouncer",
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not found in PATH or /usr/sbin",
+            ),
+            PGBOUNCER_HINT,
+        )
+    })
 }
 
 /// `1.18.0` from `PgBouncer 1.18.0`.

@@ -33,6 +33,10 @@ async fn backend_pid(conn: &mut PgConnection) -> i32 {
     row.get(0)
 }
 
+#[cfg_attr(
+    ormkit_no_pgbouncer,
+    ignore = "needs pgbouncer, not found: apt-get install pgbouncer (or set ORMKIT_PGBOUNCER)"
+)]
 #[tokio::test]
 async fn transaction_mode_shares_one_server_connection_between_clients() {
     let db = ScratchDatabase::start(&ScratchPlan::from_env())
@@ -92,6 +96,10 @@ fn orphan_pgbouncer_helper() {
     unreachable!("the parent kills this process");
 }
 
+#[cfg_attr(
+    ormkit_no_pgbouncer,
+    ignore = "needs pgbouncer, not found: apt-get install pgbouncer (or set ORMKIT_PGBOUNCER)"
+)]
 #[test]
 fn pgbouncers_of_killed_processes_are_reaped() {
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -125,5 +133,18 @@ fn pgbouncers_of_killed_processes_are_reaped() {
     assert!(
         !config.parent().unwrap().exists(),
         "{config:?} survived the reaper"
+    );
+}
+
+/// The build script's verdict (the cfg that ignores the tests above) is what a search of
+/// this environment finds: the tests run exactly when `pgbouncer` is installed.
+#[test]
+fn the_build_script_ignores_these_tests_exactly_when_pgbouncer_is_missing() {
+    use ormkit_build_support::optional_tools::{PGBOUNCER, SYSTEM_DIRS};
+    let found = PGBOUNCER.find_in(&|name| std::env::var(name).ok(), &SYSTEM_DIRS);
+    assert_eq!(
+        cfg!(ormkit_no_pgbouncer),
+        found.is_none(),
+        "pgbouncer at {found:?}; rebuild after installing it (`touch build-support/build.rs`)"
     );
 }

@@ -57,6 +57,32 @@ impl fmt::Display for ConnectTarget {
     }
 }
 
+/// `createdb -h HOST -p PORT -U USER NAME`, each word quoted for a POSIX shell (and `--`
+/// before a name that starts with `-`, so that it is not read as an option).
+pub(crate) fn createdb_command(host: &str, port: u16, user: &str, database: &str) -> String {
+    format!(
+        "createdb -h {} -p {port} -U {} {}{}",
+        shell_word(host),
+        shell_word(user),
+        if database.starts_with('-') { "-- " } else { "" },
+        shell_word(database)
+    )
+}
+
+/// `word` as one word of a POSIX shell command: as it is when it holds nothing a shell reads
+/// specially, else in single quotes (an embedded `'` becomes `'\''`).
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 fn sslmode_name(mode: PgSslMode) -> &'static str {
     match mode {
         PgSslMode::Disable => "disable",
@@ -143,10 +169,14 @@ pub enum ConnectCause {
         /// The user.
         user: String,
     },
-    /// The database does not exist (SQLSTATE 3D000).
+    /// The database does not exist (SQLSTATE 3D000). The message says how to create it:
+    /// `createdb -h HOST -p PORT -U USER NAME`, or `CREATE DATABASE`.
     MissingDatabase {
         /// The database.
         database: String,
+        /// The shell command that creates it on that server as that user
+        /// (`createdb -h HOST -p PORT -U USER NAME`, each word quoted as a shell needs).
+        createdb: String,
     },
     /// The server refused the connection otherwise: no `pg_hba.conf` entry, an unknown
     /// role, too many connections, starting up or shutting down…
@@ -226,10 +256,12 @@ impl fmt::Display for ConnectCause {
                 "password authentication failed for user \"{user}\" (check the password in \
                  the URL, PGPASSWORD or the password file)"
             ),
-            ConnectCause::MissingDatabase { database } => write!(
+            ConnectCause::MissingDatabase { database, createdb } => write!(
                 f,
-                "database \"{database}\" does not exist (create it with `createdb {database}`, \
-                 or fix the database name in the URL)"
+                "database \"{database}\" does not exist; create it with `{createdb}` (or, \
+                 connected to another database such as postgres, `CREATE DATABASE {};`), or \
+                 fix the database name in the URL",
+                ormkit_schema::quote_ident_if_needed(database),
             ),
             ConnectCause::Rejected { code, message } => {
                 write!(f, "the server refused: {message} (SQLSTATE {code})")
@@ -271,9 +303,22 @@ pub fn classify(err: &sqlx::Error, options: &PgConnectOptions) -> ConnectCause {
                 "28P01" => ConnectCause::Password {
                     user: options.get_username().to_owned(),
                 },
-                "3D000" => ConnectCause::MissingDatabase {
-                    database: ConnectTarget::of(options).database,
-                },
+                "3D000" => {
+                    let database = ConnectTarget::of(options).database;
+                    let host = match options.get_socket() {
+                        Some(dir) => dir.display().to_string(),
+                        None => options.get_host().to_owned(),
+                    };
+                    ConnectCause::MissingDatabase {
+                        createdb: createdb_command(
+                            &host,
+                            options.get_port(),
+                            options.get_username(),
+                            &database,
+                        ),
+                        database,
+                    }
+                }
                 // PostgreSQL 14+: "..., no encryption"; 12 and 13: "..., SSL off".
                 "28000" if message.ends_with("no encryption") || message.ends_with("SSL off") => {
                     ConnectCause::EncryptionRequired { sslmode, message }
@@ -395,6 +440,36 @@ mod tests {
         let socket = ConnectTarget::of(&options("postgres://app@%2Ftmp%2Fpg:5433/"));
         assert_eq!(socket.address, "/tmp/pg/.s.PGSQL.5433");
         assert_eq!(socket.database, "app", "no database: the user's name");
+    }
+
+    #[test]
+    fn a_missing_database_says_how_to_create_it_quoted() {
+        let plain = ConnectCause::MissingDatabase {
+            database: "shop".into(),
+            createdb: createdb_command("db.example", 6543, "app", "shop"),
+        }
+        .to_string();
+        assert!(
+            plain.contains("`createdb -h db.example -p 6543 -U app shop`"),
+            "{plain}"
+        );
+        assert!(plain.contains("`CREATE DATABASE shop;`"), "{plain}");
+        let name = "-x'; rm -rf ~ #\"";
+        let hostile = ConnectCause::MissingDatabase {
+            database: name.into(),
+            createdb: createdb_command("/run/postgresql", 5432, "o'brien", name),
+        }
+        .to_string();
+        assert!(
+            hostile.contains(
+                r#"`createdb -h /run/postgresql -p 5432 -U 'o'\''brien' -- '-x'\''; rm -rf ~ #"'`"#
+            ),
+            "{hostile}"
+        );
+        assert!(
+            hostile.contains(r#"`CREATE DATABASE "-x'; rm -rf ~ #""";`"#),
+            "{hostile}"
+        );
     }
 
     #[test]

@@ -12,8 +12,9 @@ use super::report::Direction;
 /// Why a Migrator call failed. Every message names the migration, the file, the versions or
 /// the checksums involved, and what to do next. Messages include their cause's text, so no
 /// variant also returns it from `source()`: each cause is printed once, by `{err}` and by
-/// chain printers (anyhow's `{err:#}`) alike.
-#[derive(Debug, thiserror::Error)]
+/// chain printers (anyhow's `{err:#}`) alike. `Debug` prints the same text (see
+/// [`OrmkitError`](crate::OrmkitError)).
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum MigrateError {
     /// The migrations could not be read: an unreadable directory or file, a misnamed file,

@@ -11,7 +11,8 @@ use std::ops::Range;
 /// Row numbers are indexes into the `Vec` the caller passed. In the default mode each chunk
 /// commits on its own, so `committed` may be non-empty; in
 /// [`atomic`](super::ParallelExecutor::atomic) mode it is always empty.
-#[derive(Debug)]
+///
+/// `Debug` prints the message and its causes (see [`OrmkitError`](crate::OrmkitError)).
 pub struct BulkError {
     pub(crate) table: String,
     pub(crate) failed: Range<usize>,

@@ -4,8 +4,9 @@ use ormkit_schema::{IntrospectError, LockError};
 
 use super::finding::ValidationReport;
 
-/// Validation failed to run, or ([`ValidationError::Drift`]) ran and found errors.
-#[derive(Debug, thiserror::Error)]
+/// Validation failed to run, or ([`ValidationError::Drift`]) ran and found errors. `Debug`
+/// prints the message and its causes (see [`OrmkitError`](crate::OrmkitError)).
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidationError {
     /// No connection could be had.

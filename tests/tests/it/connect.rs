@@ -78,6 +78,8 @@ fn cause_of<'e>(err: &'e OrmkitError, address: &str, secret: Option<&str>) -> &'
     if let Some(secret) = secret {
         assert!(!shown.contains(secret), "shows the password: {shown}");
         assert!(!debug.contains(secret), "shows the password: {debug}");
+        let pretty = format!("{err:#?}");
+        assert!(!pretty.contains(secret), "shows the password: {pretty}");
     }
     assert_eq!(err.category(), ormkit::ErrorCategory::Connection, "{err}");
     match err {
@@ -127,25 +129,46 @@ async fn an_unresolvable_host_fails_naming_the_host() {
 async fn a_missing_database_is_named_with_a_hint() -> anyhow::Result<()> {
     let scratch = scratch()?;
     let url = edited(scratch.url(), |u| u.set_path("/ormkit_no_such_database"));
-    let target = ConnectTarget::of(&url.parse()?);
+    let options: ormkit::sqlx::postgres::PgConnectOptions = url.parse()?;
+    let target = ConnectTarget::of(&options);
+    let host = match options.get_socket() {
+        Some(dir) => dir.display().to_string(),
+        None => options.get_host().to_owned(),
+    };
+    let (port, user) = (options.get_port(), options.get_username().to_owned());
+    let createdb = format!("createdb -h {host} -p {port} -U {user} ormkit_no_such_database");
     let err = pool_error("missing database", &url, &config()).await;
     let cause = cause_of(&err, &target.address, None);
     assert_eq!(
         cause,
         &ConnectCause::MissingDatabase {
-            database: "ormkit_no_such_database".into()
+            database: "ormkit_no_such_database".into(),
+            createdb: createdb.clone(),
         },
         "{err}"
     );
-    let shown = err.to_string();
-    assert!(
-        shown.contains("\"ormkit_no_such_database\" does not exist"),
-        "{shown}"
-    );
-    assert!(
-        shown.contains("createdb ormkit_no_such_database"),
-        "{shown}"
-    );
+    // `main() -> Result<(), Box<dyn Error>>` prints `Debug`: it must read as well as `Display`.
+    let boxed: Box<dyn std::error::Error> = Box::new(err);
+    for shown in [boxed.to_string(), format!("{boxed:?}")] {
+        assert!(
+            shown.contains("\"ormkit_no_such_database\" does not exist"),
+            "{shown}"
+        );
+        assert!(shown.contains(&createdb), "{shown}");
+        assert!(
+            shown.contains("CREATE DATABASE ormkit_no_such_database"),
+            "{shown}"
+        );
+        assert!(!shown.contains("PgDatabaseError {"), "{shown}");
+    }
+    let debug = format!("{boxed:?}");
+    assert!(debug.starts_with(&boxed.to_string()), "{debug}");
+    assert!(debug.contains("\n\nCaused by:\n"), "{debug}");
+    // `{:#?}` keeps the driver's fields for whoever wants them.
+    let pretty = format!("{boxed:#?}");
+    assert!(pretty.contains("PgDatabaseError {"), "{pretty}");
+    assert!(pretty.contains("3D000"), "{pretty}");
+    let err = boxed.downcast::<OrmkitError>().expect("an OrmkitError");
     assert_eq!(err.sqlstate().as_deref(), Some("3D000"));
     assert!(!err.is_retryable(), "{err}");
     Ok(())

@@ -429,6 +429,10 @@ async fn ormkit_test_body_over_tls(pool: PgPool) -> anyhow::Result<()> {
 /// with both TLS features. A "traditional" key — SEC1 `BEGIN EC PRIVATE KEY` here (what
 /// `openssl ecparam -genkey` writes), PKCS#1 `BEGIN RSA PRIVATE KEY` alike — works with
 /// rustls only: native-tls reads PKCS#8 alone and refuses any other key, saying so.
+#[cfg_attr(
+    ormkit_no_openssl,
+    ignore = "needs the openssl command, not found: apt-get install openssl"
+)]
 #[tokio::test]
 async fn a_traditional_client_key_works_with_rustls_and_native_tls_asks_for_pkcs8(
 ) -> anyhow::Result<()> {

@@ -34,6 +34,10 @@ async fn plain_connection(bounced: &Bounced) -> anyhow::Result<PgConnection> {
     Ok(PgConnection::connect_with(&options.extra_float_digits(None)).await?)
 }
 
+#[cfg_attr(
+    ormkit_no_pgbouncer,
+    ignore = "needs pgbouncer, not found: apt-get install pgbouncer (or set ORMKIT_PGBOUNCER)"
+)]
 #[tokio::test]
 async fn without_the_setting_two_clients_collide_on_one_server_connection() -> anyhow::Result<()> {
     // The failure the setting prevents, reproduced: one server connection, two clients,
@@ -54,6 +58,10 @@ async fn without_the_setting_two_clients_collide_on_one_server_connection() -> a
     Ok(())
 }
 
+#[cfg_attr(
+    ormkit_no_pgbouncer,
+    ignore = "needs pgbouncer, not found: apt-get install pgbouncer (or set ORMKIT_PGBOUNCER)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crud_transactions_bulk_and_queries_work_concurrently_through_transaction_mode(
 ) -> anyhow::Result<()> {
@@ -174,6 +182,10 @@ async fn one_client(pool: &ormkit::sqlx::PgPool, task: usize) -> anyhow::Result<
     Ok(())
 }
 
+#[cfg_attr(
+    ormkit_no_pgbouncer,
+    ignore = "needs pgbouncer, not found: apt-get install pgbouncer (or set ORMKIT_PGBOUNCER)"
+)]
 #[tokio::test]
 async fn session_bound_features_refuse_or_use_the_direct_url() -> anyhow::Result<()> {
     let bounced = Bounced::start(PgBouncerOptions::default()).await?;
