@@ -1,6 +1,5 @@
 //! The compile-time promises: each file in `tests/ui/` must fail to compile, with the
-//! message pinned next to it (`TRYBUILD=overwrite cargo test -p ormkit-tests --test
-//! compile_fail` refreshes them).
+//! message pinned next to it (`TRYBUILD=overwrite cargo test -p ormkit-compile-fail` refreshes them).
 
 #[test]
 fn type_safety_promises() {
