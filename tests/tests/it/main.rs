@@ -27,6 +27,7 @@ mod repository;
 mod roundtrip;
 mod scaleout;
 mod span_capture;
+mod sql_text;
 mod subqueries;
 mod testing;
 mod text_form;
