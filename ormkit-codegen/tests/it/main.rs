@@ -1,5 +1,5 @@
-//! The renderer from a lock, without a database: golden snapshots, syntax, determinism and
-//! the promise that no SQL name can inject code.
+//! The generator's golden cases (each case's input beside its snapshot in `tests/cases/`),
+//! syntax, determinism and the promise that no SQL name can inject code.
 
 mod online;
 mod queries;
