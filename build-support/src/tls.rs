@@ -26,6 +26,7 @@ use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
@@ -120,6 +121,24 @@ impl TlsCluster {
         format!("postgres://{user}@{host}:{}/{database}", self.port)
     }
 
+    /// [`url`](Self::url) with `params` as its query (`sslmode`, `sslrootcert`, …), each value
+    /// percent-encoded.
+    pub fn url_with(
+        &self,
+        host: &str,
+        user: &str,
+        database: &str,
+        params: &[(&str, &Path)],
+    ) -> String {
+        let mut url = Url::parse(&self.url(host, user, database))
+            .expect("a url built from a host, a user, a number and a database parses");
+        for (key, value) in params {
+            url.query_pairs_mut()
+                .append_pair(key, &value.to_string_lossy());
+        }
+        url.into()
+    }
+
     /// The URL of the `postgres` database over the Unix socket (no TLS, superuser): for
     /// looking at the server from outside, e.g. `pg_stat_ssl`.
     pub fn socket_url(&self) -> String {
@@ -157,6 +176,33 @@ impl TlsCluster {
     /// The server version, if known.
     pub fn version(&self) -> Option<&str> {
         self.cluster.version()
+    }
+
+    /// The TLS cluster of this process, shared by its tests: started on first use from the
+    /// server binaries [`find_bindir`](crate::find_bindir) finds, and removed when the process
+    /// exits (see [`remove_when_process_exits`](Self::remove_when_process_exits)). Every
+    /// later call gets the same cluster, or the same error.
+    pub fn shared() -> std::result::Result<&'static TlsCluster, &'static Error> {
+        static SHARED: OnceLock<Result<TlsCluster>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let bindir =
+                    crate::find_bindir(|var| std::env::var(var).ok()).ok_or_else(|| {
+                        Error::Spawn {
+                            program: "initdb".to_owned(),
+                            error: std::io::Error::new(
+                                std::io::ErrorKind::NotFound,
+                                "no PostgreSQL server binaries found (ORMKIT_PG_BINDIR, PATH, \
+                             pg_config --bindir, /usr/lib/postgresql/<version>/bin)",
+                            ),
+                            hint: INSTALL_HINT,
+                        }
+                    })?;
+                let mut cluster = TlsCluster::start(&bindir)?;
+                cluster.remove_when_process_exits()?;
+                Ok(cluster)
+            })
+            .as_ref()
     }
 
     /// Stops the cluster and deletes its directories when this process exits, even if this

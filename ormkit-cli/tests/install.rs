@@ -3,7 +3,8 @@
 //!
 //! It builds into `target/tmp/scratch-crates` with the dev profile (`--debug`,
 //! `CARGO_PROFILE_DEV_DEBUG=false`), shared with the README first-program test of
-//! `ormkit-tests`, so that their common dependencies compile once.
+//! `ormkit-tests` and with `.ci/package`'s builds of the packages, so that their common
+//! dependencies compile once.
 
 use std::path::Path;
 use std::process::Command;

@@ -6,36 +6,20 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-use ormkit_build_support::{find_bindir, ScratchDatabase, TlsCluster, CERT_USER};
+use ormkit_build_support::{ScratchDatabase, TlsCluster, CERT_USER};
 use support::*;
 
 /// The variables libpq (and sqlx) read TLS settings from.
 const PGSSL_VARS: [&str; 4] = ["PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY"];
 
 fn cluster() -> &'static TlsCluster {
-    static CLUSTER: OnceLock<TlsCluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        let bindir = find_bindir(|var| std::env::var(var).ok())
-            .expect("the TLS tests need PostgreSQL's server binaries (initdb, postgres)");
-        let mut cluster = TlsCluster::start(&bindir).expect("start the TLS cluster");
-        cluster
-            .remove_when_process_exits()
-            .expect("arrange the TLS cluster's removal");
-        cluster
-    })
+    TlsCluster::shared().unwrap_or_else(|err| panic!("the TLS tests' cluster: {err}"))
 }
 
 /// A URL on the TLS cluster with `params` as its query.
 fn url(user: &str, database: &str, params: &[(&str, &Path)]) -> String {
-    let base = cluster().url("localhost", user, database);
-    let mut url = url::Url::parse(&base).expect("a valid url");
-    for (key, value) in params {
-        url.query_pairs_mut()
-            .append_pair(key, &value.to_string_lossy());
-    }
-    url.into()
+    cluster().url_with("localhost", user, database, params)
 }
 
 fn verify_full(user: &str, database: &str) -> String {

@@ -48,3 +48,23 @@ impl<F: Future> Future for DropAfter<F> {
         }
     }
 }
+
+/// How many cuts each cancellation sweep makes per entry point, at least: `ORMKIT_TEST_CUTS`,
+/// else 1,000 (over the ten entry points of `tests/it/cancel.rs`, five times the 2,000 drops
+/// of the reproduction the sweeps answer). CI runs the full count once, against the server,
+/// and fewer in its second mode (throwaway clusters), where the same code is cut again on a
+/// unix socket.
+///
+/// # Panics
+/// When `ORMKIT_TEST_CUTS` is set but is not a whole number above zero (the message says so).
+pub fn sweep_cuts() -> usize {
+    const VARIABLE: &str = "ORMKIT_TEST_CUTS";
+    match std::env::var(VARIABLE) {
+        Err(std::env::VarError::NotPresent) => 1_000,
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(cuts) if cuts > 0 => cuts,
+            _ => panic!("{VARIABLE}={text:?}: expected a whole number of cuts above 0"),
+        },
+        Err(err) => panic!("{VARIABLE}: {err}"),
+    }
+}

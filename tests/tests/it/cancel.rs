@@ -4,10 +4,11 @@
 //!
 //! The harness is deterministic (no timers): [`DropAfter`] polls an entry point's future and
 //! drops it at its k-th `Poll::Pending`, for k = 0, 1, 2, … until the future completes, and
-//! that sweep runs again until every entry point has been cut at least [`DROPS`] times. After
-//! every cut the same pool must commit a write that another connection (not the pool's)
-//! sees, and every connection of the pool must be outside any transaction block, as the
-//! server reports it (`pg_stat_activity` of the backends the pool holds).
+//! that sweep runs again until every entry point has been cut at least [`sweep_cuts`] times
+//! (1,000 unless `ORMKIT_TEST_CUTS` says). After every cut the same pool must commit a write
+//! that another connection (not the pool's) sees, and every connection of the pool must be
+//! outside any transaction block, as the server reports it (`pg_stat_activity` of the
+//! backends the pool holds).
 
 use ormkit::cache::{EntityCache, InvalidationStrategy};
 use ormkit::metrics::pool_stats;
@@ -17,7 +18,7 @@ use ormkit::{
     IsolationLevel, OrmkitError, ParallelExecutor, PoolConfig, Pooler, Repository,
     TransactionOptions,
 };
-use ormkit_tests::cut::DropAfter;
+use ormkit_tests::cut::{sweep_cuts, DropAfter};
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
 use std::collections::HashSet;
@@ -25,9 +26,6 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-/// How many times each entry point is cut, at least.
-const DROPS: usize = 2_000;
 
 /// What one entry point's sweeps did.
 #[derive(Debug, Default)]
@@ -117,7 +115,7 @@ struct Tested<'a> {
 }
 
 /// Cuts the futures `entry` makes at every await point, again and again until they were cut
-/// [`DROPS`] times. `entry(email)` writes `email` if it writes at all: `Ok(true)`
+/// [`sweep_cuts`] times. `entry(email)` writes `email` if it writes at all: `Ok(true)`
 /// acknowledges that write. After every cut (and every completion): a write through the pool
 /// is committed and reads back as written, and no backend of the pool is in a transaction.
 async fn sweep<F, Fut>(tested: &Tested<'_>, entry: F) -> anyhow::Result<Swept>
@@ -129,7 +127,8 @@ where
     let mut swept = Swept::default();
     let users = Repository::<User>::new(tested.pool);
     let mut backends = HashSet::new();
-    while swept.drops < DROPS {
+    let cuts = sweep_cuts();
+    while swept.drops < cuts {
         for k in 0.. {
             let written = email("entry");
             let outcome = DropAfter::new(entry(written.clone()), k).await;
@@ -173,7 +172,7 @@ where
 /// Asserts a sweep's outcome, and prints its numbers (`--nocapture`).
 fn check(name: &str, swept: &Swept) {
     println!("cancel sweep {name}: {swept:?}");
-    assert!(swept.drops >= DROPS, "{name}: {swept:?}");
+    assert!(swept.drops >= sweep_cuts(), "{name}: {swept:?}");
     assert!(swept.completions > 0, "{name} never completed: {swept:?}");
     assert_eq!(swept.lost_writes, 0, "{name} lost writes: {swept:?}");
     assert_eq!(swept.wrong_rows, 0, "{name} read wrong rows: {swept:?}");
@@ -459,7 +458,8 @@ async fn a_nested_transaction_cut_anywhere_is_never_half_committed() -> anyhow::
     let db = TestDb::new().await?;
     let started = Instant::now();
     let (mut drops, mut completions) = (0, 0);
-    while drops < DROPS {
+    let cuts = sweep_cuts();
+    while drops < cuts {
         for k in 0.. {
             let (outer, inner) = (email("outer"), email("inner"));
             let outcome = ormkit::transaction(&db.pool, |tx| {

@@ -5,7 +5,8 @@
 //! normal dependencies hold none of the test machinery (`test` is opt-in).
 //!
 //! The crate builds into `target/tmp/scratch-crates`, shared with the CLI's `cargo install`
-//! test so that their dependencies compile once (`CARGO_PROFILE_DEV_DEBUG=false` for both).
+//! test and `.ci/package` so that their dependencies compile once
+//! (`CARGO_PROFILE_DEV_DEBUG=false` for all three).
 
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
 use std::path::{Path, PathBuf};

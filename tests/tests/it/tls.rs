@@ -6,36 +6,21 @@
 //! tests also read `pg_stat_ssl` for the connections they can see.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use ormkit::cache::{EntityCache, InvalidationStrategy};
 use ormkit::sqlx::{self, PgPool};
 use ormkit::{Migrator, Repository};
-use ormkit_build_support::{find_bindir, ScratchDatabase, ScratchPlan, TlsCluster, CERT_USER};
+use ormkit_build_support::{ScratchDatabase, ScratchPlan, TlsCluster, CERT_USER};
 use ormkit_tests::entities::{self, NewUser, User, UserPatch};
 
 /// The TLS cluster of this test binary, started once, removed when the process exits.
 fn cluster() -> &'static TlsCluster {
-    static CLUSTER: OnceLock<TlsCluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        let bindir = find_bindir(|var| std::env::var(var).ok())
-            .expect("the TLS tests need PostgreSQL's server binaries (initdb, postgres)");
-        let mut cluster = TlsCluster::start(&bindir).expect("start the TLS cluster");
-        cluster
-            .remove_when_process_exits()
-            .expect("arrange the TLS cluster's removal");
-        cluster
-    })
+    TlsCluster::shared().unwrap_or_else(|err| panic!("the TLS tests' cluster: {err}"))
 }
 
 /// `postgres://{user}@{host}:{port}/{database}?{params}` on the TLS cluster.
 fn url(host: &str, user: &str, database: &str, params: &[(&str, &Path)]) -> String {
-    let mut url = url::Url::parse(&cluster().url(host, user, database)).expect("a valid url");
-    for (key, value) in params {
-        url.query_pairs_mut()
-            .append_pair(key, &value.to_string_lossy());
-    }
-    url.into()
+    cluster().url_with(host, user, database, params)
 }
 
 /// `sslmode=verify-full` with the right CA, as the superuser, on `host=localhost`.
