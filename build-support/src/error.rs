@@ -19,7 +19,7 @@ pub(crate) const SERVER_HINT: &str = "check that the server in ORMKIT_SCRATCH_UR
 /// their cause's text, so no variant also returns it from `source()`: each cause is printed
 /// once, by `{err}` and by chain printers (anyhow's `{err:#}`) alike.
 #[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// A PostgreSQL tool could not be started at all (e.g. it does not exist).
     #[error("could not run {program}: {error}\nhint: {hint}")]
@@ -148,6 +148,15 @@ pub enum Error {
         /// Every step that failed, one a line.
         details: String,
     },
+}
+
+/// `Debug` prints the message, as `Display` does: a build script's `generate().unwrap()` (or
+/// `main() -> Result<…>`) then shows what failed and what to do, not the variant's fields.
+/// The message already holds every cause's text (no variant has a `source()`).
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl Error {

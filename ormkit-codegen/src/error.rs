@@ -8,7 +8,7 @@ use std::path::PathBuf;
 ///
 /// Messages include their cause's text, so no variant also returns it from `source()`:
 /// build scripts print `{err}`, the CLI `{err:#}`, and each shows every cause once.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum CodegenError {
     /// Migrations could not be discovered or applied.
@@ -143,6 +143,15 @@ pub enum CodegenError {
     /// The generated code did not parse: a bug in ormkit-codegen.
     #[error("ormkit-codegen produced invalid Rust (please report this bug): {0}")]
     Render(String),
+}
+
+/// `Debug` prints the message, as `Display` does: a build script's `generate().unwrap()` (or
+/// `main() -> Result<…>`) then shows what failed and what to do, not the variant's fields.
+/// The message already holds every cause's text (no variant has a `source()`).
+impl std::fmt::Debug for CodegenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// `Result` with [`CodegenError`].

@@ -144,7 +144,7 @@ pub struct QueryColumn {
 }
 
 /// A lock could not be read.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum LockError {
     /// The text is not a lock.
@@ -187,6 +187,15 @@ pub enum LockError {
         /// The fingerprint of the schema in the file.
         computed: String,
     },
+}
+
+/// `Debug` prints the message, as `Display` does: a build script's `generate().unwrap()` (or
+/// `main() -> Result<…>`) then shows what failed and what to do, not the variant's fields.
+/// The message already holds every cause's text (no variant has a `source()`).
+impl std::fmt::Debug for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// How the migrations on disk differ from those a lock was made from.
@@ -462,6 +471,8 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("regenerate it"), "{message}");
+        // What a build script's `unwrap()` prints: the message, not the variant's fields.
+        assert_eq!(format!("{err:?}"), message);
         let past = text.replace("\"format\": 1", "\"format\": 0");
         let err = SchemaLock::parse(&past, "x").unwrap_err();
         assert!(matches!(err, LockError::Format { found: 0, .. }), "{err}");

@@ -26,6 +26,8 @@ fn failing_initdb_reports_its_stderr() {
         message.contains("hint: install the PostgreSQL server package"),
         "{message}"
     );
+    // What a build script's `unwrap()` prints: the message, not the variant's fields.
+    assert_eq!(format!("{err:?}"), message);
 }
 
 #[test]

@@ -104,6 +104,8 @@ fn the_first_build_writes_a_missing_lock() {
         // As in CI: a lock that is not committed is an error, and nothing is written.
         let err = config.generate().unwrap_err();
         assert!(err.to_string().contains("ORMKIT_LOCKED=1 forbids"), "{err}");
+        // What a build script's `unwrap()` prints: the message, not the variant's fields.
+        assert_eq!(format!("{err:?}"), err.to_string());
         assert!(!lock.exists());
         return;
     }
