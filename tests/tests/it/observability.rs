@@ -1,11 +1,13 @@
 //! A tracing span per statement (no parameter values) and the metrics snapshot.
 
+use metrics_util::debugging::DebugValue;
 use ormkit::sqlx::PgPool;
 use ormkit::Repository;
 use ormkit_tests::entities::*;
 use ormkit_tests::support::TestDb;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -100,78 +102,31 @@ async fn the_snapshot_counts_statements_latency_and_errors(pool: PgPool) -> anyh
     Ok(())
 }
 
-/// The `metrics` facade, through a recorder local to this test's thread: statement
-/// latency, the pool's waiting gauge, cache events and migration durations.
-#[tokio::test]
-async fn the_metrics_facade_sees_statements_pool_waits_cache_events_and_migrations(
-) -> anyhow::Result<()> {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-    use ormkit::{EntityCache, InvalidationStrategy, Migrator};
-    use std::time::Duration;
+/// What a `metrics` recorder local to one test's thread saw: that test's events only.
+struct Recorded(Vec<RecordedEntry>);
 
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _local = metrics::set_default_local_recorder(&recorder);
-    let db = TestDb::new().await?;
-    let before = ormkit::metrics::snapshot();
+type RecordedEntry = (
+    metrics_util::CompositeKey,
+    Option<metrics::Unit>,
+    Option<metrics::SharedString>,
+    metrics_util::debugging::DebugValue,
+);
 
-    // Cache reads: one miss, then two hits.
-    let cache = EntityCache::builder()
-        .strategy(InvalidationStrategy::eventual(Duration::from_secs(60)))
-        .entity::<User>()
-        .build(&db.pool)
-        .await?;
-    let users = cache.repository::<User>(&db.pool);
-    let ada = Repository::<User>::new(&db.pool)
-        .insert(NewUser::new("facade@x.io".into()))
-        .await?;
-    for _ in 0..3 {
-        assert_eq!(users.find_by_id(ada.id).await?, Some(ada.clone()));
+impl Recorded {
+    /// Records what `work` does on this thread.
+    async fn during<F: std::future::Future<Output = anyhow::Result<()>>>(
+        work: impl FnOnce() -> F,
+    ) -> anyhow::Result<Recorded> {
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _local = metrics::set_default_local_recorder(&recorder);
+        work().await?;
+        Ok(Recorded(snapshotter.snapshot().into_vec()))
     }
 
-    // A statement waiting for the only connection of a pool is counted while it waits.
-    let small = ormkit::sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(db.url())
-        .await?;
-    let held = small.acquire().await?;
-    let waiter = {
-        let small = small.clone();
-        tokio::spawn(async move { Repository::<User>::new(&small).find_by_id(ada.id).await })
-    };
-    let mut waiting = 0;
-    for _ in 0..500 {
-        waiting = ormkit::metrics::pool_stats(&small).waiting;
-        if waiting >= 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(waiting >= 1, "the blocked statement is counted as waiting");
-    drop(held);
-    assert!(waiter.await??.is_some());
-
-    // A migration, applied and reverted.
-    let dir = tempfile::tempdir()?;
-    let step = dir.path().join("20260101000000_probe");
-    std::fs::create_dir(&step)?;
-    std::fs::write(step.join("up.sql"), "CREATE TABLE facade_probe (id int);")?;
-    std::fs::write(step.join("down.sql"), "DROP TABLE facade_probe;")?;
-    let migrator = Migrator::from_dir(&db.pool, dir.path())?;
-    migrator.migrate_up().await?;
-    migrator.migrate_down().await?;
-
-    let after = ormkit::metrics::snapshot();
-    assert!(after.cache_hits >= before.cache_hits + 2);
-    assert!(after.cache_misses > before.cache_misses);
-    assert!(after.cache_hit_rate() > 0.0);
-    assert!(after.migrations_applied > before.migrations_applied);
-    assert!(after.migrations_reverted > before.migrations_reverted);
-
-    // This thread's recorder saw exactly this test's events.
-    let recorded = snapshotter.snapshot().into_vec();
-    let find = |name: &str, labels: &[(&str, &str)]| {
-        recorded
+    /// The value of metric `name` carrying every label of `labels`.
+    fn find(&self, name: &str, labels: &[(&str, &str)]) -> Option<&DebugValue> {
+        self.0
             .iter()
             .find(|(key, ..)| {
                 let key = key.key();
@@ -181,54 +136,148 @@ async fn the_metrics_facade_sees_statements_pool_waits_cache_events_and_migratio
                         .all(|(k, v)| key.labels().any(|l| l.key() == *k && l.value() == *v))
             })
             .map(|(.., value)| value)
-    };
-    let counter = |name, labels| match find(name, labels) {
-        Some(DebugValue::Counter(n)) => *n,
-        other => panic!("{name} {labels:?}: {other:?}"),
-    };
+    }
+
+    /// Counter `name` with `labels`; panics naming it when there is none.
+    fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        match self.find(name, labels) {
+            Some(DebugValue::Counter(n)) => *n,
+            other => panic!("{name} {labels:?}: {other:?}"),
+        }
+    }
+
+    /// How many samples histogram `name` with `labels` holds; panics when there is none.
+    fn samples(&self, name: &str, labels: &[(&str, &str)]) -> usize {
+        match self.find(name, labels) {
+            Some(DebugValue::Histogram(samples)) => samples.len(),
+            other => panic!("{name} {labels:?}: {other:?}"),
+        }
+    }
+}
+
+/// The entity cache counts a miss, then hits, in the `metrics` facade and the snapshot.
+#[tokio::test]
+async fn cache_reads_are_counted_as_hits_and_misses() -> anyhow::Result<()> {
+    use ormkit::{EntityCache, InvalidationStrategy};
+
+    let db = TestDb::new().await?;
+    let before = ormkit::metrics::snapshot();
+    let recorded = Recorded::during(|| async {
+        let cache = EntityCache::builder()
+            .strategy(InvalidationStrategy::eventual(Duration::from_secs(60)))
+            .entity::<User>()
+            .build(&db.pool)
+            .await?;
+        let users = cache.repository::<User>(&db.pool);
+        let ada = Repository::<User>::new(&db.pool)
+            .insert(NewUser::new("facade@x.io".into()))
+            .await?;
+        for _ in 0..3 {
+            assert_eq!(users.find_by_id(ada.id).await?, Some(ada.clone()));
+        }
+        Ok(())
+    })
+    .await?;
+    let entity = |event| [("cache", "entity"), ("event", event)];
     assert_eq!(
-        counter(
-            "ormkit_cache_events_total",
-            &[("cache", "entity"), ("event", "hit")]
-        ),
+        recorded.counter("ormkit_cache_events_total", &entity("hit")),
         2
     );
     assert_eq!(
-        counter(
-            "ormkit_cache_events_total",
-            &[("cache", "entity"), ("event", "miss")]
-        ),
+        recorded.counter("ormkit_cache_events_total", &entity("miss")),
         1
     );
-    assert_eq!(
-        counter("ormkit_migrations_total", &[("direction", "up")]),
-        1
-    );
-    assert_eq!(
-        counter("ormkit_migrations_total", &[("direction", "down")]),
-        1
-    );
-    assert!(
-        counter(
-            "ormkit_queries_total",
-            &[("table", "users"), ("op", "insert")]
-        ) >= 1
-    );
-    match find("ormkit_migration_duration_seconds", &[("direction", "up")]) {
-        Some(DebugValue::Histogram(samples)) => assert_eq!(samples.len(), 1),
-        other => panic!("migration duration: {other:?}"),
-    }
-    match find(
-        "ormkit_query_duration_seconds",
-        &[("table", "users"), ("op", "select")],
-    ) {
-        Some(DebugValue::Histogram(samples)) => assert!(!samples.is_empty()),
-        other => panic!("query duration: {other:?}"),
-    }
-    match find("ormkit_pool_waiting", &[]) {
-        Some(DebugValue::Gauge(_)) => {}
+    let after = ormkit::metrics::snapshot();
+    assert!(after.cache_hits >= before.cache_hits + 2);
+    assert!(after.cache_misses > before.cache_misses);
+    assert!(after.cache_hit_rate() > 0.0);
+    Ok(())
+}
+
+/// A statement waiting for the only connection of a pool is counted while it waits.
+#[tokio::test]
+async fn a_statement_waiting_for_a_connection_is_counted_as_waiting() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let recorded = Recorded::during(|| async {
+        let small = ormkit::sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(db.url())
+            .await?;
+        let held = small.acquire().await?;
+        let waiter = {
+            let small = small.clone();
+            tokio::spawn(async move { Repository::<User>::new(&small).count().await })
+        };
+        let mut waiting = 0;
+        for _ in 0..500 {
+            waiting = ormkit::metrics::pool_stats(&small).waiting;
+            if waiting >= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(waiting >= 1, "the blocked statement is counted as waiting");
+        drop(held);
+        waiter.await??;
+        Ok(())
+    })
+    .await?;
+    match recorded.find("ormkit_pool_waiting", &[]) {
+        Some(DebugValue::Gauge(_)) => Ok(()),
         other => panic!("pool waiting: {other:?}"),
     }
+}
+
+/// A migration applied and reverted: one count and one duration per direction.
+#[tokio::test]
+async fn migrations_are_counted_and_timed_per_direction() -> anyhow::Result<()> {
+    use ormkit::Migrator;
+
+    let db = TestDb::new().await?;
+    let before = ormkit::metrics::snapshot();
+    let recorded = Recorded::during(|| async {
+        let dir = tempfile::tempdir()?;
+        let step = dir.path().join("20260101000000_probe");
+        std::fs::create_dir(&step)?;
+        std::fs::write(step.join("up.sql"), "CREATE TABLE facade_probe (id int);")?;
+        std::fs::write(step.join("down.sql"), "DROP TABLE facade_probe;")?;
+        let migrator = Migrator::from_dir(&db.pool, dir.path())?;
+        migrator.migrate_up().await?;
+        migrator.migrate_down().await?;
+        Ok(())
+    })
+    .await?;
+    for direction in ["up", "down"] {
+        let labels = [("direction", direction)];
+        assert_eq!(recorded.counter("ormkit_migrations_total", &labels), 1);
+    }
+    assert_eq!(
+        recorded.samples("ormkit_migration_duration_seconds", &[("direction", "up")]),
+        1
+    );
+    let after = ormkit::metrics::snapshot();
+    assert!(after.migrations_applied > before.migrations_applied);
+    assert!(after.migrations_reverted > before.migrations_reverted);
+    Ok(())
+}
+
+/// Statements are counted and timed per table and operation.
+#[tokio::test]
+async fn statements_are_counted_and_timed_per_table_and_operation() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let recorded = Recorded::during(|| async {
+        let users = Repository::<User>::new(&db.pool);
+        let ada = users.insert(NewUser::new("timed@x.io".into())).await?;
+        assert!(users.find_by_id(ada.id).await?.is_some());
+        Ok(())
+    })
+    .await?;
+    let users = |op| [("table", "users"), ("op", op)];
+    assert_eq!(
+        recorded.counter("ormkit_queries_total", &users("insert")),
+        1
+    );
+    assert!(recorded.samples("ormkit_query_duration_seconds", &users("select")) >= 1);
     Ok(())
 }
 
@@ -236,9 +285,7 @@ async fn the_metrics_facade_sees_statements_pool_waits_cache_events_and_migratio
 /// insert each get their span (with the rows they wrote) and their metrics.
 #[tokio::test]
 async fn bulk_copy_and_unnest_inserts_get_spans_and_metrics() -> anyhow::Result<()> {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-
-    let recorder = DebuggingRecorder::new();
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let _local = metrics::set_default_local_recorder(&recorder);
     let (captured, _guard) = capture_spans();
