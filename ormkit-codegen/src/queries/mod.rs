@@ -1,7 +1,9 @@
-//! Checked SQL: the crate's query files, parsed (`parse.rs`), described on the scratch
-//! database (`describe.rs`) into the lock, and compared with the lock offline.
+//! Checked SQL: the crate's query files, parsed (`parse.rs`, with the hints `infer.rs` reads
+//! from the SQL), described on the scratch database (`describe.rs`) into the lock, and
+//! compared with the lock offline.
 
 mod describe;
+mod infer;
 pub(crate) mod parse;
 
 use crate::error::{io_err, CodegenError, Result};
