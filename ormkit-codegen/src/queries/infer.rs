@@ -1,5 +1,5 @@
 //! What a query's SQL says plainly, for type inference: the tables it reads and the column
-//! each parameter is compared with (`describe.rs` looks those columns up for the parameter's
+//! each parameter is compared with (`typing.rs` looks those columns up for the parameter's
 //! type and nullability).
 
 use ormkit_schema::sql::{lex, TokenKind};
