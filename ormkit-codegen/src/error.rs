@@ -1,7 +1,7 @@
 //! [`CodegenError`]: everything that stops code generation, with what a person needs to act.
 
-use ormkit_schema::lock::refresh_command;
 use ormkit_schema::migrations::MigrationError;
+use ormkit_schema::schema_lock::refresh_command;
 use std::path::PathBuf;
 
 /// Code generation failed.

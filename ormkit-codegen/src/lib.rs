@@ -15,15 +15,15 @@
 //!
 //! The pipeline, one module per step: discover migrations (`ormkit_schema::migrations`) →
 //! scratch database (`ormkit_build_support`) → apply → introspect (`ormkit_schema::introspect`)
-//! → lock (`ormkit_schema::lock`) → [`render`](crate::render) → write.
+//! → lock (`ormkit_schema::schema_lock`) → [`render`](crate::render) → write.
 
 mod config;
 mod error;
-mod lock_change;
 mod names;
 mod pipeline;
 mod queries;
 mod render;
+mod stale_lock;
 mod types;
 
 pub use config::{Config, TimeCrate};

@@ -3,15 +3,15 @@
 
 use crate::config::Config;
 use crate::error::{io_err, CodegenError, Result};
-use crate::lock_change;
 use crate::queries::{self, QueryFile};
 use crate::render;
+use crate::stale_lock;
 use ormkit_build_support::{ScratchDatabase, ScratchPlan};
-use ormkit_schema::lock::short_diff;
 use ormkit_schema::migrations::{
     advise_diesel_table, apply_script, discover_with_warnings, Migration, DIESEL_TABLE,
     DIESEL_TABLE_DDL,
 };
+use ormkit_schema::schema_lock::short_diff;
 use ormkit_schema::{
     introspect, IntrospectOptions, LockedMigration, LockedQuery, SchemaLock, SchemaModel,
 };
@@ -342,7 +342,7 @@ impl Config {
         path: &Path,
     ) -> Result<LockStatus> {
         let (status, message) =
-            lock_change::settle(fresh, committed, path, lock_change::LockFlags::from_env())?;
+            stale_lock::settle(fresh, committed, path, stale_lock::LockFlags::from_env())?;
         if let Some(message) = message {
             self.warn(&message);
         }

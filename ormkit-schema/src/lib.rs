@@ -9,29 +9,36 @@
 //! | --- | --- | --- |
 //! | `checksum` | `migrations::{checksum, digest, normalise}`, `MigrationScript::new` | sha2, hex |
 //! | `migrations` | discovery, the statement splitter, applying scripts (implies `checksum`) | toml, sqlx |
-//! | `introspect` | `introspect`: reading the model from a live PostgreSQL catalog; `describe`: a prepared statement's signature | sqlx |
-//! | `lock` | `lock`: the canonical `schema.lock` text, its fingerprint, drift (implies `checksum`) | serde_json |
-//! | `diff` | `lock::short_diff` (implies `lock`) | similar |
+//! | `introspect` | `introspect`: reading the model from a live PostgreSQL catalog; `statement_shape`: a prepared statement's signature | sqlx |
+//! | `lock` | `schema_lock`: the canonical `schema.lock` text, its fingerprint, drift (implies `checksum`) | serde_json |
+//! | `diff` | `schema_lock::short_diff` (implies `lock`) | similar |
 //! | default | all of the above | |
 
-#[cfg(feature = "introspect")]
-pub mod describe;
 pub mod ident;
 #[cfg(feature = "introspect")]
 pub mod introspect;
-#[cfg(feature = "lock")]
-pub mod lock;
 pub mod migrations;
 pub mod model;
+#[cfg(feature = "lock")]
+pub mod schema_lock;
 pub mod sql;
+#[cfg(feature = "introspect")]
+pub mod statement_shape;
+
+// The modules' former names, which other crates still use: `describe` and `lock` also
+// named files that meant something else in the code generator and the runtime.
+#[cfg(feature = "lock")]
+pub use schema_lock as lock;
+#[cfg(feature = "introspect")]
+pub use statement_shape as describe;
 
 pub use ident::{push_quoted, quote_ident, quote_ident_if_needed, QualifiedName};
 #[cfg(feature = "introspect")]
 pub use introspect::{introspect, IntrospectError, IntrospectOptions};
+pub use migrations::{Migration, MigrationScript};
+pub use model::*;
 #[cfg(feature = "lock")]
-pub use lock::{
+pub use schema_lock::{
     LockError, LockedMigration, LockedQuery, MigrationDrift, QueryColumn, QueryParam, SchemaLock,
     LOCK_FORMAT,
 };
-pub use migrations::{Migration, MigrationScript};
-pub use model::*;

@@ -1,8 +1,10 @@
-//! Checked SQL: the crate's query files, parsed (`parse.rs`), described on the scratch
-//! database (`describe.rs`) into the lock, and compared with the lock offline.
+//! Checked SQL: the crate's query files, parsed (`parse.rs`, with the hints `infer.rs` reads
+//! from the SQL), typed on the scratch database (`typing.rs`) into the lock, and
+//! compared with the lock offline.
 
-mod describe;
+mod infer;
 pub(crate) mod parse;
+mod typing;
 
 use crate::error::{io_err, CodegenError, Result};
 use ormkit_schema::LockedQuery;
@@ -40,7 +42,7 @@ pub(crate) async fn describe_all(
     let mut out = Vec::new();
     for file in files {
         for query in &file.queries {
-            out.push(describe::describe(conn, query, &file.path, &file.text).await?);
+            out.push(typing::describe(conn, query, &file.path, &file.text).await?);
         }
     }
     Ok(out)

@@ -1,3 +1,6 @@
+//! Rendering: the golden cases (each input beside its snapshot in `tests/cases/`), type
+//! mappings and overrides, determinism, size, and no macro but ormkit's own in the output.
+
 use ormkit_codegen::{CodegenError, Config};
 use ormkit_schema::migrations::discover;
 use ormkit_schema::{

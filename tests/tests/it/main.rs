@@ -31,6 +31,7 @@ mod sql_text;
 mod subqueries;
 mod testing;
 mod text_form;
+mod tidy;
 mod tls;
 mod transactions;
 mod writes;

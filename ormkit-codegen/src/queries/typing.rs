@@ -1,10 +1,10 @@
-//! Describing queries on the scratch database: each is prepared (Parse/Describe, never
+//! Typing queries on the scratch database: each is prepared (Parse/Describe, never
 //! executed) for its parameter and result types, and explained (a generic plan, never run) for
 //! which tables outer joins can null-extend and whether it only reads.
 
 use super::parse::QueryDef;
 use crate::error::{CodegenError, Result};
-use ormkit_schema::describe::{describe_statement, split_override, DescribeError};
+use ormkit_schema::statement_shape::{describe_statement, split_override, DescribeError};
 use ormkit_schema::{LockedQuery, QualifiedName, QueryColumn, QueryParam};
 use serde_json::Value;
 use sqlx::postgres::PgConnection;

@@ -6,7 +6,7 @@
 
 use crate::error::{CodegenError, Result};
 use crate::pipeline::{env_flag, write_if_changed, LockStatus};
-use ormkit_schema::lock::short_diff;
+use ormkit_schema::schema_lock::short_diff;
 use ormkit_schema::{LockedQuery, SchemaLock};
 use std::path::Path;
 
@@ -66,7 +66,7 @@ pub(crate) fn settle(
             diff,
         });
     }
-    let refresh = ormkit_schema::lock::refresh_command();
+    let refresh = ormkit_schema::schema_lock::refresh_command();
     Ok(match committed {
         // The first build writes the lock: without it, the `rerun-if-changed` on a file
         // that does not exist would make cargo run the generator on every build.
@@ -267,7 +267,7 @@ mod tests {
         let path = dir.path().join("schema.lock");
         let committed = lock(vec![migration("1", "a")], vec![query("by_email", "q")]);
         let committed = committed.to_text();
-        let refresh = ormkit_schema::lock::refresh_command();
+        let refresh = ormkit_schema::schema_lock::refresh_command();
         let quiet = LockFlags::default();
 
         let migrated = lock(
