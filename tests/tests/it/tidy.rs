@@ -144,3 +144,168 @@ fn no_file_is_over_600_lines() {
         &offenders,
     );
 }
+
+/// What a folder's code never names, and why: the layering ARCHITECTURE.md's "Invariants"
+/// states. `(folder, names it must not use, why)`; a name is a path as written in code
+/// (`crate::query`, `ormkit_codegen`), comments aside.
+const LAYERS: &[(&str, &[&str], &str)] = &[
+    (
+        "ormkit-schema/src",
+        &[
+            "ormkit::",
+            "ormkit_codegen",
+            "ormkit_build_support",
+            "ormkit_macros",
+        ],
+        "the schema crate is plain data at the bottom: everything uses it, it uses none of them",
+    ),
+    (
+        "build-support/src",
+        &[
+            "ormkit::",
+            "ormkit_schema",
+            "ormkit_codegen",
+            "ormkit_macros",
+        ],
+        "the scratch PostgreSQL knows PostgreSQL, not ormkit's model",
+    ),
+    (
+        "ormkit-runtime/src/statement",
+        &[
+            "crate::query",
+            "crate::repository",
+            "crate::cache",
+            "crate::parallel",
+            "crate::migrate",
+        ],
+        "the statement layer is below the DSL, the repositories and the bulk executor built on it",
+    ),
+    (
+        "ormkit-runtime/src/query",
+        &[
+            "crate::cache",
+            "crate::parallel",
+            "crate::cluster",
+            "crate::migrate",
+        ],
+        "the DSL builds statements; where and how they run is the executor's business",
+    ),
+    (
+        "ormkit-runtime/src/migrate",
+        &[
+            "crate::query",
+            "crate::statement",
+            "crate::repository",
+            "crate::cache",
+            "crate::entity",
+        ],
+        "the Migrator stands without the ORM (feature `migrations` without `orm`)",
+    ),
+    (
+        "ormkit-runtime/src/validate",
+        &[
+            "crate::query",
+            "crate::statement",
+            "crate::repository",
+            "crate::cache",
+        ],
+        "validation reads the catalog and the generated metadata, never runs the ORM",
+    ),
+];
+
+/// The paths `text` names outside comments: each `crate::a::b` as `crate::a`, each group
+/// `crate::{a, b::c}` as `crate::a` and `crate::b`, and other crates' names (`ormkit_x`,
+/// `ormkit::`) as written.
+fn named_paths(text: &str) -> Vec<String> {
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut names = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        let preceded = code[..at].chars().next_back();
+        if preceded.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue; // `ormkit_crate::`, not this crate
+        }
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let (mut depth, mut part) = (0, String::new());
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        names.push(format!("crate::{}", ident(part.trim())));
+                        part.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                part.push(c);
+            }
+            if !part.trim().is_empty() {
+                names.push(format!("crate::{}", ident(part.trim())));
+            }
+        } else {
+            names.push(format!("crate::{}", ident(rest)));
+        }
+    }
+    for other in ["ormkit::", "ormkit_"] {
+        for (at, _) in code.match_indices(other) {
+            let preceded = code[..at].chars().next_back();
+            if preceded.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            names.push(match other {
+                "ormkit::" => "ormkit::".to_owned(),
+                _ => format!("ormkit_{}", ident(&code[at + other.len()..])),
+            });
+        }
+    }
+    names
+}
+
+#[test]
+fn each_layer_names_nothing_above_it() {
+    let mut offenders = Vec::new();
+    for (path, text) in sources() {
+        for (folder, forbidden, why) in LAYERS {
+            if !path.starts_with(&format!("{folder}/")) {
+                continue;
+            }
+            for name in named_paths(&text) {
+                if forbidden.iter().any(|f| name == *f || name.starts_with(f)) {
+                    offenders.push(format!("{path} names `{name}`: {why}"));
+                }
+            }
+        }
+    }
+    offenders.sort();
+    offenders.dedup();
+    assert_none("a layer never names what is built on it", &offenders);
+}
+
+#[test]
+fn the_layer_check_sees_imports_in_every_form() {
+    let text = "//! doc\nuse crate::query::Select;\n// use crate::cache::X;\n\
+                use crate::{db::Db, parallel::{a, b}};\nfn f() { crate::migrate::run(); }\n\
+                use ormkit_codegen::Config;\nfn g() -> ormkit::Error { todo() }\n";
+    assert_eq!(
+        named_paths(text),
+        [
+            "crate::query",
+            "crate::db",
+            "crate::parallel",
+            "crate::migrate",
+            "ormkit::",
+            "ormkit_codegen"
+        ]
+    );
+}
