@@ -86,6 +86,7 @@ pub mod source;
 pub mod subquery;
 pub mod value;
 mod write;
+mod writer;
 
 pub use crate::entity::SqlValue;
 pub use expr::Expr;
