@@ -1,7 +1,7 @@
 //! [`Select`]: a typed query. Filter, join, group, order, limit and lock it, choose what it
 //! selects, then fetch, count or stream its rows.
 
-use super::expr::Expr;
+use super::condition::Expr;
 use super::node::Writer;
 use super::ops::Order;
 use super::project::{read_selection, Expressions, RawItem, Selection};
