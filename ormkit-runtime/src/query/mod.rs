@@ -117,7 +117,9 @@ pub use load::{Load, Nest, Related, With};
 pub use ops::{AssignTo, Assignment, Order, SqlArray, SqlContains};
 pub use page::{CursorPage, Page};
 pub use project::{all, SelectItem, Selection};
-pub use select::{Select, SqlText};
+#[allow(deprecated)]
+pub use select::SqlText;
+pub use select::{Select, SelectSql};
 pub use source::{Alias, QueryTable, Source};
 pub use subquery::{exists, not_exists, scalar, sub};
 pub use value::IntoValue;
