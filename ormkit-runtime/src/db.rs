@@ -3,8 +3,8 @@
 
 use crate::cluster::Cluster;
 use crate::error::Result;
-use crate::lane::Lent;
-use crate::pool_tx::PoolTx;
+use crate::pool::lane::Lent;
+use crate::pool::tx::PoolTx;
 use crate::transaction::Tx;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -145,16 +145,17 @@ impl<'t, 'a> Target<'t, 'a> {
     }
 
     /// The connection for one statement: from the pool (inside a transaction of its own on
-    /// a pool whose statements are pinned, see [`crate::pooler`]), or the held one.
+    /// a pool whose statements are pinned, see [`crate::pool::pooler`]), or the held one.
     pub(crate) async fn connection(&self) -> Result<Conn<'t, 'a>> {
         match *self {
             Target::Pool { pool, wait, .. } => {
                 let conn = async {
-                    Ok(if crate::pooler::pinned(pool) {
-                        let begin = crate::pool_tx::begin(pool, Some(crate::pooler::PINNED_BEGIN));
+                    Ok(if crate::pool::pooler::pinned(pool) {
+                        let begin =
+                            crate::pool::tx::begin(pool, Some(crate::pool::pooler::PINNED_BEGIN));
                         let begun = std::pin::pin!(crate::metrics::waiting(begin));
                         Conn::Pinned(crate::connect::acquire_explained(pool, begun).await?)
-                    } else if let Some(lane) = crate::lane::of(pool) {
+                    } else if let Some(lane) = crate::pool::lane::of(pool) {
                         let lent = match lane.take(pool) {
                             Some(lent) => lent,
                             None => lane.lend(crate::metrics::acquire(pool).await?),
@@ -179,7 +180,7 @@ impl<'t, 'a> Target<'t, 'a> {
 }
 
 /// The connection one statement runs on: taken from the pool for the statement (possibly in
-/// a transaction of its own, or from the smart pool's [lane](crate::lane)), or the borrowed
+/// a transaction of its own, or from the smart pool's [lane](crate::pool::lane)), or the borrowed
 /// connection or transaction, held for the statement.
 pub(crate) enum Conn<'g, 'a> {
     Pooled(PoolConnection<Postgres>),
@@ -187,7 +188,7 @@ pub(crate) enum Conn<'g, 'a> {
     Lane(Lent, &'g PgPool),
     /// In a transaction begun for this statement alone: [`Conn::finish`] commits it, and
     /// dropping it unfinished rolls it back (cut during `BEGIN` or `COMMIT`, see
-    /// [`crate::pool_tx`]).
+    /// [`crate::pool::tx`]).
     Pinned(PoolTx),
     Borrowed(MutexGuard<'g, &'a mut PgConnection>),
     Tx(MappedMutexGuard<'g, PgConnection>),
@@ -258,13 +259,13 @@ impl Exclusive {
         Ok(Exclusive {
             conn: crate::metrics::acquire(pool).await?,
             known: false,
-            begin: crate::pooler::begin_statement(pool),
+            begin: crate::pool::pooler::begin_statement(pool),
             begin_failed: false,
         })
     }
 
     /// Begins a transaction on the connection; behind a transaction-mode pooler with
-    /// `BEGIN; DEALLOCATE ALL` (see [`crate::pooler`]). Every statement of the job runs in
+    /// `BEGIN; DEALLOCATE ALL` (see [`crate::pool::pooler`]). Every statement of the job runs in
     /// one: outside a transaction such a pooler may move the connection between statements.
     pub(crate) async fn begin(&mut self) -> Result<Transaction<'_, Postgres>> {
         let conn = &mut *self.conn;

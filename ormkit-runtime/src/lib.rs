@@ -33,17 +33,14 @@ pub mod column;
 pub mod connect;
 mod entity;
 mod error;
-mod health;
 pub mod id;
 mod ident;
 pub mod key;
-mod lane;
 mod macros;
 mod meta;
 pub mod metrics;
 mod pg_type;
-mod pooler;
-mod registry;
+mod pool;
 mod relation;
 mod statement;
 mod value_type;
@@ -58,16 +55,10 @@ pub mod cluster;
 mod conflict;
 #[cfg(feature = "orm")]
 mod db;
-#[cfg(any(feature = "migrations", feature = "cache"))]
-mod direct;
 #[cfg(feature = "migrations")]
 pub mod migrate;
 #[cfg(feature = "parallel")]
 pub mod parallel;
-#[cfg(feature = "smart-pool")]
-mod pool;
-#[cfg(feature = "orm")]
-mod pool_tx;
 #[cfg(feature = "orm")]
 pub mod query;
 #[cfg(feature = "orm")]
@@ -84,8 +75,6 @@ pub mod validate;
 
 pub use column::{Column, QueryTable, ReadOnly, SqlMinMax, SqlOrd, SqlText, Writable};
 pub use connect::{CertificateCheck, ConnectCause, ConnectTarget, DEFAULT_CONNECT_TIMEOUT};
-#[cfg(any(feature = "migrations", feature = "cache"))]
-pub use direct::DIRECT_URL_ENV;
 pub use entity::{Entity, HasPrimaryKey, InsertModel, PatchModel, SqlValue, Table};
 pub use error::{sqlstate_category, sqlstate_is_retryable, ErrorCategory, OrmkitError, Result};
 pub use id::Id;
@@ -93,7 +82,9 @@ pub use key::{KeyPart, KeyValue};
 pub use meta::{ColumnMeta, EntityMeta, EnumMeta, ForeignKeyMeta, RelationKind};
 pub use ormkit_schema::migrations::{Migration, MigrationScript};
 pub use pg_type::UnknownLabel;
-pub use pooler::Pooler;
+pub use pool::Pooler;
+#[cfg(any(feature = "migrations", feature = "cache"))]
+pub use pool::DIRECT_URL_ENV;
 pub use relation::{BelongsTo, HasMany, ManyToMany};
 
 #[cfg(feature = "cache")]

@@ -169,7 +169,7 @@ pub struct PoolStats {
 /// `pool`'s state, also published as the gauges `ormkit_pool_size`, `ormkit_pool_idle` and
 /// `ormkit_pool_waiting` (the last one is also kept current on every acquire).
 pub fn pool_stats(pool: &sqlx::PgPool) -> PoolStats {
-    let parked = crate::lane::parked(pool);
+    let parked = crate::pool::lane::parked(pool);
     let stats = PoolStats {
         size: pool.size(),
         idle: pool.num_idle() + parked,

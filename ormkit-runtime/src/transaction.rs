@@ -9,7 +9,7 @@
 //! (40001, 40P01, …), whatever type the closure turned that failure into.
 
 use crate::error::{OrmkitError, Result};
-use crate::pool_tx::PoolTx;
+use crate::pool::tx::PoolTx;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 use sqlx::{PgConnection, PgPool};
@@ -464,7 +464,7 @@ where
 /// connection past the connect timeout checks the server, so an unreachable one fails with
 /// its cause, and an acquire timeout says whether the pool is exhausted.
 async fn begin(pool: &PgPool, options: &TransactionOptions) -> Result<PoolTx> {
-    let begun = std::pin::pin!(crate::pooler::begin(pool));
+    let begun = std::pin::pin!(crate::pool::pooler::begin(pool));
     let mut tx = crate::connect::acquire_explained(pool, begun).await?;
     if let Some(set) = options.set_statement() {
         run_raw(&mut tx, &set).await?;

@@ -53,16 +53,17 @@ impl EntityOptions {
 }
 
 /// The pool the listener's connection and `sync`'s barriers use: `pool` when its connections
-/// are sessions of their own, else a small pool on the direct URL (see `crate::pooler`).
+/// are sessions of their own, else a small pool on the direct URL (see `crate::pool::pooler`).
 fn session_pool(pool: &PgPool, direct: Option<&str>) -> Result<PgPool> {
-    if direct.is_none() && crate::pooler::sessions(pool) == crate::pooler::Sessions::Own {
+    if direct.is_none() && crate::pool::pooler::sessions(pool) == crate::pool::pooler::Sessions::Own
+    {
         return Ok(pool.clone());
     }
-    let refusal = crate::direct::SessionRequired {
+    let refusal = crate::pool::direct::SessionRequired {
         feature: "the entity cache's strong strategy (its LISTEN connection)",
         option: "EntityCacheBuilder::direct_url",
     };
-    let options = crate::direct::session_options(pool, direct, refusal).map_err(|err| {
+    let options = crate::pool::direct::session_options(pool, direct, refusal).map_err(|err| {
         OrmkitError::Config {
             variable: err.origin().into(),
             message: err.to_string(),

@@ -6,7 +6,7 @@ use super::{
     connect_timeout_from_env, probe, ConnectCause, ConnectTarget, DEFAULT_CONNECT_TIMEOUT,
 };
 use crate::error::OrmkitError;
-use crate::registry::PoolRegistry;
+use crate::pool::registry::PoolRegistry;
 use sqlx::PgPool;
 use std::future::Future;
 use std::pin::Pin;
@@ -159,8 +159,8 @@ pub(crate) async fn pool_timed_out(pool: &PgPool, waited: Duration) -> OrmkitErr
             source: None,
         },
         None => {
-            let idle =
-                u32::try_from(pool.num_idle() + crate::lane::parked(pool)).unwrap_or(u32::MAX);
+            let idle = u32::try_from(pool.num_idle() + crate::pool::lane::parked(pool))
+                .unwrap_or(u32::MAX);
             OrmkitError::PoolExhausted {
                 max_connections: pool.options().get_max_connections(),
                 in_use: pool.size().saturating_sub(idle),

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, PgPool};
 
 use super::error::MigrateError;
-use crate::direct::SessionRequired;
+use crate::pool::direct::SessionRequired;
 
 /// The advisory lock key every ormkit Migrator takes (advisory locks are per database):
 /// the bytes `ormkitmg`.
@@ -36,7 +36,7 @@ pub(crate) fn session_options(
         feature: "the Migrator (its advisory lock and session settings)",
         option: "Migrator::direct_url",
     };
-    crate::direct::session_options(pool, direct, refusal).map_err(|err| {
+    crate::pool::direct::session_options(pool, direct, refusal).map_err(|err| {
         MigrateError::SessionRequired {
             origin: err.origin(),
             message: err.to_string(),

@@ -2,8 +2,8 @@
 //! `int4` is `Option<i64>` (NULL over no rows), `count()` an `i64`. [`func`] and
 //! [`aggregate`] call any other function by name, binding every value.
 
-use super::expression::{Bound, ByExpr, Expression, RawNode, Scalar};
 use super::node::{FnName, Node};
+use super::scalar::{Bound, ByExpr, Expression, RawNode, Scalar};
 use crate::column::SqlMinMax;
 use crate::entity::SqlValue;
 use crate::value_type::ValueType;

@@ -3,7 +3,7 @@
 //! joined table is appended to the query's source type: as itself for an inner join, as an
 //! `Option` for a left join, whose columns then read as `Option`s.
 
-use super::expr::Expr;
+use super::condition::Expr;
 use super::node::{ColumnRef, Node};
 use super::render::{FromItem, Join};
 use super::select::Select;
@@ -23,7 +23,7 @@ pub trait JoinRelation<S, P> {
     type Target: QueryTable;
     /// The join condition, the target being table `target` of the query.
     #[doc(hidden)]
-    fn condition(&self, target: u8) -> super::expression::RawNode;
+    fn condition(&self, target: u8) -> super::scalar::RawNode;
 }
 
 /// `from.columns[i] = to.columns[i]` for each pair, the target at position `target`.
@@ -70,9 +70,9 @@ where
 {
     type Target = To;
 
-    fn condition(&self, target: u8) -> super::expression::RawNode {
+    fn condition(&self, target: u8) -> super::scalar::RawNode {
         let fk = self.foreign_key();
-        super::expression::RawNode(key_match(
+        super::scalar::RawNode(key_match(
             (S::UP, S::POS, From::META, fk.columns),
             (target, To::META, fk.referenced_columns),
         ))
@@ -87,9 +87,9 @@ where
 {
     type Target = To;
 
-    fn condition(&self, target: u8) -> super::expression::RawNode {
+    fn condition(&self, target: u8) -> super::scalar::RawNode {
         let fk = self.foreign_key();
-        super::expression::RawNode(key_match(
+        super::scalar::RawNode(key_match(
             (S::UP, S::POS, From::META, fk.referenced_columns),
             (target, To::META, fk.columns),
         ))

@@ -71,8 +71,7 @@
 //! # anyhow::Ok(())
 //! ```
 
-pub mod expr;
-pub mod expression;
+mod condition;
 pub mod func;
 pub mod join;
 pub mod load;
@@ -81,15 +80,34 @@ pub mod ops;
 mod page;
 pub mod project;
 mod render;
+mod scalar;
 pub mod select;
 pub mod source;
 pub mod subquery;
 pub mod value;
 mod write;
+mod writer;
 
 pub use crate::entity::SqlValue;
-pub use expr::Expr;
-pub use expression::{Expression, MaybeNull, Operand, Scalar};
+// Shown as re-exports of `expr`/`expression`, as before their files were renamed.
+#[doc(no_inline)]
+pub use condition::Expr;
+#[doc(no_inline)]
+pub use scalar::{Expression, MaybeNull, Operand, Scalar};
+
+/// [`Expr`]: a typed condition over the tables of a query (kept at this path; the code is in
+/// `condition.rs`).
+pub mod expr {
+    pub use super::condition::Expr;
+}
+
+/// Typed expressions: a [`Column`](crate::Column) or a computed [`Scalar`] has a Rust type in a
+/// query's source ([`Expression`]); where a value of type `T` is expected, an [`Operand`] is
+/// either an expression of `T`'s type (nullability aside) or a Rust value converted to `T` and
+/// bound (kept at this path; the code is in `scalar.rs`).
+pub mod expression {
+    pub use super::scalar::*;
+}
 pub use func::{
     aggregate, avg, coalesce, count, count_distinct, count_of, date_trunc, func, lower, max, min,
     sum, upper, Averageable, Call, DateUnit, Summable,
@@ -99,7 +117,9 @@ pub use load::{Load, Nest, Related, With};
 pub use ops::{AssignTo, Assignment, Order, SqlArray, SqlContains};
 pub use page::{CursorPage, Page};
 pub use project::{all, SelectItem, Selection};
-pub use select::{Select, SqlText};
+#[allow(deprecated)]
+pub use select::SqlText;
+pub use select::{Select, SelectSql};
 pub use source::{Alias, QueryTable, Source};
 pub use subquery::{exists, not_exists, scalar, sub};
 pub use value::IntoValue;

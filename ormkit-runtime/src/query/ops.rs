@@ -2,10 +2,10 @@
 //! `IS NULL`, subqueries, array and jsonb operators, ordering and assignments, each available
 //! only for the types that support it.
 
-use super::expr::Expr;
-use super::expression::{column_ref, Expression, MaybeNull, Operand, Scalar};
+use super::condition::Expr;
 use super::node::{Node, SubqueryKind};
 use super::render::{Nulls, OrderItem};
+use super::scalar::{column_ref, Expression, MaybeNull, Operand, Scalar};
 use super::select::Select;
 use super::source::{HasTable, QueryTable, Root, Scope, Source};
 use super::value::IntoValue;

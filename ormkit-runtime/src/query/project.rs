@@ -2,9 +2,9 @@
 //! aggregates ([`Selection`]), each decoded as the type it has in the query: a left-joined
 //! table's columns as `Option`s, `count()` as `i64`.
 
-use super::expression::{column_ref, Computed, Expression, InTable, RawNode, Scalar};
 use super::node::Node;
 use super::render::Item;
+use super::scalar::{column_ref, Computed, Expression, InTable, RawNode, Scalar};
 use super::source::{HasTable, QueryTable};
 use crate::column::Column;
 use crate::entity::Position;

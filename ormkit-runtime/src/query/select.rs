@@ -1,7 +1,7 @@
 //! [`Select`]: a typed query. Filter, join, group, order, limit and lock it, choose what it
 //! selects, then fetch, count or stream its rows.
 
-use super::expr::Expr;
+use super::condition::Expr;
 use super::node::Writer;
 use super::ops::Order;
 use super::project::{read_selection, Expressions, RawItem, Selection};
@@ -41,14 +41,21 @@ impl<S: Source, R> fmt::Debug for Select<S, R> {
 /// The SQL of a query and how many parameters it binds, never their values: what
 /// [`Select::to_sql`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqlText {
+pub struct SelectSql {
     /// The statement, with `$1`, `$2`, … where values are bound.
     pub sql: String,
     /// How many values are bound.
     pub params: usize,
 }
 
-impl fmt::Display for SqlText {
+/// The old name of [`SelectSql`], which [`crate::column::SqlText`] (a marker for text-typed
+/// columns) made ambiguous.
+#[deprecated(
+    note = "renamed to `SelectSql`; `SqlText` is the marker trait `ormkit::column::SqlText`"
+)]
+pub type SqlText = SelectSql;
+
+impl fmt::Display for SelectSql {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = if self.params == 1 { "" } else { "s" };
         write!(f, "{} -- {} parameter{s}", self.sql, self.params)
@@ -394,9 +401,9 @@ impl<S: Source, R> Select<S, R> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn to_sql(&self) -> Result<SqlText> {
+    pub fn to_sql(&self) -> Result<SelectSql> {
         let statement = self.statement()?;
-        Ok(SqlText {
+        Ok(SelectSql {
             params: sqlx::Arguments::len(&statement.args),
             sql: statement.sql.into_owned(),
         })

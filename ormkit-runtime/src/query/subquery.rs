@@ -23,10 +23,10 @@
 //! # }
 //! ```
 
-use super::expr::Expr;
-use super::expression::Scalar;
+use super::condition::Expr;
 use super::node::{Node, SubqueryKind};
 use super::render::Query;
+use super::scalar::Scalar;
 use super::select::Select;
 use super::source::{read_row, QueryTable, Scope, Source};
 use crate::entity::Entity;

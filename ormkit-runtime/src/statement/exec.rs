@@ -337,7 +337,7 @@ pub(crate) async fn send<F: Fetch>(
     }
     if let (Err(err), Some(pool)) = (&result, target.pool_of()) {
         if err.is_connection_failure() {
-            crate::health::connection_failed(pool);
+            crate::pool::health::connection_failed(pool);
         }
     }
     result

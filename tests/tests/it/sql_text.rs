@@ -2,7 +2,7 @@
 //! `Select::to_sql` gives is the statement sending the query would prepare (sea-query's
 //! `tests/postgres/*.rs` style). Values are bound, never written into the text.
 
-use ormkit::query::{count, Select, Source};
+use ormkit::query::{count, Select, SelectSql, Source};
 use ormkit::Expr;
 use ormkit_tests::entities::*;
 
@@ -12,7 +12,7 @@ const POST_COLUMNS: &str =
 
 /// The statement text and how many values it binds.
 fn sql<S: Source, R>(query: Select<S, R>) -> (String, usize) {
-    let text = query.to_sql().expect("the query is accepted");
+    let text: SelectSql = query.to_sql().expect("the query is accepted");
     (text.sql, text.params)
 }
 

@@ -1,4 +1,4 @@
-//! [`Expr`]: a typed condition over the tables of a query.
+//! [`Expr`]: a typed condition over the tables of a query (public as `query::expr`).
 
 use super::node::Node;
 use std::fmt;

@@ -26,8 +26,8 @@
 
 #![cfg_attr(not(all(feature = "orm", feature = "smart-pool")), allow(dead_code))]
 
-use crate::health::PoolHealth;
-use crate::registry::PoolRegistry;
+use crate::pool::health::PoolHealth;
+use crate::pool::registry::PoolRegistry;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgConnection, PgPool, Postgres};

@@ -19,11 +19,11 @@
 //! Session-bound features — the Migrator's advisory lock and session settings, the entity
 //! cache's `LISTEN` connection — cannot work through such a pooler: they refuse, naming
 //! `ORMKIT_DIRECT_URL`, unless given a URL that reaches PostgreSQL directly
-//! (`crate::direct`).
+//! (`crate::pool::direct`).
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
-use crate::registry::PoolRegistry;
+use crate::pool::registry::PoolRegistry;
 #[cfg(feature = "smart-pool")]
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
@@ -125,10 +125,10 @@ pub(crate) fn begin_statement(pool: &PgPool) -> Option<&'static str> {
 }
 
 /// A transaction on `pool`, begun with [`PINNED_BEGIN`] when its statements are pinned; safe
-/// to drop at any await point ([`crate::pool_tx`]).
+/// to drop at any await point ([`crate::pool::tx`]).
 #[cfg(feature = "orm")]
-pub(crate) async fn begin(pool: &PgPool) -> Result<crate::pool_tx::PoolTx, sqlx::Error> {
-    crate::pool_tx::begin(pool, begin_statement(pool)).await
+pub(crate) async fn begin(pool: &PgPool) -> Result<crate::pool::tx::PoolTx, sqlx::Error> {
+    crate::pool::tx::begin(pool, begin_statement(pool)).await
 }
 
 /// Whether the transaction-mode pooler behind `options` keeps track of prepared statements

@@ -3,7 +3,7 @@
 //! been idle a while, keeps warm connections, and fails at its deadline instead of hanging.
 //! sqlx also checks every connection on release (another round trip); ormkit's own statements
 //! skip that: a connection whose statement ended cleanly is parked in the pool's lane
-//! (`crate::lane`) for the next one.
+//! (`crate::pool::lane`) for the next one.
 //! Before the pool is built, one connection is made under [`PoolConfig::connect_timeout`]:
 //! a server that is down, unreachable, or that refuses us (TLS, password, database) fails
 //! at once with an [`OrmkitError::Connect`] naming where and why, instead of sqlx's retrying
@@ -12,8 +12,8 @@
 //! that they work in it.
 
 use crate::error::{OrmkitError, Result};
-use crate::health::PoolHealth;
-use crate::pooler::{Pooler, Sessions};
+use crate::pool::health::PoolHealth;
+use crate::pool::pooler::{Pooler, Sessions};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection as _, PgPool};
 use std::sync::Arc;
@@ -211,7 +211,7 @@ pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<Pg
     let sessions = match config.pooler {
         Pooler::Direct | Pooler::Session => Sessions::Own,
         Pooler::Transaction => {
-            let sessions = crate::pooler::detect(&options).await?;
+            let sessions = crate::pool::pooler::detect(&options).await?;
             if sessions == Sessions::SharedPinned {
                 options = options.statement_cache_capacity(0);
             }
@@ -235,10 +235,10 @@ pub async fn create_smart_pool_with(url: &str, config: &PoolConfig) -> Result<Pg
         })?;
     crate::connect::register(&pool, config.connect_timeout);
     if sessions != Sessions::SharedPinned {
-        crate::lane::register(&pool, Arc::clone(&health), config.check_idle_after);
+        crate::pool::lane::register(&pool, Arc::clone(&health), config.check_idle_after);
     }
-    crate::health::register(&pool, health);
-    crate::pooler::register(&pool, sessions);
+    crate::pool::health::register(&pool, health);
+    crate::pool::pooler::register(&pool, sessions);
     Ok(pool)
 }
 

@@ -5,7 +5,7 @@
 
 #![cfg_attr(not(feature = "orm"), allow(dead_code))]
 
-use crate::registry::PoolRegistry;
+use crate::pool::registry::PoolRegistry;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -1,6 +1,7 @@
-//! Typed expressions: a [`Column`] or a computed [`Scalar`] has a Rust type in a query's
-//! source ([`Expression`]); where a value of type `T` is expected, an [`Operand`] is either an
-//! expression of `T`'s type (nullability aside) or a Rust value converted to `T` and bound.
+//! Typed scalar expressions (public as `query::expression`): a [`Column`] or a computed
+//! [`Scalar`] has a Rust type in a query's source ([`Expression`]); where a value of type `T`
+//! is expected, an [`Operand`] is either an expression of `T`'s type (nullability aside) or a
+//! Rust value converted to `T` and bound.
 
 use super::node::{ColumnRef, Node};
 use super::source::{HasTable, QueryTable};

@@ -1,8 +1,8 @@
-//! Session-bound features of a pool behind a transaction-mode pooler (see `crate::pooler`):
+//! Session-bound features of a pool behind a transaction-mode pooler (see `crate::pool::pooler`):
 //! the Migrator's advisory lock and session settings, the entity cache's `LISTEN`
 //! connection. Each gets a URL that reaches PostgreSQL directly, or refuses to run.
 
-use crate::pooler::{sessions, Sessions};
+use crate::pool::pooler::{sessions, Sessions};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 
@@ -103,7 +103,7 @@ impl SessionOptionsError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pooler::register;
+    use crate::pool::pooler::register;
     use sqlx::postgres::PgPoolOptions;
 
     fn refusal() -> SessionRequired {
